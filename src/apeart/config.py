@@ -1,0 +1,222 @@
+"""Typed pipeline parameters: `params.yaml` -> dataclasses, validated before any work."""
+from __future__ import annotations
+
+import dataclasses
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+from ruamel.yaml import YAML
+
+STYLE_LAYER_NAMES = tuple(
+    f"conv{block}_{i}" for block, n in zip(range(1, 6), (2, 2, 4, 4, 4)) for i in range(1, n + 1)
+)
+DEFAULT_GATEWAYS = ["https://ipfs.io", "https://dweb.link", "https://trustless-gateway.link"]
+
+
+class ParamsError(ValueError):
+    """A parameter is unknown, of the wrong type or out of range."""
+
+
+def _range(lo: float | None = None, hi: float | None = None, *, lo_open: bool = False) -> dict:
+    return {"range": (lo, hi, lo_open)}
+
+
+@dataclass(frozen=True)
+class DataParams:
+    source: Literal["demo", "ipfs"] = "demo"
+    limit: int = field(default=512, metadata=_range(1, 10000))
+    seed: int = field(default=0, metadata=_range(0))
+    token_ids: str = ""
+    manifest: Literal["provenance", "metadata", "csv"] = "provenance"
+    manifest_path: str = ""
+    metadata_cid: str = "QmeSjSinHpPnmXmspMjwiXyN6zS4E9zccariGR3jxcaWtq"
+    gateways: list[str] = field(default_factory=lambda: list(DEFAULT_GATEWAYS))
+    concurrency: int = field(default=16, metadata=_range(1, 256))
+    per_gateway: int = field(default=8, metadata=_range(1, 256))
+    timeout_s: float = field(default=30.0, metadata=_range(0, lo_open=True))
+    retries: int = field(default=4, metadata=_range(0, 20))
+    max_bytes: int = field(default=16_000_000, metadata=_range(1))
+    min_fraction: float = field(default=0.95, metadata=_range(0, 1))
+
+
+@dataclass(frozen=True)
+class PrepareParams:
+    workers: int = field(default=2, metadata=_range(1, 64))
+
+
+@dataclass(frozen=True)
+class GanParams:
+    seed: int = field(default=0, metadata=_range(0))
+    epochs: int = field(default=8, metadata=_range(1))
+    batch_size: int = field(default=64, metadata=_range(1))
+    nz: int = field(default=100, metadata=_range(1))
+    ngf: int = field(default=64, metadata=_range(1))
+    ndf: int = field(default=64, metadata=_range(1))
+    lr: float = field(default=2e-4, metadata=_range(0, lo_open=True))
+    d_lr_mult: float = field(default=1.0, metadata=_range(0, lo_open=True))
+    beta1: float = field(default=0.5, metadata=_range(0, 1))
+    beta2: float = field(default=0.999, metadata=_range(0, 1))
+    init_std: float = field(default=0.02, metadata=_range(0, lo_open=True))
+    leaky_slope: float = field(default=0.2, metadata=_range(0, 1))
+    real_label: float = field(default=1.0, metadata=_range(0, 1, lo_open=True))
+    real_label_late: float = field(default=1.0, metadata=_range(0, 1, lo_open=True))
+    grid_size: int = field(default=64, metadata=_range(1, 256))
+    device: Literal["auto", "cpu", "cuda"] = "auto"
+
+
+@dataclass(frozen=True)
+class SampleParams:
+    seed: int = field(default=0, metadata=_range(0))
+    batches: int = field(default=2, metadata=_range(1))
+    batch_size: int = field(default=8, metadata=_range(1))
+
+
+@dataclass(frozen=True)
+class NstParams:
+    content_count: int = field(default=4, metadata=_range(1))
+    size: int = field(default=128, metadata=_range(16, 4096))
+    backbone: Literal["vgg19_caffe", "vgg19", "vgg16"] = "vgg19_caffe"
+    pooling: Literal["max", "avg"] = "max"
+    content_layers: list[str] = field(default_factory=lambda: ["conv4_2"])
+    style_layers: list[str] = field(
+        default_factory=lambda: ["conv1_1", "conv2_1", "conv3_1", "conv4_1", "conv5_1"]
+    )
+    style_layer_weights: list[float] = field(default_factory=list)
+    alpha: float = field(default=1.0, metadata=_range(0))
+    beta: float = field(default=1e3, metadata=_range(0))
+    gram_norm: Literal["gatys", "none"] = "gatys"
+    tv_weight: float = field(default=0.0, metadata=_range(0))
+    optimizer: Literal["lbfgs", "adam"] = "lbfgs"
+    lr: float = field(default=1.0, metadata=_range(0, lo_open=True))
+    init: Literal["content", "noise"] = "content"
+    steps: int = field(default=60, metadata=_range(1))
+    style_source: Literal["gan", "images"] = "gan"
+    style_batch: int = field(default=0, metadata=_range(0))
+    style_dir: str = "data/styles/paintings"
+    snapshots: int = field(default=3, metadata=_range(1))
+    seed: int = field(default=0, metadata=_range(0))
+    device: Literal["auto", "cpu", "cuda"] = "auto"
+
+
+@dataclass(frozen=True)
+class Params:
+    data: DataParams = field(default_factory=DataParams)
+    prepare: PrepareParams = field(default_factory=PrepareParams)
+    gan: GanParams = field(default_factory=GanParams)
+    sample: SampleParams = field(default_factory=SampleParams)
+    nst: NstParams = field(default_factory=NstParams)
+
+
+def _coerce(key: str, value: Any, hint: Any) -> Any:
+    """Return `value` as type `hint`, or raise ParamsError naming `key`."""
+    origin = typing.get_origin(hint)
+    if origin is Literal:
+        allowed = typing.get_args(hint)
+        if value not in allowed:
+            raise ParamsError(f"{key}: {value!r} is not allowed; choose one of {', '.join(map(str, allowed))}")
+        return value
+    if origin is list:
+        (item,) = typing.get_args(hint)
+        if not isinstance(value, list):
+            raise ParamsError(f"{key}: expected a list, got {value!r}")
+        return [_coerce(f"{key}[{i}]", v, item) for i, v in enumerate(value)]
+    if hint is bool:
+        if not isinstance(value, bool):
+            raise ParamsError(f"{key}: expected true or false, got {value!r}")
+        return value
+    if hint in (int, float):
+        # `dvc exp run -S nst.beta=1e-5` writes `1e-05`, which YAML 1.1 loaders return as a string.
+        if isinstance(value, str):
+            try:
+                value = float(value) if hint is float else int(value)
+            except ValueError:
+                raise ParamsError(f"{key}: expected a number, got {value!r}") from None
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise ParamsError(f"{key}: expected a number, got {value!r}")
+        if hint is int and float(value) != int(value):
+            raise ParamsError(f"{key}: expected an integer, got {value!r}")
+        return hint(value)
+    if hint is str:
+        if not isinstance(value, str):
+            raise ParamsError(f"{key}: expected a string, got {value!r}")
+        return value
+    raise TypeError(f"unsupported parameter type {hint!r}")
+
+
+def _check_range(key: str, value: float, spec: tuple) -> None:
+    lo, hi, lo_open = spec
+    below = lo is not None and (value <= lo if lo_open else value < lo)
+    above = hi is not None and value > hi
+    if below or above:
+        lo_txt = "" if lo is None else f"{'>' if lo_open else '>='} {lo}"
+        hi_txt = "" if hi is None else f"<= {hi}"
+        raise ParamsError(f"{key}: {value!r} is out of range; allowed {' and '.join(t for t in (lo_txt, hi_txt) if t)}")
+
+
+def _build(cls: type, raw: Any, prefix: str) -> Any:
+    if raw is None:
+        raw = {}
+    if not isinstance(raw, dict):
+        raise ParamsError(f"{prefix or 'params'}: expected a mapping, got {raw!r}")
+    hints = typing.get_type_hints(cls)
+    fields = {f.name: f for f in dataclasses.fields(cls)}
+    unknown = sorted(set(raw) - set(fields))
+    if unknown:
+        raise ParamsError(f"{prefix}{unknown[0]}: unknown parameter; known keys: {', '.join(fields)}")
+    values = {}
+    for name, value in raw.items():
+        key, hint = f"{prefix}{name}", hints[name]
+        if dataclasses.is_dataclass(hint):
+            values[name] = _build(hint, value, f"{key}.")
+            continue
+        value = _coerce(key, value, hint)
+        spec = fields[name].metadata.get("range")
+        if spec:
+            _check_range(key, value, spec)
+        values[name] = value
+    return cls(**values)
+
+
+def _check_nst(nst: NstParams) -> None:
+    for key in ("content_layers", "style_layers"):
+        layers = getattr(nst, key)
+        if not layers and key == "content_layers" and nst.alpha > 0:
+            raise ParamsError("nst.content_layers: empty while nst.alpha > 0")
+        for name in layers:
+            if name not in STYLE_LAYER_NAMES:
+                raise ParamsError(f"nst.{key}: unknown layer {name!r}; known: {', '.join(STYLE_LAYER_NAMES)}")
+    vgg16_layers = {"conv3_4", "conv4_4", "conv5_4"}
+    if nst.backbone == "vgg16" and vgg16_layers & set(nst.content_layers + nst.style_layers):
+        raise ParamsError(f"nst.style_layers: vgg16 has no {sorted(vgg16_layers)}")
+    if nst.style_layer_weights and len(nst.style_layer_weights) != len(nst.style_layers):
+        raise ParamsError(
+            f"nst.style_layer_weights: {len(nst.style_layer_weights)} weights for "
+            f"{len(nst.style_layers)} style layers; give one per layer or an empty list"
+        )
+
+
+def parse_params(raw: dict) -> Params:
+    """Validate a params mapping (as loaded from params.yaml) into `Params`."""
+    params = _build(Params, raw, "")
+    _check_nst(params.nst)
+    for url in params.data.gateways:
+        if not url.startswith(("http://", "https://")):
+            raise ParamsError(f"data.gateways: {url!r} is not an http(s) URL")
+    return params
+
+
+def load_params(path: str | Path = "params.yaml") -> Params:
+    """Read and validate params.yaml; raises ParamsError with the offending key."""
+    text = Path(path).read_text()
+    raw = YAML(typ="safe", pure=True).load(text) or {}
+    return parse_params(raw)
+
+
+def as_dict(section: Any) -> dict:
+    """A params section as a plain dict (for fingerprints and reports)."""
+    return dataclasses.asdict(section)
+
+
+__all__ = ["Params", "ParamsError", "load_params", "parse_params", "as_dict", "STYLE_LAYER_NAMES"]

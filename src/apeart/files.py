@@ -1,0 +1,41 @@
+"""Atomic file writes: a reader or a later stage never sees a half-written output."""
+from __future__ import annotations
+
+import io
+import json
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from PIL import Image
+
+
+def write_bytes(path: Path, data: bytes) -> None:
+    """Write `data` to `path` via a temp file in the same folder and an atomic rename."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def write_json(path: Path, obj: Any) -> None:
+    """Pretty, key-sorted JSON, atomically."""
+    write_bytes(path, (json.dumps(obj, indent=2, sort_keys=True) + "\n").encode())
+
+
+def png_bytes(image: Image.Image) -> bytes:
+    """PNG encoding with no metadata (no timestamps), so equal pixels give equal bytes."""
+    buf = io.BytesIO()
+    image.save(buf, format="PNG", optimize=False, compress_level=6, icc_profile=None)
+    return buf.getvalue()
+
+
+def save_png(image: Image.Image, path: Path) -> None:
+    """Save a PIL image as PNG, atomically."""
+    write_bytes(path, png_bytes(image))

@@ -1,0 +1,19 @@
+"""The GAN training set, decoded once into one uint8 tensor in memory."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import torch
+from PIL import Image
+
+GAN_SIZE = 64
+
+
+def load_images(folder: Path) -> torch.Tensor:
+    """All PNGs of `folder` (sorted by name) as a uint8 tensor (N, 3, H, W)."""
+    paths = sorted(folder.glob("*.png"), key=lambda p: (len(p.stem), p.stem))
+    if not paths:
+        raise FileNotFoundError(f"no PNG images in {folder}; run the prepare stage first")
+    arrays = [np.asarray(Image.open(p).convert("RGB")) for p in paths]
+    return torch.from_numpy(np.stack(arrays)).permute(0, 3, 1, 2).contiguous()

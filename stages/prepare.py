@@ -1,0 +1,30 @@
+"""Stage prepare: 64x64 RGB training set for the GAN and the NST content set at nst.size."""
+from __future__ import annotations
+
+from pathlib import Path
+
+from apeart.config import load_params
+from apeart.files import write_json
+from apeart.gan.data import GAN_SIZE
+from apeart.manifest import read_manifest
+from apeart.prepare import prepare_images
+
+RAW, OUT = Path("data/raw"), Path("data/prepared")
+
+
+def main() -> None:
+    params = load_params()
+    rows = read_manifest(RAW / "manifest.csv")
+    sources = [RAW / "images" / f"{row['token_id']}.png" for row in rows]
+    skipped = prepare_images(sources, OUT / "gan", GAN_SIZE, params.prepare.workers)
+    bad = {s["file"] for s in skipped}
+    content = [src for src in sources if src.name not in bad][: params.nst.content_count]
+    prepare_images(content, OUT / "content", params.nst.size, params.prepare.workers)
+    for item in skipped:
+        print(f"prepare: skipped {item['file']}: {item['reason']}")
+    write_json(Path("metrics/prepare.json"), {"images": len(sources) - len(skipped), "skipped": len(skipped),
+                                              "content": len(content), "skipped_files": skipped})
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,28 @@
+"""Stage sample_styles: seeded style batches from the trained generator into data/styles/gan/."""
+from __future__ import annotations
+
+from pathlib import Path
+
+from apeart.config import load_params
+from apeart.files import save_png
+from apeart.gan.sample import load_generator, sample_batches
+from apeart.report.grids import grid, to_pil
+from apeart.runtime import deterministic, resolve_device
+
+OUT = Path("data/styles/gan")
+
+
+def main() -> None:
+    params = load_params()
+    deterministic(params.sample.seed)
+    G, nz = load_generator(Path("models/dcgan/generator.pt"), resolve_device(params.gan.device))
+    batches = sample_batches(G, nz, params.sample.batches, params.sample.batch_size, params.sample.seed)
+    for b, batch in enumerate(batches):
+        for i, image in enumerate(batch):
+            save_png(to_pil(image), OUT / f"batch_{b:03d}" / f"{i:03d}.png")
+        save_png(to_pil(grid(batch)), Path("reports/styles") / f"batch_{b:03d}.png")
+    print(f"sample_styles: {len(batches)} batches of {params.sample.batch_size}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,50 @@
+"""Stage train_gan: DCGAN on data/prepared/gan; resumes from the last epoch checkpoint after a crash."""
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import torch
+
+from apeart.config import load_params
+from apeart.files import save_png, write_json
+from apeart.gan.data import load_images
+from apeart.gan.sample import save_generator
+from apeart.gan.train import Trainer, fingerprint
+from apeart.live import log_history
+from apeart.report.grids import grid, side_by_side, to_pil
+from apeart.runtime import deterministic, peak_rss_mb, resolve_device
+
+MODELS, REPORTS, RESUME = Path("models/dcgan"), Path("reports/gan"), Path(".cache/train_gan")
+
+
+def main() -> None:
+    params = load_params().gan
+    deterministic(params.seed)
+    data = load_images(Path("data/prepared/gan"))
+    # Resume state lives outside the stage's outputs (DVC deletes those before a run), keyed by config.
+    checkpoint = RESUME / f"checkpoint-{fingerprint(params, data)}.pt"
+    trainer = Trainer(params, data, resolve_device(params.device), checkpoint)
+    if checkpoint.is_file():
+        print(f"train_gan: resuming from {checkpoint}")
+    state = trainer.run()
+
+    nrow = max(1, int(params.grid_size ** 0.5))
+    for label, epoch in (("start", 0), ("middle", params.epochs // 2), ("end", params.epochs)):
+        save_png(to_pil(grid(state.grids[epoch], nrow)), REPORTS / f"progress_{label}.png")
+    real = data[torch.randperm(len(data), generator=torch.Generator().manual_seed(params.seed))[: params.grid_size]]
+    save_png(to_pil(side_by_side(real, state.grids[params.epochs], nrow)), REPORTS / "real_vs_fake.png")
+
+    save_generator(trainer.G, params.nz, params.ngf, MODELS / "generator.pt")
+    MODELS.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(checkpoint, MODELS / "checkpoint.pt")
+    last = state.history[-1]
+    summary = {"final_d_loss": last["d_loss"], "final_g_loss": last["g_loss"], "d_real": last["d_real"],
+               "d_fake": last["d_fake"], "epochs": params.epochs, "steps": state.step, "images": len(data)}
+    log_history(Path("metrics/train_gan"), state.history, ["d_loss", "g_loss"], summary)
+    write_json(Path("metrics/perf/train_gan.json"), {"peak_rss_mb": round(peak_rss_mb(), 1)})
+    checkpoint.unlink()
+
+
+if __name__ == "__main__":
+    main()

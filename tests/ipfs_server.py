@@ -1,0 +1,154 @@
+"""A real loopback IPFS path gateway for tests and benchmarks: content by CID, raw blocks, injectable faults."""
+
+from __future__ import annotations
+
+import sys
+import threading
+import time
+from collections import Counter
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import parse_qs, urlsplit
+
+from apeart.ipfs.cid import build_dag
+
+HTML = b"<!doctype html><html><body>Gateway error: please try again</body></html>"
+
+
+class LoopbackGateway:
+    """Serve `/ipfs/<cid>` (file), `/ipfs/<cid>?format=raw` (block) and `/ipfs/<cid>/<name>` on 127.0.0.1.
+
+    Faults, consumed one per request for a key (a CID, or `<cid>/<name>`): "500", "503", "404", "429:<secs>"
+    (Retry-After), "stall" (half the body, then silence), "truncated", "html", "wrong", "redirect" (a loop),
+    "slow:<secs>", "trickle:<secs>" (1 KiB per interval). `always` applies one fault to every request (a gateway that is down).
+    """
+
+    def __init__(self, latency_s: float = 0.0, always: str | None = None):
+        self.files: dict[str, bytes] = {}
+        self.blocks: dict[str, bytes] = {}
+        self.paths: dict[str, bytes] = {}
+        self.faults: dict[str, list[str]] = {}
+        self.always = always
+        self.latency_s = latency_s
+        self.hits: Counter[str] = Counter()
+        self.lock = threading.Lock()
+        self.stopping = threading.Event()
+        self.inflight = self.max_inflight = 0
+        self._server = _Server(("127.0.0.1", 0), _handler(self))
+        self._thread = threading.Thread(target=self._server.serve_forever, args=(0.02,), daemon=True)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self._server.server_address[1]}"
+
+    @property
+    def requests(self) -> int:
+        return sum(self.hits.values())
+
+    def add_file(self, data: bytes) -> str:
+        """Serve `data` (and its blocks) under its CIDv0; return the CID."""
+        root, blocks = build_dag(data)
+        self.files[root] = data
+        self.blocks.update(blocks)
+        return root
+
+    def fault(self, key: str, *faults: str) -> None:
+        """Queue faults for the next requests of `key`."""
+        self.faults.setdefault(key, []).extend(faults)
+
+    def __enter__(self) -> LoopbackGateway:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stopping.set()
+        self._server.shutdown()
+        self._server.server_close()
+
+    def next_fault(self, key: str) -> str | None:
+        with self.lock:
+            self.hits[key] += 1
+            queue = self.faults.get(key)
+            return queue.pop(0) if queue else self.always
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def handle_error(self, request: object, client_address: object) -> None:
+        if not isinstance(sys.exc_info()[1], ConnectionError):  # clients hanging up on stalls are expected
+            super().handle_error(request, client_address)
+
+
+def _handler(gateway: LoopbackGateway) -> type[BaseHTTPRequestHandler]:
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+        def do_GET(self) -> None:
+            with gateway.lock:
+                gateway.inflight += 1
+                gateway.max_inflight = max(gateway.max_inflight, gateway.inflight)
+            try:
+                self._serve()
+            finally:
+                with gateway.lock:
+                    gateway.inflight -= 1
+
+        def _serve(self) -> None:
+            url = urlsplit(self.path)
+            parts = url.path.split("/")
+            if len(parts) not in (3, 4) or parts[1] != "ipfs":
+                return self._send(400, b"bad path")
+            key = "/".join(parts[2:])
+            raw = parse_qs(url.query).get("format") == ["raw"] or "application/vnd.ipld.raw" in self.headers.get("Accept", "")
+            store = gateway.paths if len(parts) == 4 else gateway.blocks if raw else gateway.files
+            fault = gateway.next_fault(key)
+            time.sleep(gateway.latency_s)
+            body = store.get(key)
+            if fault is None:
+                return self._send(200, body) if body is not None else self._send(404, b"not found")
+            name, _, arg = fault.partition(":")
+            if name in ("500", "503", "404"):
+                return self._send(int(name), b"error")
+            if name == "429":
+                return self._send(429, b"slow down", {"Retry-After": arg})
+            if name == "redirect":
+                return self._send(302, b"", {"Location": self.path})
+            if name == "html":
+                return self._send(200, HTML, {"Content-Type": "text/html"})
+            if name == "wrong":
+                return self._send(200, bytes(b ^ 0xFF for b in body))
+            if name == "slow":
+                time.sleep(float(arg))
+                return self._send(200, body)
+            if name == "trickle":
+                self._head(200, len(body))
+                for i in range(0, len(body), 1024):
+                    self.wfile.write(body[i : i + 1024])
+                    self.wfile.flush()
+                    time.sleep(float(arg))
+                return None
+            if name in ("stall", "truncated"):
+                self._head(200, len(body))
+                self.wfile.write(body[: len(body) // 2])
+                self.wfile.flush()
+                if name == "stall":
+                    gateway.stopping.wait(30)
+                self.close_connection = True
+                return None
+            raise ValueError(f"unknown fault {fault!r}")
+
+        def _head(self, code: int, length: int, headers: dict[str, str] | None = None) -> None:
+            self.send_response(code)
+            for name, value in (headers or {}).items():
+                self.send_header(name, value)
+            self.send_header("Content-Length", str(length))
+            self.end_headers()
+
+        def _send(self, code: int, body: bytes, headers: dict[str, str] | None = None) -> None:
+            self._head(code, len(body), headers)
+            self.wfile.write(body)
+
+    return Handler

@@ -5,8 +5,10 @@ import time
 from pathlib import Path
 
 from apeart.collection import demo
+from apeart.collection.bayc import fetch_bayc
 from apeart.config import load_params
 from apeart.files import write_json
+from apeart.ipfs.fetch import FetchError
 from apeart.manifest import write_manifest
 
 RAW = Path("data/raw")
@@ -20,9 +22,12 @@ def main() -> None:
         rows = demo.generate(range(params.limit), params.seed, images)
         summary = {"requested": params.limit, "verified": len(rows), "failed": 0}
     else:
-        from apeart.collection.bayc import fetch_bayc
-
-        rows, summary = fetch_bayc(params, images, RAW / "failures.csv")
+        try:
+            rows, summary = fetch_bayc(params, images)
+        except FetchError as err:
+            write_json(Path("metrics/fetch.json"), err.summary)
+            raise SystemExit(f"fetch: {err}") from None
+    write_json(RAW / "failures.json", summary.pop("failures", []))
     write_manifest(rows, RAW / "manifest.csv")
     seconds = time.perf_counter() - start
     summary.update(source=params.source, bytes=sum(int(r["bytes"]) for r in rows), seconds=round(seconds, 2))

@@ -19,7 +19,8 @@ class LoopbackGateway:
 
     Faults, consumed one per request for a key (a CID, or `<cid>/<name>`): "500", "503", "404", "429:<secs>"
     (Retry-After), "stall" (half the body, then silence), "truncated", "html", "wrong", "redirect" (a loop),
-    "slow:<secs>", "trickle:<secs>" (1 KiB per interval). `always` applies one fault to every request (a gateway that is down).
+    "slow:<secs>", "trickle:<secs>" (1 KiB per interval). `always` applies one fault to every request
+    (a gateway that is down).
     """
 
     def __init__(self, latency_s: float = 0.0, always: str | None = None):
@@ -65,6 +66,7 @@ class LoopbackGateway:
         self._server.server_close()
 
     def next_fault(self, key: str) -> str | None:
+        """Count a request for `key` and return the fault it gets, if any."""
         with self.lock:
             self.hits[key] += 1
             queue = self.faults.get(key)

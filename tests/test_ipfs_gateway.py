@@ -4,6 +4,7 @@ import hashlib
 import json
 import random
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -154,6 +155,18 @@ def test_down_gateway_fails_over_for_every_item() -> None:
         client = GatewayClient([down.url, up.url], **FAST)
         assert [client.fetch_file(cid) for cid in cids] == data
         assert down.requests == 3 and up.requests == 3
+
+
+def test_refused_connection_fails_over() -> None:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        closed = f"http://127.0.0.1:{sock.getsockname()[1]}"
+    with LoopbackGateway() as up:
+        cid = up.add_file(b"ape")
+        with pytest.raises(GatewayError) as info:
+            GatewayClient([closed], **FAST).fetch_file(cid)
+        assert info.value.reason == "connection"
+        assert GatewayClient([closed, up.url], **FAST).fetch_file(cid) == b"ape"
 
 
 def test_requests_per_gateway_are_bounded() -> None:

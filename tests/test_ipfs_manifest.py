@@ -1,6 +1,5 @@
 """Manifest sources (provenance CSV, token metadata, plain CSV), validation and selection."""
 
-import csv
 import json
 from pathlib import Path
 
@@ -20,7 +19,6 @@ from apeart.ipfs.manifest import (
     read_provenance_csv,
     select_rows,
     select_token_ids,
-    write_manifest,
 )
 
 PROVENANCE = Path(__file__).resolve().parents[2] / "shared" / "reference" / "bayc_provenance_head.csv"
@@ -137,13 +135,3 @@ def test_selection_spec_and_limit() -> None:
         parse_token_id("1e3")
 
 
-def test_write_manifest_round_trips(tmp_path: Path) -> None:
-    rows = [ManifestRow(0, CID, SHA, {"Fur": "Robot"}), ManifestRow(1, CID)]
-    write_manifest(rows, tmp_path / "m.csv")
-    with (tmp_path / "m.csv").open() as fh:
-        records = list(csv.DictReader(fh))
-    assert [(int(r["token_id"]), r["cid"], r["sha256"] or None, json.loads(r["traits"])) for r in records] == [
-        (0, CID, SHA, {"Fur": "Robot"}),
-        (1, CID, None, {}),
-    ]
-    assert list(tmp_path.iterdir()) == [tmp_path / "m.csv"]

@@ -26,7 +26,7 @@ def _range(lo: float | None = None, hi: float | None = None, *, lo_open: bool = 
 @dataclass(frozen=True)
 class DataParams:
     source: Literal["demo", "ipfs"] = "demo"
-    limit: int = field(default=512, metadata=_range(1, 10000))
+    limit: int = field(default=1024, metadata=_range(1, 10000))
     seed: int = field(default=0, metadata=_range(0))
     token_ids: str = ""
     manifest: Literal["provenance", "metadata", "csv"] = "provenance"
@@ -62,8 +62,19 @@ class GanParams:
     leaky_slope: float = field(default=0.2, metadata=_range(0, 1))
     real_label: float = field(default=1.0, metadata=_range(0, 1, lo_open=True))
     real_label_late: float = field(default=1.0, metadata=_range(0, 1, lo_open=True))
+    diffaugment: str = ""
+    ema_decay: float = field(default=0.0, metadata=_range(0, 1))
     grid_size: int = field(default=64, metadata=_range(1, 256))
     device: Literal["auto", "cpu", "cuda"] = "auto"
+
+    def __post_init__(self) -> None:
+        names = [n.strip() for n in self.diffaugment.split(",") if n.strip()]
+        for name in names:
+            if name not in ("color", "translation", "cutout"):
+                raise ParamsError(f"gan.diffaugment: unknown policy {name!r}; use a comma list of "
+                                  "color, translation, cutout, or \"\" for none")
+        if self.ema_decay >= 1:
+            raise ParamsError(f"gan.ema_decay: {self.ema_decay!r} is out of range; allowed >= 0 and < 1")
 
 
 @dataclass(frozen=True)

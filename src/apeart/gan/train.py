@@ -1,6 +1,7 @@
 """DCGAN training loop with per-epoch checkpoints that make a killed run resume exactly."""
 from __future__ import annotations
 
+import copy
 import hashlib
 import json
 import os
@@ -12,6 +13,7 @@ import torch.nn.functional as F
 from tqdm import tqdm
 
 from apeart.config import GanParams, as_dict
+from apeart.gan.augment import diff_augment, parse_policy
 from apeart.gan.models import Discriminator, Generator, init_weights
 
 
@@ -48,8 +50,17 @@ def real_label_at(params: GanParams, epoch: int) -> float:
     return params.real_label if epoch < params.epochs // 2 else params.real_label_late
 
 
+def ema_beta(decay: float, step: int) -> float:
+    """EMA decay at optimiser step `step` (0-based), ramped up so early averages forget the random init."""
+    return min(decay, (1 + step) / (10 + step))
+
+
 class Trainer:
-    """Holds G, D, their optimisers and RNG; `run` trains to `params.epochs`, checkpointing each epoch."""
+    """Holds G, D, their optimisers and RNG; `run` trains to `params.epochs`, checkpointing each epoch.
+
+    With `ema_decay > 0` it also keeps `G_ema`, an exponential moving average of G's weights;
+    `sampler` is the network to draw images from (G_ema when enabled, else G).
+    """
 
     def __init__(self, params: GanParams, data: torch.Tensor, device: torch.device, checkpoint: Path) -> None:
         self.params, self.data, self.device, self.checkpoint = params, data, device, checkpoint
@@ -62,19 +73,39 @@ class Trainer:
         self.D.apply(lambda m: init_weights(m, params.init_std))
         self.G.to(device)
         self.D.to(device)
+        self.policy = parse_policy(params.diffaugment)
+        self.G_ema: Generator | None = None
+        if params.ema_decay > 0:
+            self.G_ema = copy.deepcopy(self.G).eval().requires_grad_(False)
         betas = (params.beta1, params.beta2)
         self.opt_g = torch.optim.Adam(self.G.parameters(), lr=params.lr, betas=betas)
         self.opt_d = torch.optim.Adam(self.D.parameters(), lr=params.lr * params.d_lr_mult, betas=betas)
         self.fixed_z = torch.randn(params.grid_size, params.nz, 1, 1, generator=self.rng).to(device)
         self.state = TrainState()
 
+    @property
+    def sampler(self) -> Generator:
+        """The generator to sample from and to save: the EMA copy when enabled, else G."""
+        return self.G_ema if self.G_ema is not None else self.G
+
     def sample_fixed(self) -> torch.Tensor:
-        """The generator's images for the fixed noise, as uint8."""
-        self.G.eval()
+        """The sampler's images (eval mode) for the fixed noise, as uint8."""
+        net = self.sampler
+        was_training = net.training
+        net.eval()
         with torch.no_grad():
-            images = to_uint8(self.G(self.fixed_z))
-        self.G.train()
+            images = to_uint8(net(self.fixed_z))
+        net.train(was_training)
         return images
+
+    @torch.no_grad()
+    def _update_ema(self, step: int) -> None:
+        """G_ema <- beta * G_ema + (1 - beta) * G for weights; BatchNorm statistics are copied."""
+        assert self.G_ema is not None
+        weight = 1.0 - ema_beta(self.params.ema_decay, step)
+        torch._foreach_lerp_(list(self.G_ema.parameters()), list(self.G.parameters()), weight)
+        for b_ema, b in zip(self.G_ema.buffers(), self.G.buffers()):
+            b_ema.copy_(b)
 
     def save(self) -> None:
         """Write the checkpoint atomically (temp file + rename)."""
@@ -86,6 +117,7 @@ class Trainer:
             "history": self.state.history,
             "grids": {str(k): v for k, v in self.state.grids.items()},
             "G": self.G.state_dict(),
+            "G_ema": self.G_ema.state_dict() if self.G_ema is not None else None,
             "D": self.D.state_dict(),
             "opt_g": self.opt_g.state_dict(),
             "opt_d": self.opt_d.state_dict(),
@@ -106,6 +138,8 @@ class Trainer:
                 f"(fingerprint {payload.get('fingerprint')} != {self.key}); delete it to start over"
             )
         self.G.load_state_dict(payload["G"])
+        if self.G_ema is not None:
+            self.G_ema.load_state_dict(payload["G_ema"])
         self.D.load_state_dict(payload["D"])
         self.opt_g.load_state_dict(payload["opt_g"])
         self.opt_d.load_state_dict(payload["opt_d"])
@@ -120,23 +154,27 @@ class Trainer:
         batches = [order[i : i + p.batch_size] for i in range(0, len(data), p.batch_size)]
         real_label = real_label_at(p, epoch)
         losses = []
-        for idx in tqdm(batches, desc=f"epoch {epoch + 1}/{p.epochs}", unit="batch", mininterval=5, leave=False):
+        aug = (lambda x: diff_augment(x, self.policy, self.rng)) if self.policy else (lambda x: x)
+        for i, idx in enumerate(tqdm(batches, desc=f"epoch {epoch + 1}/{p.epochs}", unit="batch", mininterval=5,
+                                     leave=False)):
             real = data[idx].to(device, non_blocking=True).float().div_(127.5).sub_(1)
             z = torch.randn(len(idx), p.nz, 1, 1, generator=self.rng).to(device, non_blocking=True)
             fake = self.G(z)
 
             self.opt_d.zero_grad(set_to_none=True)
-            out_real, out_fake = self.D(real), self.D(fake.detach())
+            out_real, out_fake = self.D(aug(real)), self.D(aug(fake.detach()))
             d_loss = F.binary_cross_entropy_with_logits(out_real, torch.full_like(out_real, real_label))
             d_loss = d_loss + F.binary_cross_entropy_with_logits(out_fake, torch.zeros_like(out_fake))
             d_loss.backward()
             self.opt_d.step()
 
             self.opt_g.zero_grad(set_to_none=True)
-            out = self.D(fake)
+            out = self.D(aug(fake))
             g_loss = F.binary_cross_entropy_with_logits(out, torch.ones_like(out))
             g_loss.backward()
             self.opt_g.step()
+            if self.G_ema is not None:
+                self._update_ema(self.state.step + i)
             # Kept on the device: no host sync per step.
             losses.append(torch.stack([d_loss.detach(), g_loss.detach(), out_real.detach().sigmoid().mean(),
                                        out_fake.detach().sigmoid().mean()]))

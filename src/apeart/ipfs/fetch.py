@@ -55,7 +55,7 @@ def fetch_images(
         folder.mkdir(parents=True, exist_ok=True)
         _remove_stale_temps(folder)
     failed = [dict(f) for f in failures]
-    stats = Counter()
+    stats: Counter[str] = Counter()
 
     def store(group: list[ManifestRow], data: bytes) -> None:
         for row in group:
@@ -67,7 +67,13 @@ def fetch_images(
             stats["bytes"] += len(data)
 
     client = GatewayClient(
-        gateways, per_gateway=per_gateway, timeout_s=timeout_s, retries=retries, max_bytes=max_bytes, backoff_s=backoff_s, trustless=trustless
+        gateways,
+        per_gateway=per_gateway,
+        timeout_s=timeout_s,
+        retries=retries,
+        max_bytes=max_bytes,
+        backoff_s=backoff_s,
+        trustless=trustless,
     )
     with tqdm(total=len(rows), disable=not progress, unit="img", desc="fetch") as bar:
         pending = []

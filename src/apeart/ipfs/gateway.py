@@ -152,7 +152,8 @@ class GatewayClient:
         now = time.monotonic()
         with self._lock:
             cooling = {g: max(0.0, self._cooldown.get(g, 0.0) - now) for g in self.gateways}
-        order = sorted((g for g in self.gateways if g not in dead), key=lambda g: (tries[g], cooling[g] > 0, self.gateways.index(g)))
+        live = [g for g in self.gateways if g not in dead]
+        order = sorted(live, key=lambda g: (tries[g], cooling[g] > 0, self.gateways.index(g)))
         for gateway in order:
             if cooling[gateway] > self.max_wait_s:
                 dead.add(gateway)

@@ -60,7 +60,11 @@ def check_sha256(text: str) -> str:
 
 def read_provenance_csv(path: Path) -> list[ManifestRow]:
     """Rows from BAYC's provenance CSV (exact header, SHA-256 and CID per token)."""
-    return _read_csv(path, [PROVENANCE_HEADER], lambda rec: ManifestRow(parse_token_id(rec[1]), check_cid(rec[3]), check_sha256(rec[2])))
+
+    def row(rec: list[str]) -> ManifestRow:
+        return ManifestRow(parse_token_id(rec[1]), check_cid(rec[3]), check_sha256(rec[2]))
+
+    return _read_csv(path, [PROVENANCE_HEADER], row)
 
 
 def read_plain_csv(path: Path) -> list[ManifestRow]:
@@ -83,7 +87,8 @@ def parse_token_metadata(token_id: int, body: bytes) -> ManifestRow:
     traits: dict[str, str] = {}
     for attr in attributes:
         name, value = (attr.get("trait_type"), attr.get("value")) if isinstance(attr, dict) else (None, None)
-        if not _short_text(name) or isinstance(value, bool) or not isinstance(value, (str, int, float)) or not _short_text(str(value)):
+        scalar = isinstance(value, (str, int, float)) and not isinstance(value, bool)
+        if not (_short_text(name) and scalar and _short_text(str(value))):
             raise ManifestError(f"token {token_id}: bad attribute {attr!r}")
         if name in traits:
             raise ManifestError(f"token {token_id}: trait {name!r} given twice")
@@ -110,7 +115,9 @@ def fetch_metadata_rows(
         if path.exists():
             return parse_token_metadata(token_id, path.read_bytes())
         try:
-            row, body = client.fetch_path(metadata_cid, str(token_id), lambda b: (parse_token_metadata(token_id, b), b), MAX_METADATA_BYTES)
+            row, body = client.fetch_path(
+                metadata_cid, str(token_id), lambda b: (parse_token_metadata(token_id, b), b), MAX_METADATA_BYTES
+            )
         except GatewayError as exc:
             return {"token_id": token_id, "cid": f"{metadata_cid}/{token_id}", "reason": f"metadata_{exc.reason}"}
         tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
@@ -147,17 +154,6 @@ def select_rows(rows: list[ManifestRow], ids: str | None = None, limit: int | No
     """Rows in token id order, filtered by a selection spec and capped at `limit`."""
     by_id = {row.token_id: row for row in rows}
     return [by_id[i] for i in select_token_ids(by_id, ids, limit)]
-
-
-def write_manifest(rows: list[ManifestRow], path: Path) -> None:
-    """Write `token_id,cid,sha256,traits` (traits as JSON) atomically."""
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    with tmp.open("w", newline="") as fh:
-        out = csv.writer(fh)
-        out.writerow(["token_id", "cid", "sha256", "traits"])
-        for row in rows:
-            out.writerow([row.token_id, row.cid, row.sha256 or "", json.dumps(row.traits, sort_keys=True)])
-    os.replace(tmp, path)
 
 
 def _read_csv(path: Path, headers: list[list[str]], build: Callable[[list[str]], ManifestRow]) -> list[ManifestRow]:

@@ -1,0 +1,51 @@
+"""The real BAYC collection: manifest from params, images fetched and verified through IPFS gateways."""
+from __future__ import annotations
+
+from pathlib import Path
+
+from apeart.config import DataParams
+from apeart.ipfs.fetch import fetch_images
+from apeart.ipfs.gateway import GatewayClient
+from apeart.ipfs.manifest import (
+    MAX_TOKEN_ID,
+    ManifestRow,
+    fetch_metadata_rows,
+    read_plain_csv,
+    read_provenance_csv,
+    select_rows,
+    select_token_ids,
+)
+
+CACHE = Path(".cache/ipfs")
+
+
+def manifest_rows(params: DataParams) -> tuple[list[ManifestRow], list[dict]]:
+    """Rows selected by `data.token_ids` / `data.limit` from the configured manifest; plus failures."""
+    ids = params.token_ids or None
+    if params.manifest == "metadata":
+        client = GatewayClient(params.gateways, per_gateway=params.per_gateway, timeout_s=params.timeout_s,
+                               retries=params.retries, max_bytes=1_000_000)
+        wanted = select_token_ids(range(MAX_TOKEN_ID + 1), ids, params.limit)
+        return fetch_metadata_rows(client, wanted, CACHE, params.metadata_cid)
+    if not params.manifest_path:
+        raise ValueError(f"data.manifest_path: required for data.manifest: {params.manifest}")
+    read = read_provenance_csv if params.manifest == "provenance" else read_plain_csv
+    return select_rows(read(Path(params.manifest_path)), ids, params.limit), []
+
+
+def fetch_bayc(params: DataParams, images_dir: Path) -> tuple[list[dict], dict]:
+    """Fetch and verify the selected images into `images_dir`; returns (manifest rows, summary)."""
+    rows, failures = manifest_rows(params)
+    summary = fetch_images(
+        rows, images_dir, CACHE / "blocks", params.gateways, concurrency=params.concurrency,
+        per_gateway=params.per_gateway, timeout_s=params.timeout_s, retries=params.retries,
+        max_bytes=params.max_bytes, min_fraction=params.min_fraction, failures=failures)
+    failed = {int(f["token_id"]) for f in summary["failures"] if f.get("token_id") is not None}
+    out = []
+    for row in rows:
+        path = images_dir / f"{row.token_id}.png"
+        if row.token_id in failed or not path.is_file():
+            continue
+        out.append({"token_id": row.token_id, "cid": row.cid, "sha256": row.sha256 or "",
+                    "bytes": path.stat().st_size, **{k.lower(): v for k, v in row.traits.items()}})
+    return out, summary

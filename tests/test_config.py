@@ -1,0 +1,50 @@
+"""Params loading and validation."""
+from pathlib import Path
+
+import pytest
+
+from apeart.config import ParamsError, load_params, parse_params
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_repo_params_load_with_defaults_equal_to_dataclasses() -> None:
+    params = load_params(ROOT / "params.yaml")
+    assert params == parse_params({})
+
+
+def test_dvc_exp_written_float_is_read_as_float(tmp_path: Path) -> None:
+    # What `dvc exp run -S nst.beta=1e-5` writes; PyYAML's safe_load returns the string '1e-05'.
+    text = (ROOT / "params.yaml").read_text().replace("beta: 1000.0", "beta: 1e-05")
+    (tmp_path / "params.yaml").write_text(text)
+    beta = load_params(tmp_path / "params.yaml").nst.beta
+    assert isinstance(beta, float) and beta == 1e-05
+
+
+def test_numeric_strings_are_coerced_by_type() -> None:
+    params = parse_params({"nst": {"beta": "1e-05", "steps": "7"}, "gan": {"lr": "2e-4"}})
+    assert params.nst.beta == 1e-05 and params.nst.steps == 7 and params.gan.lr == 2e-4
+
+
+@pytest.mark.parametrize(
+    ("raw", "message"),
+    [
+        ({"nst": {"bta": 1}}, "nst.bta: unknown parameter"),
+        ({"nstx": {}}, "nstx: unknown parameter"),
+        ({"nst": {"steps": 0}}, "nst.steps: 0 is out of range"),
+        ({"nst": {"steps": 1.5}}, "nst.steps: expected an integer"),
+        ({"nst": {"optimizer": "rmsprop"}}, "nst.optimizer: 'rmsprop' is not allowed; choose one of lbfgs, adam"),
+        ({"gan": {"lr": "fast"}}, "gan.lr: expected a number"),
+        ({"gan": {"lr": 0}}, "gan.lr: 0.0 is out of range; allowed > 0"),
+        ({"data": {"source": "s3"}}, "data.source: 's3' is not allowed"),
+        ({"data": {"gateways": ["ftp://x"]}}, "data.gateways: 'ftp://x' is not an http(s) URL"),
+        ({"nst": {"style_layers": ["conv9_1"]}}, "nst.style_layers: unknown layer 'conv9_1'"),
+        ({"nst": {"style_layer_weights": [1.0]}}, "nst.style_layer_weights: 1 weights for 5 style layers"),
+        ({"nst": {"backbone": "vgg16", "content_layers": ["conv4_4"]}}, "vgg16 has no"),
+        ({"nst": {"content_layers": "conv4_2"}}, "nst.content_layers: expected a list"),
+        ({"nst": 3}, "nst.: expected a mapping"),
+    ],
+)
+def test_bad_params_name_the_key(raw: dict, message: str) -> None:
+    with pytest.raises(ParamsError, match=message.replace("(", r"\(").replace(")", r"\)")):
+        parse_params(raw)

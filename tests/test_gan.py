@@ -1,0 +1,219 @@
+"""DCGAN: model shapes and init, label smoothing, DiffAugment, EMA, exact resume, determinism, failures."""
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+
+import pytest
+import torch
+
+from apeart.config import GanParams, ParamsError, load_params, parse_params
+from apeart.gan.augment import cutout, diff_augment, parse_policy, translation
+from apeart.gan.models import Discriminator, Generator, init_weights
+from apeart.gan.sample import load_generator, sample_batches, save_generator
+from apeart.gan.train import Trainer, TrainingError, ema_beta, fingerprint, real_label_at
+
+ROOT = Path(__file__).resolve().parents[1]
+CPU = torch.device("cpu")
+
+
+def tiny_params(**over) -> GanParams:
+    base = dict(seed=0, epochs=2, batch_size=8, nz=16, ngf=8, ndf=8, grid_size=4, device="cpu",
+                diffaugment="translation,cutout", ema_decay=0.9, real_label=0.9, real_label_late=0.95)
+    base.update(over)
+    return GanParams(**base)
+
+
+@pytest.fixture(scope="module")
+def data() -> torch.Tensor:
+    return torch.randint(0, 256, (32, 3, 64, 64), generator=torch.Generator().manual_seed(1), dtype=torch.uint8)
+
+
+def state_of(trainer: Trainer) -> dict[str, torch.Tensor]:
+    nets = {"G": trainer.G, "D": trainer.D}
+    if trainer.G_ema is not None:
+        nets["G_ema"] = trainer.G_ema
+    return {f"{n}.{k}": v for n, net in nets.items() for k, v in net.state_dict().items()}
+
+
+def assert_same(a: dict[str, torch.Tensor], b: dict[str, torch.Tensor]) -> None:
+    assert a.keys() == b.keys()
+    for key in a:
+        assert torch.equal(a[key], b[key]), key
+
+
+class Interrupted(Exception):
+    pass
+
+
+class StopAfter(Trainer):
+    """A trainer killed at the start of epoch `stop` (0-based), after the earlier epochs were checkpointed."""
+
+    stop = 1
+
+    def _epoch(self, epoch: int) -> None:
+        if epoch == self.stop:
+            raise Interrupted
+        super()._epoch(epoch)
+
+
+# --- models --------------------------------------------------------------------------------------------
+
+
+def test_generator_shape_and_range() -> None:
+    torch.manual_seed(0)
+    G = Generator(nz=16, ngf=8)
+    G.apply(init_weights)
+    out = G(torch.randn(5, 16, 1, 1) * 10)  # large z: tanh must still bound the output
+    assert out.shape == (5, 3, 64, 64)
+    assert out.min() >= -1 and out.max() <= 1
+
+
+def test_discriminator_shape() -> None:
+    D = Discriminator(ndf=8, slope=0.2)
+    assert D(torch.rand(5, 3, 64, 64) * 2 - 1).shape == (5,)
+
+
+def test_init_std() -> None:
+    torch.manual_seed(0)
+    for net in (Generator(nz=100, ngf=16), Discriminator(ndf=16)):
+        net.apply(lambda m: init_weights(m, 0.02))
+        for m in net.modules():
+            if isinstance(m, (torch.nn.Conv2d, torch.nn.ConvTranspose2d)) and m.weight.numel() >= 4096:
+                assert abs(m.weight.std().item() - 0.02) < 0.002
+                assert abs(m.weight.mean().item()) < 0.002
+            if isinstance(m, torch.nn.BatchNorm2d):
+                assert abs(m.weight.mean().item() - 1) < 0.02 and torch.all(m.bias == 0)
+
+
+def test_label_smoothing_schedule() -> None:
+    p = GanParams(epochs=10, real_label=0.85, real_label_late=0.95)
+    assert [real_label_at(p, e) for e in range(10)] == [0.85] * 5 + [0.95] * 5
+    assert real_label_at(GanParams(epochs=1, real_label=0.8, real_label_late=0.9), 0) == 0.9
+
+
+# --- DiffAugment and EMA -------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("policy", ["translation", "cutout", "color", "color,translation,cutout"])
+def test_diffaugment_shape_and_gradient(policy: str) -> None:
+    x = (torch.rand(6, 3, 64, 64) * 2 - 1).requires_grad_(True)
+    out = diff_augment(x, parse_policy(policy), torch.Generator().manual_seed(0))
+    assert out.shape == x.shape
+    out.square().sum().backward()
+    assert x.grad is not None and torch.isfinite(x.grad).all() and x.grad.abs().sum() > 0
+    again = diff_augment(x.detach(), parse_policy(policy), torch.Generator().manual_seed(0))
+    assert torch.equal(out.detach(), again)  # all randomness from the generator passed in
+
+
+def test_translation_is_a_zero_padded_shift() -> None:
+    x = torch.rand(64, 3, 16, 16) + 1  # strictly positive: zeros can only be padding
+    out = translation(x, torch.Generator().manual_seed(0))
+    for a, b in zip(x, out):
+        rows, cols = (b[0] != 0).any(1).nonzero().flatten(), (b[0] != 0).any(0).nonzero().flatten()
+        r0, c0 = rows[0].item(), cols[0].item()
+        h, w = len(rows), len(cols)
+        assert h >= 14 and w >= 14  # at most 2 = 16/8 pixels shifted out
+        ys = slice(0, h) if r0 == 0 else slice(16 - h, 16)
+        xs = slice(0, w) if c0 == 0 else slice(16 - w, 16)
+        assert torch.equal(b[:, r0 : r0 + h, c0 : c0 + w], a[:, ys, xs])
+    assert (out == 0).any()
+
+
+def test_cutout_erases_at_most_a_half_square() -> None:
+    x = torch.ones(64, 3, 64, 64)
+    out = cutout(x, torch.Generator().manual_seed(0))
+    erased = (out[:, 0] == 0).sum((1, 2))
+    assert (erased <= 32 * 32).all() and (erased >= 16 * 16).all()
+    assert torch.equal((out == 0).all(1), (out == 0).any(1))  # same region in every channel
+
+
+def test_bad_policy_and_ema_decay_are_refused() -> None:
+    with pytest.raises(ParamsError, match="diffaugment"):
+        GanParams(diffaugment="translation,flip")
+    with pytest.raises(ParamsError, match="ema_decay"):
+        parse_params({"gan": {"ema_decay": 1.0}})
+    assert parse_policy("") == () and parse_policy(" translation , cutout ") == ("translation", "cutout")
+
+
+def test_ema_ramp() -> None:
+    assert ema_beta(0.99, 0) == 0.1  # first update almost copies G
+    assert ema_beta(0.99, 10_000) == 0.99
+
+
+def test_defaults_match_params_yaml() -> None:
+    assert load_params(ROOT / "params.yaml").gan == GanParams(), "GanParams defaults drifted from params.yaml gan:"
+
+
+# --- training ------------------------------------------------------------------------------------------
+
+
+def test_training_history_grids_and_sampler(data: torch.Tensor, tmp_path: Path) -> None:
+    p = tiny_params(epochs=1)
+    trainer = Trainer(p, data, CPU, tmp_path / "ck.pt")
+    state = trainer.run()
+    assert state.step == 4 and [r["step"] for r in state.history] == [1, 2, 3, 4]
+    assert set(state.history[0]) == {"step", "epoch", "d_loss", "g_loss", "d_real", "d_fake"}
+    assert sorted(state.grids) == [0, 1] and state.grids[1].shape == (4, 3, 64, 64)
+    assert state.grids[1].dtype == torch.uint8
+    assert trainer.sampler is trainer.G_ema and not trainer.G_ema.training
+    assert not torch.equal(trainer.G_ema.main[0].weight, trainer.G.main[0].weight)
+
+    save_generator(trainer.sampler, p.nz, p.ngf, tmp_path / "g.pt")
+    G, nz = load_generator(tmp_path / "g.pt", CPU)
+    assert nz == p.nz
+    assert torch.equal(sample_batches(G, nz, 1, 4, 0)[0], sample_batches(trainer.sampler, nz, 1, 4, 0)[0])
+
+    plain = Trainer(tiny_params(epochs=1, ema_decay=0.0, diffaugment=""), data, CPU, tmp_path / "plain.pt")
+    assert plain.G_ema is None and plain.sampler is plain.G
+
+
+def test_exact_resume(data: torch.Tensor, tmp_path: Path) -> None:
+    p = tiny_params()
+    straight = Trainer(p, data, CPU, tmp_path / "a.pt")
+    straight.run()
+
+    killed = StopAfter(p, data, CPU, tmp_path / "b.pt")
+    with pytest.raises(Interrupted):
+        killed.run()
+    resumed = Trainer(p, data, CPU, tmp_path / "b.pt")
+    state = resumed.run()
+
+    assert state.epoch == 2 and state.step == straight.state.step
+    assert_same(state_of(straight), state_of(resumed))
+    assert state.history == straight.state.history
+    assert all(torch.equal(state.grids[e], straight.state.grids[e]) for e in (0, 1, 2))
+    assert torch.equal(resumed.rng.get_state(), straight.rng.get_state())
+
+
+def test_two_fresh_runs_are_identical(data: torch.Tensor, tmp_path: Path) -> None:
+    p = tiny_params(epochs=1)
+    a = Trainer(p, data, CPU, tmp_path / "a.pt")
+    a.run()
+    b = Trainer(p, data, CPU, tmp_path / "b.pt")
+    b.run()
+    assert_same(state_of(a), state_of(b))
+
+
+def test_checkpoint_of_other_config_is_refused(data: torch.Tensor, tmp_path: Path) -> None:
+    p = tiny_params(epochs=1)
+    Trainer(p, data, CPU, tmp_path / "ck.pt").run()
+    other = dataclasses.replace(p, lr=1e-3)
+    assert fingerprint(other, data) != fingerprint(p, data)
+    assert fingerprint(dataclasses.replace(p, device="cuda"), data) == fingerprint(p, data)
+    with pytest.raises(TrainingError, match="other GAN params"):
+        Trainer(other, data, CPU, tmp_path / "ck.pt").run()
+
+
+def test_nan_raises_naming_the_epoch(data: torch.Tensor, tmp_path: Path) -> None:
+    class Poisoned(Trainer):
+        def _epoch(self, epoch: int) -> None:
+            if epoch == 1:
+                with torch.no_grad():
+                    self.D.main[0].weight.fill_(float("nan"))
+            super()._epoch(epoch)
+
+    checkpoint = tmp_path / "ck.pt"
+    with pytest.raises(TrainingError, match=r"epoch 2, step 5"):
+        Poisoned(tiny_params(), data, CPU, checkpoint).run()
+    assert torch.load(checkpoint, weights_only=True)["epoch"] == 1  # last good checkpoint kept

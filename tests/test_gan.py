@@ -114,8 +114,9 @@ def test_translation_is_a_zero_padded_shift() -> None:
         r0, c0 = rows[0].item(), cols[0].item()
         h, w = len(rows), len(cols)
         assert h >= 14 and w >= 14  # at most 2 = 16/8 pixels shifted out
-        ys = slice(0, h) if r0 == 0 else slice(16 - h, 16)
-        xs = slice(0, w) if c0 == 0 else slice(16 - w, 16)
+        # Content moved up/left (output starts at row/col 0) comes from the bottom/right of the input.
+        ys = slice(16 - h, 16) if r0 == 0 else slice(0, h)
+        xs = slice(16 - w, 16) if c0 == 0 else slice(0, w)
         assert torch.equal(b[:, r0 : r0 + h, c0 : c0 + w], a[:, ys, xs])
     assert (out == 0).any()
 

@@ -6,17 +6,39 @@ import json
 from pathlib import Path
 
 import torch
+from ruamel.yaml import YAML
 
 from apeart.config import load_params
 from apeart.files import save_png, write_bytes
 from apeart.nst.inputs import image_files, load_content, load_rgb, load_styles
 from apeart.report.grids import grid, rows, to_pil
-from apeart.report.html import figure, render_report
+from apeart.report.html import figure, gallery, render_report
 from apeart.report.plots import loss_plot
 
 FIG = Path("reports/figures")
 GAN_CURVES = Path("metrics/train_gan/plots/metrics")
 NST_CURVES = Path("metrics/stylize/plots/metrics")
+SWEEP = Path("reports/sweep")
+DEFAULT_METRICS = ["metrics/train_gan/metrics.json", "metrics/stylize/metrics.json"]
+
+
+def declared_metrics() -> dict[str, dict]:
+    """The metrics JSON files that dvc.yaml declares as deps of this stage, by source name.
+
+    Only declared deps: an undeclared file (another stage's timings, a metric written after this
+    stage) would make the page depend on run order and break byte-identical reruns.
+    """
+    try:
+        deps = YAML(typ="safe").load(Path("dvc.yaml"))["stages"]["report"]["deps"]
+        files = [d for d in deps if isinstance(d, str) and d.startswith("metrics/") and d.endswith(".json")]
+    except (OSError, KeyError, TypeError):
+        files = DEFAULT_METRICS
+    out = {}
+    for name in files:
+        path = Path(name)
+        key = path.parent.name if path.stem == "metrics" else path.stem
+        out[key] = json.loads(path.read_text())
+    return out
 
 
 def main() -> None:
@@ -35,21 +57,30 @@ def main() -> None:
     save_png(to_pil(rows([list(content), [style_tile] * len(names), results], params.nst.size)),
              FIG / "nst_rows.png")
 
-    metrics = {p.stem: json.loads(p.read_text()) for p in sorted(Path("metrics").glob("*.json"))}
-    for live in ("train_gan", "stylize"):
-        metrics[live] = json.loads((Path("metrics") / live / "metrics.json").read_text())
     snapshots = [figure(p, f"NST batch at step {int(p.stem.split('_')[1])}")
                  for p in image_files(Path("reports/nst/snapshots"))]
+    # Any beta-sweep grids another workflow left here (optional: no section when there are none).
+    sweep = [figure(p, p.relative_to(SWEEP).with_suffix("").as_posix().replace("_", " "))
+             for p in sorted(SWEEP.rglob("*.png"))] if SWEEP.is_dir() else []
     sections = [
-        ("GAN training", [figure(Path(f"reports/gan/progress_{x}.png"), f"Fixed-noise samples, {x} of training")
-                          for x in ("start", "middle", "end")]
-         + [figure(Path("reports/gan/real_vs_fake.png"), "Real (left) vs generated (right)"),
-            figure(FIG / "gan_losses.png", "Discriminator and generator loss per iteration")]),
-        ("Style batches", [figure(p, p.stem) for p in image_files(Path("reports/styles"))]),
+        ("GAN training", [gallery([figure(Path(f"reports/gan/progress_{x}.png"),
+                                          f"Fixed-noise samples, {x} of training")
+                                   for x in ("start", "middle", "end")]),
+                          figure(Path("reports/gan/real_vs_fake.png"), "Real (left) vs generated (right)"),
+                          figure(FIG / "gan_losses.png", "Discriminator and generator loss per iteration")]),
+        ("Style batches", [gallery([figure(p, p.stem.replace("_", " "))
+                                    for p in image_files(Path("reports/styles"))])]),
         ("Neural style transfer", [figure(FIG / "nst_rows.png", "content | style | result"),
-                                   figure(FIG / "nst_losses.png", "NST losses per step"), *snapshots]),
+                                   figure(FIG / "nst_losses.png", "NST losses per step (batch mean)"),
+                                   gallery(snapshots)]),
+        ("Beta sweep", sweep),
     ]
-    page = render_report("BAYC art pipeline report", dataclasses.asdict(params), metrics, sections)
+    p = params
+    subtitle = (f"{p.data.source} collection, {p.data.limit} images; DCGAN {p.gan.epochs} epochs; "
+                f"NST {p.nst.steps} {p.nst.optimizer} steps at {p.nst.size}px, alpha {p.nst.alpha:g}, "
+                f"beta {p.nst.beta:g}, style from {p.nst.style_source}")
+    page = render_report("BAYC art pipeline report", dataclasses.asdict(params), declared_metrics(), sections,
+                         subtitle)
     write_bytes(Path("reports/index.html"), page.encode())
     print("report: reports/index.html")
 

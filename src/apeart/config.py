@@ -99,16 +99,28 @@ class NstParams:
     beta: float = field(default=1e3, metadata=_range(0))
     gram_norm: Literal["gatys", "none"] = "gatys"
     tv_weight: float = field(default=0.0, metadata=_range(0))
-    optimizer: Literal["lbfgs", "adam"] = "lbfgs"
+    optimizer: Literal["lbfgs", "adam", "sgd"] = "lbfgs"
     lr: float = field(default=1.0, metadata=_range(0, lo_open=True))
+    momentum: float = field(default=0.9, metadata=_range(0, 1))  # sgd only
     init: Literal["content", "noise"] = "content"
     steps: int = field(default=60, metadata=_range(1))
     style_source: Literal["gan", "images"] = "gan"
     style_batch: int = field(default=0, metadata=_range(0))
     style_dir: str = "data/styles/paintings"
+    style_blend_weights: list[float] = field(default_factory=list)
+    style_scale: float = field(default=1.0, metadata=_range(0, 8, lo_open=True))
+    preserve_color: Literal["none", "luminance", "histogram"] = "none"
+    scales: list[int] = field(default_factory=list)
+    memory_format: Literal["auto", "channels_last", "contiguous"] = "auto"
     snapshots: int = field(default=3, metadata=_range(1))
     seed: int = field(default=0, metadata=_range(0))
     device: Literal["auto", "cpu", "cuda"] = "auto"
+    sweep_betas: list[float] = field(default_factory=list)
+    reconstruct_size: int = field(default=64, metadata=_range(16, 4096))
+    reconstruct_steps: int = field(default=40, metadata=_range(1))
+    reconstruct_content_layers: list[str] = field(
+        default_factory=lambda: ["conv1_2", "conv2_2", "conv3_2", "conv4_2", "conv5_2"]
+    )
 
 
 @dataclass(frozen=True)
@@ -191,21 +203,40 @@ def _build(cls: type, raw: Any, prefix: str) -> Any:
 
 
 def _check_nst(nst: NstParams) -> None:
-    for key in ("content_layers", "style_layers"):
+    for key in ("content_layers", "style_layers", "reconstruct_content_layers"):
         layers = getattr(nst, key)
         if not layers and key == "content_layers" and nst.alpha > 0:
             raise ParamsError("nst.content_layers: empty while nst.alpha > 0")
         for name in layers:
             if name not in STYLE_LAYER_NAMES:
                 raise ParamsError(f"nst.{key}: unknown layer {name!r}; known: {', '.join(STYLE_LAYER_NAMES)}")
+        if len(set(layers)) != len(layers):
+            raise ParamsError(f"nst.{key}: a layer is listed twice in {layers}")
+    if not nst.style_layers and nst.beta > 0:
+        raise ParamsError("nst.style_layers: empty while nst.beta > 0")
     vgg16_layers = {"conv3_4", "conv4_4", "conv5_4"}
-    if nst.backbone == "vgg16" and vgg16_layers & set(nst.content_layers + nst.style_layers):
-        raise ParamsError(f"nst.style_layers: vgg16 has no {sorted(vgg16_layers)}")
+    for key in ("content_layers", "style_layers", "reconstruct_content_layers"):
+        if nst.backbone == "vgg16" and vgg16_layers & set(getattr(nst, key)):
+            raise ParamsError(f"nst.{key}: vgg16 has no {sorted(vgg16_layers & set(getattr(nst, key)))}")
     if nst.style_layer_weights and len(nst.style_layer_weights) != len(nst.style_layers):
         raise ParamsError(
             f"nst.style_layer_weights: {len(nst.style_layer_weights)} weights for "
             f"{len(nst.style_layers)} style layers; give one per layer or an empty list"
         )
+    for key in ("style_layer_weights", "style_blend_weights", "sweep_betas"):
+        values = getattr(nst, key)
+        if any(v < 0 for v in values):
+            raise ParamsError(f"nst.{key}: {values} has a negative value; allowed >= 0")
+        if values and key != "sweep_betas" and sum(values) <= 0:
+            raise ParamsError(f"nst.{key}: {values} sums to 0; give at least one positive weight")
+    if nst.momentum >= 1:
+        raise ParamsError(f"nst.momentum: {nst.momentum!r} is out of range; allowed >= 0 and < 1")
+    if nst.scales:
+        if any(b <= a for a, b in zip(nst.scales, nst.scales[1:])) or nst.scales[0] < 16 or nst.scales[-1] >= nst.size:
+            raise ParamsError(
+                f"nst.scales: {nst.scales} must be increasing sizes >= 16 and below nst.size ({nst.size}); "
+                "the last scale is always nst.size"
+            )
 
 
 def parse_params(raw: dict) -> Params:

@@ -82,7 +82,8 @@ class VGGFeatures(nn.Module):
             if isinstance(module, nn.MaxPool2d) and pooling == "avg":
                 module = nn.AvgPool2d(kernel_size=2, stride=2)
             if isinstance(module, nn.ReLU):
-                module = nn.ReLU(inplace=False)
+                # In place: a convolution's input gradient needs only its weights, never its output.
+                module = nn.ReLU(inplace=True)
             modules.append(module)
         self.body = nn.Sequential(*modules).eval().requires_grad_(False)
         if self.caffe:

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import torch
 from PIL import Image
 from torchvision.transforms.functional import pil_to_tensor
@@ -18,6 +19,13 @@ def image_files(folder: Path) -> list[Path]:
     return sorted(p for p in folder.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES) if folder.is_dir() else []
 
 
+def _rgb(image: Image.Image) -> Image.Image:
+    """`to_rgb`, with 16-bit grayscale (I;16*, I) scaled to 8 bits first instead of clipped to white."""
+    if image.mode.startswith("I;16") or (image.mode == "I" and image.getextrema()[1] > 255):
+        image = Image.fromarray((np.asarray(image, dtype=np.float64) / 257).clip(0, 255).astype(np.uint8), "L")
+    return to_rgb(image)
+
+
 def _tensor(image: Image.Image) -> torch.Tensor:
     return pil_to_tensor(image).float() / 255
 
@@ -27,10 +35,26 @@ def load_rgb(path: Path) -> torch.Tensor:
     return _tensor(to_rgb(open_image(path)))
 
 
+MAX_ASPECT = 4.0  # longer side at most this many times the shorter; longer images are centre-cropped
+MIN_SIDE = 16  # VGG needs 16 px to reach conv5_x
+
+
 def _shorter_side(image: Image.Image, size: int) -> Image.Image:
+    """Centre-crop to an aspect ratio <= MAX_ASPECT, then scale the shorter side to `size` (>= MIN_SIDE)."""
     w, h = image.size
+    if max(w, h) > MAX_ASPECT * min(w, h):
+        keep = round(MAX_ASPECT * min(w, h))
+        left, top = (w - min(w, keep)) // 2, (h - min(h, keep)) // 2
+        image = image.crop((left, top, left + min(w, keep), top + min(h, keep)))
+        w, h = image.size
+    size = max(size, MIN_SIDE)
     scale = size / min(w, h)
     return image.resize((max(1, round(w * scale)), max(1, round(h * scale))), Image.Resampling.LANCZOS)
+
+
+def style_side(params: NstParams) -> int:
+    """Shorter side of the style images: nst.size x nst.style_scale."""
+    return max(MIN_SIDE, round(params.size * params.style_scale))
 
 
 def load_content(folder: Path) -> tuple[list[str], torch.Tensor]:
@@ -42,15 +66,20 @@ def load_content(folder: Path) -> tuple[list[str], torch.Tensor]:
 
 
 def load_styles(params: NstParams, gan_root: Path) -> list[torch.Tensor]:
-    """Style images per `nst.style_source`: a GAN style batch, or every image of `nst.style_dir`."""
+    """Style images per `nst.style_source`: a GAN style batch, or every image of `nst.style_dir`.
+
+    GAN styles are square at nst.size x nst.style_scale; paintings keep their aspect ratio (at most
+    MAX_ASPECT) with the shorter side at nst.size x nst.style_scale. Any mode (grayscale, palette, RGBA,
+    CMYK, 16-bit) becomes RGB, transparency composited onto the first opaque pixel's colour.
+    """
+    side = style_side(params)
     if params.style_source == "gan":
         folder = gan_root / f"batch_{params.style_batch:03d}"
         files = image_files(folder)
         if not files:
             raise FileNotFoundError(f"nst.style_batch: no style batch at {folder}; is it < sample.batches?")
-        return [_tensor(resize_square(to_rgb(open_image(f)), params.size)) for f in files]
+        return [_tensor(resize_square(_rgb(open_image(f)), side)) for f in files]
     files = image_files(Path(params.style_dir))
     if not files:
         raise FileNotFoundError(f"nst.style_dir: no images in {params.style_dir!r} (style_source: images)")
-    # Any mode (grayscale, palette, RGBA) becomes RGB; the shorter side is scaled to nst.size.
-    return [_tensor(_shorter_side(to_rgb(open_image(f)), params.size)) for f in files]
+    return [_tensor(_shorter_side(_rgb(open_image(f)), side)) for f in files]

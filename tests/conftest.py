@@ -1,0 +1,20 @@
+"""Fixtures shared by the end-to-end tests (helpers live in repo_copy.py)."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from repo_copy import repro, tiny_repo
+
+
+@pytest.fixture(scope="session")
+def built_repo(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One tiny-params copy of the repo after a full `dvc repro` (committed), shared by the session.
+
+    Read-only for tests: a module that changes files, runs DVC commands that write, or needs its
+    own remote works on `repo_copy.clone_built(built_repo, ...)`.
+    """
+    repo = tiny_repo(tmp_path_factory.mktemp("built") / "apeart")
+    repro(repo)
+    return repo

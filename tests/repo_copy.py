@@ -1,0 +1,107 @@
+"""Shared by the end-to-end tests: a git+DVC copy of this repo with tiny params, and a `run` helper.
+
+`tiny_repo(dst)` copies the tracked (and untracked, not ignored) files without any stage output,
+shrinks params.yaml to `TINY` and commits; `repro(dst)` then runs the real `dvc repro` and commits
+the lock. `clone_built(src, dst)` copies a built repo (git history, DVC cache, outputs) so several
+test modules can share one tiny run instead of each paying for its own.
+"""
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+from ruamel.yaml import YAML
+
+ROOT = Path(__file__).resolve().parents[1]
+TINY = {
+    "data": {"limit": 12},
+    "prepare": {"workers": 1},
+    "gan": {"epochs": 1, "batch_size": 8, "ngf": 8, "ndf": 8, "grid_size": 4},
+    "sample": {"batches": 1, "batch_size": 2},
+    "nst": {"content_count": 2, "size": 32, "steps": 2},
+}
+STAGES = ["fetch", "prepare", "train_gan", "sample_styles", "stylize", "report"]
+OUTPUTS = ("data/", "models/", "reports/", "metrics/", ".cache/")
+GIT_ID = ["-c", "user.name=t", "-c", "user.email=t@t"]
+
+
+def env(**extra: str) -> dict[str, str]:
+    """This interpreter's bin first on PATH (so `dvc` is the venv's), no colour, plus `extra`."""
+    path = f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"
+    return {**os.environ, "PATH": path, "NO_COLOR": "1", "DVC_NO_ANALYTICS": "1", **extra}
+
+
+def attempt(cmd: list[str], cwd: Path, timeout: float = 600, **extra_env: str) -> tuple[int, str]:
+    """Run `cmd` in `cwd`: (exit code, stdout + stderr)."""
+    proc = subprocess.run(cmd, cwd=cwd, env=env(**extra_env), capture_output=True, text=True, timeout=timeout)
+    return proc.returncode, proc.stdout + proc.stderr
+
+
+def run(cmd: list[str], cwd: Path, stdout_only: bool = False, timeout: float = 600, **extra_env: str) -> str:
+    """Run `cmd` in `cwd` and assert it succeeded; its stdout (+ stderr unless stdout_only) as text."""
+    proc = subprocess.run(cmd, cwd=cwd, env=env(**extra_env), capture_output=True, text=True, timeout=timeout)
+    assert proc.returncode == 0, f"{' '.join(cmd)} failed ({proc.returncode}):\n{proc.stdout}\n{proc.stderr}"
+    return proc.stdout if stdout_only else proc.stdout + proc.stderr
+
+
+def ran(output: str) -> set[str]:
+    """The stages a `dvc repro`/`dvc exp run` output says it ran."""
+    return {s for s in STAGES if f"Running stage '{s}'" in output}
+
+
+def commit(repo: Path, message: str) -> None:
+    run(["git", "add", "-A"], repo)
+    run(["git", *GIT_ID, "commit", "-qm", message], repo)
+
+
+def tiny_repo(dst: Path) -> Path:
+    """Copy the repo's source (no stage outputs) into `dst`, set TINY params, `git init` and commit."""
+    dst.mkdir(parents=True, exist_ok=True)
+    files = subprocess.run(["git", "ls-files", "--cached", "--others", "--exclude-standard"], cwd=ROOT,
+                           capture_output=True, text=True, check=True).stdout.splitlines()
+    for name in files:
+        if (ROOT / name).is_file() and not name.startswith(OUTPUTS):
+            (dst / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(ROOT / name, dst / name)
+    yaml = YAML()
+    params = yaml.load(dst / "params.yaml")
+    for section, values in TINY.items():
+        params[section].update(values)
+    yaml.dump(params, dst / "params.yaml")
+    run(["git", "init", "-q", "-b", "main"], dst)
+    commit(dst, "tiny")
+    return dst
+
+
+def repro(repo: Path) -> str:
+    """The real `dvc repro` of every stage, then commit dvc.lock and the git-tracked metrics."""
+    output = run(["dvc", "repro"], repo)
+    assert ran(output) == set(STAGES), output
+    commit(repo, "tiny run")
+    return output
+
+
+def clone_built(src: Path, dst: Path) -> Path:
+    """A full copy of a built repo (git, DVC cache, workspace), e.g. so a test may change it freely."""
+    def skip(folder: str, names: list[str]) -> list[str]:  # DVC's state/lock db: per checkout
+        return ["tmp"] if Path(folder).name == ".dvc" else []
+
+    shutil.copytree(src, dst, symlinks=True, ignore=skip, dirs_exist_ok=True)
+    return dst
+
+
+def lock_outs(repo: Path) -> dict[str, str]:
+    """{stage:path: md5} of every out in dvc.lock (directories by their .dir md5)."""
+    lock = YAML(typ="safe").load(repo / "dvc.lock")
+    return {f"{stage}:{out['path']}": out["md5"] for stage, entry in lock["stages"].items()
+            for out in entry.get("outs", [])}
+
+
+def tree_digest(folder: Path, skip: tuple[str, ...] = ()) -> dict[str, str]:
+    """{relative path: md5} of every file under `folder` (to show a command left it unchanged)."""
+    return {str(p.relative_to(folder)): hashlib.md5(p.read_bytes()).hexdigest()
+            for p in sorted(folder.rglob("*")) if p.is_file() and not str(p.relative_to(folder)).startswith(skip)}

@@ -1,0 +1,164 @@
+"""Sharing a run through a DVC remote: the committed default `shared` (a folder beside the repo) and S3.
+
+One tiny run is pushed with its run cache; fresh `git clone`s then get it with `dvc pull` or
+`dvc repro --pull` and have nothing left to run. S3 is a moto server on 127.0.0.1 with credentials
+only in .dvc/config.local. An unreachable remote fails fast, says so, and changes nothing locally.
+"""
+from __future__ import annotations
+
+import logging
+import shutil
+import socket
+import time
+from pathlib import Path
+
+import pytest
+
+from repo_copy import attempt, clone_built, commit, ran, run, tree_digest
+
+BUCKET = "apeart-test"
+KEY, SECRET = "apeart-test-key", "apeart-test-secret"
+
+
+def du(folder: Path) -> int:
+    return sum(p.stat().st_size for p in folder.rglob("*") if p.is_file())
+
+
+def outputs_and_cache(repo: Path) -> dict[str, str]:
+    """Digest of the DVC cache and every stage output in the workspace."""
+    digest = {}
+    for name in (".dvc/cache", "data", "models", "reports", "metrics"):
+        digest.update({f"{name}/{k}": v for k, v in tree_digest(repo / name).items()})
+    return digest
+
+
+def closed_port() -> int:
+    """A loopback port with nothing listening on it."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def pushed(built_repo: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A copy of the tiny run pushed (with its run cache) to the default remote `shared`.
+
+    `shared`'s URL is relative (../../apeart-dvc-storage from .dvc/), so this copy's storage is the
+    folder `apeart-dvc-storage` beside it, and so is that of any clone made in the same folder.
+    """
+    base = tmp_path_factory.mktemp("remote")
+    repo = clone_built(built_repo, base / "apeart")
+    start = time.perf_counter()
+    out = run(["dvc", "push", "--run-cache"], repo)
+    storage = base / "apeart-dvc-storage"
+    print(f"push --run-cache: {time.perf_counter() - start:.1f}s, {du(storage) / 1e6:.2f} MB in {storage}: "
+          f"{out.strip().splitlines()[-1]}")
+    assert (storage / "files/md5").is_dir() and (storage / "runs").is_dir()
+    return repo
+
+
+def test_fresh_clone_pull_is_clean_and_runs_nothing(pushed: Path) -> None:
+    clone = pushed.parent / "clone"
+    run(["git", "clone", "-q", str(pushed), str(clone)], pushed.parent)
+    assert not (clone / "data/raw").exists()
+    start = time.perf_counter()
+    run(["dvc", "pull"], clone)
+    print(f"pull into a fresh clone: {time.perf_counter() - start:.1f}s")
+    assert "up to date" in run(["dvc", "status"], clone).lower()
+    assert tree_digest(clone / "reports") == tree_digest(pushed / "reports")
+    assert (clone / "models/dcgan/generator.pt").read_bytes() == (pushed / "models/dcgan/generator.pt").read_bytes()
+    output = run(["dvc", "repro"], clone)
+    assert ran(output) == set(), output
+    assert run(["git", "status", "--porcelain"], clone, stdout_only=True) == ""
+
+
+def test_repro_pull_in_a_fresh_clone_runs_no_stage(pushed: Path) -> None:
+    clone = pushed.parent / "clone-repro-pull"
+    run(["git", "clone", "-q", str(pushed), str(clone)], pushed.parent)
+    output = run(["dvc", "repro", "--pull"], clone)
+    assert ran(output) == set(), output
+    assert "up to date" in run(["dvc", "status"], clone).lower()
+    assert (clone / "reports/index.html").read_bytes() == (pushed / "reports/index.html").read_bytes()
+
+
+@pytest.fixture(scope="module")
+def s3_endpoint() -> str:
+    """A moto S3 server on 127.0.0.1 (a free port) with an empty bucket."""
+    moto_server = pytest.importorskip("moto.server", reason="moto[server] is in the dev extra")
+    boto3 = pytest.importorskip("boto3")
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)  # no request log on stderr
+    server = moto_server.ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    endpoint = f"http://{host}:{port}"
+    boto3.client("s3", endpoint_url=endpoint, aws_access_key_id=KEY, aws_secret_access_key=SECRET,
+                 region_name="us-east-1").create_bucket(Bucket=BUCKET)
+    yield endpoint
+    server.stop()
+
+
+@pytest.fixture
+def aws_env(tmp_path: Path) -> dict[str, str]:
+    """No AWS profile, credentials file or instance metadata from the machine: only .dvc/config.local."""
+    empty = tmp_path / "aws-empty"
+    empty.write_text("")
+    return {"AWS_CONFIG_FILE": str(empty), "AWS_SHARED_CREDENTIALS_FILE": str(empty),
+            "AWS_EC2_METADATA_DISABLED": "true", "AWS_ACCESS_KEY_ID": "", "AWS_SECRET_ACCESS_KEY": "",
+            "AWS_SESSION_TOKEN": "", "AWS_PROFILE": ""}
+
+
+def configure_s3(repo: Path, name: str, endpoint: str, **local: str) -> None:
+    """Credentials and endpoint only in .dvc/config.local (git-ignored); the remote URL may be committed."""
+    settings = {"endpointurl": endpoint, "access_key_id": KEY, "secret_access_key": SECRET,
+                "region": "us-east-1", **local}
+    for option, value in settings.items():
+        run(["dvc", "remote", "modify", "--local", name, option, value], repo)
+
+
+def test_s3_push_then_pull_into_a_fresh_clone(pushed: Path, s3_endpoint: str, aws_env: dict[str, str]) -> None:
+    repo = clone_built(pushed, pushed.parent / "s3-origin")
+    run(["dvc", "remote", "add", "s3", f"s3://{BUCKET}/cache"], repo)
+    commit(repo, "S3 remote")
+    configure_s3(repo, "s3", s3_endpoint)
+    assert KEY not in (repo / ".dvc/config").read_text() and KEY in (repo / ".dvc/config.local").read_text()
+    assert run(["git", "status", "--porcelain"], repo, stdout_only=True) == ""  # config.local is ignored
+    start = time.perf_counter()
+    run(["dvc", "push", "-r", "s3", "--run-cache"], repo, **aws_env)
+    print(f"S3 push: {time.perf_counter() - start:.1f}s")
+
+    clone = pushed.parent / "s3-clone"
+    run(["git", "clone", "-q", str(repo), str(clone)], pushed.parent)
+    assert not (clone / ".dvc/config.local").exists()
+    configure_s3(clone, "s3", s3_endpoint)
+    run(["dvc", "pull", "-r", "s3"], clone, **aws_env)
+    assert "up to date" in run(["dvc", "status"], clone).lower()
+    assert tree_digest(clone / "data") == tree_digest(repo / "data")
+    assert ran(run(["dvc", "repro"], clone)) == set()
+
+
+def test_unreachable_remote_fails_fast_and_changes_nothing(pushed: Path, aws_env: dict[str, str]) -> None:
+    repo = clone_built(pushed, pushed.parent / "dead-remote")
+    run(["dvc", "remote", "add", "dead", f"s3://{BUCKET}/cache"], repo)
+    port = closed_port()
+    configure_s3(repo, "dead", f"http://127.0.0.1:{port}", connect_timeout="2", read_timeout="2")
+    fast = {**aws_env, "AWS_MAX_ATTEMPTS": "2", "AWS_RETRY_MODE": "standard"}
+    before = outputs_and_cache(repo)
+    for cmd in (["dvc", "push", "-r", "dead"], ["dvc", "pull", "-r", "dead"], ["dvc", "fetch", "-r", "dead"]):
+        start = time.perf_counter()
+        code, out = attempt(cmd, repo, timeout=120, **fast)
+        seconds = time.perf_counter() - start
+        print(f"{' '.join(cmd)}: exit {code} after {seconds:.1f}s")
+        assert code != 0 and "ERROR" in out and f"127.0.0.1:{port}" in out and "connect" in out.lower(), out
+        assert seconds < 60, f"{' '.join(cmd)} took {seconds:.0f}s to give up"
+        assert outputs_and_cache(repo) == before, f"{' '.join(cmd)} changed the cache or workspace"
+
+
+def test_clone_of_a_clone_without_storage_says_what_is_missing(pushed: Path, tmp_path: Path) -> None:
+    """A clone with no storage folder beside it: `dvc pull` fails (exit != 0) and says what failed."""
+    clone = tmp_path / "away" / "elsewhere"  # `shared` -> tmp_path/away/apeart-dvc-storage: absent
+    run(["git", "clone", "-q", str(pushed), str(clone)], tmp_path)
+    code, out = attempt(["dvc", "pull"], clone)
+    assert code != 0 and "ERROR" in out and "failed" in out, out
+    assert not (clone / "models/dcgan/generator.pt").exists()
+    shutil.rmtree(clone)
+

@@ -20,13 +20,15 @@ GAN_CURVES = Path("metrics/train_gan/plots/metrics")
 NST_CURVES = Path("metrics/stylize/plots/metrics")
 SWEEP = Path("reports/sweep")
 DEFAULT_METRICS = ["metrics/train_gan/metrics.json", "metrics/stylize/metrics.json"]
+# Wall-clock and memory figures vary from run to run: shown in metrics/perf/, never on this page.
+TIMING_KEYS = {"seconds", "seconds_per_step", "peak_rss_mb", "peak_cuda_mb"}
 
 
 def declared_metrics() -> dict[str, dict]:
     """The metrics JSON files that dvc.yaml declares as deps of this stage, by source name.
 
-    Only declared deps: an undeclared file (another stage's timings, a metric written after this
-    stage) would make the page depend on run order and break byte-identical reruns.
+    Only declared deps, and no timings: an undeclared file (another stage's timings, a metric
+    written after this stage) or a wall-clock figure would break byte-identical reruns.
     """
     try:
         deps = YAML(typ="safe").load(Path("dvc.yaml"))["stages"]["report"]["deps"]
@@ -37,7 +39,7 @@ def declared_metrics() -> dict[str, dict]:
     for name in files:
         path = Path(name)
         key = path.parent.name if path.stem == "metrics" else path.stem
-        out[key] = json.loads(path.read_text())
+        out[key] = {k: v for k, v in json.loads(path.read_text()).items() if k not in TIMING_KEYS}
     return out
 
 

@@ -1,13 +1,15 @@
 """Stage stylize: batched Gatys NST of the content set towards a GAN style batch or paintings."""
 from __future__ import annotations
 
+import apeart.nst  # noqa: F401  (first: sets OMP_WAIT_POLICY before torch loads)
+import sys
 from pathlib import Path
 
 from apeart.config import load_params
 from apeart.files import save_png, write_json
 from apeart.live import log_history
 from apeart.nst.inputs import load_content, load_styles
-from apeart.nst.transfer import transfer
+from apeart.nst.transfer import NSTError, TERMS, transfer
 from apeart.report.grids import grid, to_pil
 from apeart.runtime import deterministic, peak_rss_mb, resolve_device
 
@@ -24,20 +26,36 @@ def main() -> None:
     def on_snapshot(step: int, images) -> None:
         save_png(to_pil(grid(images, nrow=len(images))), OUT / "snapshots" / f"step_{step:05d}.png")
 
-    result = transfer(content, styles, params, device, on_snapshot)
+    try:
+        result = transfer(content, styles, params, device, on_snapshot)
+    except NSTError as error:
+        if error.last_good is not None:
+            path = OUT / "snapshots" / f"last_good_step_{error.last_good_step:05d}.png"
+            save_png(to_pil(grid(error.last_good, nrow=len(error.last_good))), path)
+            print(f"stylize: last good images saved to {path}", file=sys.stderr)
+        sys.exit(f"stylize: {error}")
     for name, image in zip(names, result.images):
         save_png(to_pil(image), OUT / "results" / f"{name}.png")
+    n = len(names)
     summary = {
-        "content_loss": sum(result.content) / len(names),
-        "style_loss": sum(result.style) / len(names),
-        "tv_loss": sum(result.tv) / len(names),
-        "per_image": {n: {"content": c, "style": s} for n, c, s in zip(names, result.content, result.style)},
+        "content_loss": sum(result.content) / n,
+        "style_loss": sum(result.style) / n,
+        "tv_loss": sum(result.tv) / n,
+        "total_loss": sum(result.total) / n,
+        "per_image": {name: {"content": c, "style": s, "tv": t, "total": tot} for name, c, s, t, tot
+                      in zip(names, result.content, result.style, result.tv, result.total)},
+        "seconds_per_step": round(result.seconds_per_step, 4),
+        "peak_rss_mb": round(peak_rss_mb(), 1),
     }
-    log_history(Path("metrics/stylize"), result.history, ["total", "content", "style"], summary)
+    if device.type == "cuda":
+        summary["peak_cuda_mb"] = round(result.peak_device_mb, 1)
+    # Curves: total.tsv, content.tsv, style.tsv (read by stages/report.py) and tv.tsv.
+    log_history(Path("metrics/stylize"), result.history, list(TERMS), summary)
     write_json(Path("metrics/perf/stylize.json"), {
-        "seconds_per_step": round(result.seconds_per_step, 4), "images": len(names),
-        "peak_rss_mb": round(peak_rss_mb(), 1), "device": str(device)})
-    print(f"stylize: {len(names)} images, {params.steps} steps, {result.seconds_per_step:.3f}s/step")
+        "seconds_per_step": round(result.seconds_per_step, 4), "images": n,
+        "steps": len(result.history), "peak_rss_mb": round(peak_rss_mb(), 1),
+        "peak_cuda_mb": round(result.peak_device_mb, 1), "device": str(device)})
+    print(f"stylize: {n} images, {len(result.history)} steps, {result.seconds_per_step:.3f}s/step")
 
 
 if __name__ == "__main__":

@@ -35,7 +35,7 @@ def main() -> None:
     real = data[torch.randperm(len(data), generator=torch.Generator().manual_seed(params.seed))[: params.grid_size]]
     save_png(to_pil(side_by_side(real, state.grids[params.epochs], nrow)), REPORTS / "real_vs_fake.png")
 
-    save_generator(trainer.G, params.nz, params.ngf, MODELS / "generator.pt")
+    save_generator(trainer.sampler, params.nz, params.ngf, MODELS / "generator.pt")
     MODELS.mkdir(parents=True, exist_ok=True)
     shutil.copyfile(checkpoint, MODELS / "checkpoint.pt")
     last = state.history[-1]

@@ -24,26 +24,35 @@ TINY = {
     "sample": {"batches": 1, "batch_size": 2},
     "nst": {"content_count": 2, "size": 32, "steps": 2},
 }
+# Stages added to the pipeline later get tiny values here too, applied only where params.yaml has the key.
+TINY_IF_PRESENT = {
+    "nst": {"reconstruct_size": 32, "reconstruct_steps": 2, "reconstruct_content_layers": ["conv4_2"]},
+}
 STAGES = ["fetch", "prepare", "train_gan", "sample_styles", "stylize", "report"]
 OUTPUTS = ("data/", "models/", "reports/", "metrics/", ".cache/")
 GIT_ID = ["-c", "user.name=t", "-c", "user.email=t@t"]
 
 
-def env(**extra: str) -> dict[str, str]:
-    """This interpreter's bin first on PATH (so `dvc` is the venv's), no colour, plus `extra`."""
+def env(**extra: str | None) -> dict[str, str]:
+    """This interpreter's bin first on PATH (so `dvc` is the venv's), no analytics, plus `extra`
+    (a None value removes that variable)."""
     path = f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"
-    return {**os.environ, "PATH": path, "NO_COLOR": "1", "DVC_NO_ANALYTICS": "1", **extra}
+    merged = {**os.environ, "PATH": path, "DVC_NO_ANALYTICS": "1", **extra}
+    return {k: v for k, v in merged.items() if v is not None}
 
 
-def attempt(cmd: list[str], cwd: Path, timeout: float = 600, **extra_env: str) -> tuple[int, str]:
+def attempt(cmd: list[str], cwd: Path, timeout: float = 600, **extra_env: str | None) -> tuple[int, str]:
     """Run `cmd` in `cwd`: (exit code, stdout + stderr)."""
-    proc = subprocess.run(cmd, cwd=cwd, env=env(**extra_env), capture_output=True, text=True, timeout=timeout)
+    proc = subprocess.run(cmd, cwd=cwd, env=env(**extra_env), capture_output=True, text=True,
+                          timeout=timeout, check=False)
     return proc.returncode, proc.stdout + proc.stderr
 
 
-def run(cmd: list[str], cwd: Path, stdout_only: bool = False, timeout: float = 600, **extra_env: str) -> str:
+def run(cmd: list[str], cwd: Path, stdout_only: bool = False, timeout: float = 600,
+        **extra_env: str | None) -> str:
     """Run `cmd` in `cwd` and assert it succeeded; its stdout (+ stderr unless stdout_only) as text."""
-    proc = subprocess.run(cmd, cwd=cwd, env=env(**extra_env), capture_output=True, text=True, timeout=timeout)
+    proc = subprocess.run(cmd, cwd=cwd, env=env(**extra_env), capture_output=True, text=True,
+                          timeout=timeout, check=False)
     assert proc.returncode == 0, f"{' '.join(cmd)} failed ({proc.returncode}):\n{proc.stdout}\n{proc.stderr}"
     return proc.stdout if stdout_only else proc.stdout + proc.stderr
 
@@ -71,6 +80,8 @@ def tiny_repo(dst: Path) -> Path:
     params = yaml.load(dst / "params.yaml")
     for section, values in TINY.items():
         params[section].update(values)
+    for section, values in TINY_IF_PRESENT.items():
+        params[section].update({k: v for k, v in values.items() if k in params.get(section, {})})
     yaml.dump(params, dst / "params.yaml")
     run(["git", "init", "-q", "-b", "main"], dst)
     commit(dst, "tiny")

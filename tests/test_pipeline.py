@@ -1,62 +1,17 @@
 """End to end: the real `dvc repro` on tiny params in a copy of the repo, then a beta experiment."""
 import json
-import os
-import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
-from ruamel.yaml import YAML
+from repo_copy import clone_built, ran, run
 
 from apeart.config import load_params
 
-ROOT = Path(__file__).resolve().parents[1]
-TINY = {
-    "data": {"limit": 12},
-    "prepare": {"workers": 1},
-    "gan": {"epochs": 1, "batch_size": 8, "ngf": 8, "ndf": 8, "grid_size": 4},
-    "sample": {"batches": 1, "batch_size": 2},
-    "nst": {"content_count": 2, "size": 32, "steps": 2},
-}
-STAGES = ["fetch", "prepare", "train_gan", "sample_styles", "stylize", "report"]
-
-
-def run(cmd: list[str], cwd: Path, stdout_only: bool = False) -> str:
-    env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"}
-    proc = subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True, timeout=600)
-    assert proc.returncode == 0, f"{' '.join(cmd)} failed:\n{proc.stdout}\n{proc.stderr}"
-    return proc.stdout if stdout_only else proc.stdout + proc.stderr
-
-
-def ran(output: str) -> set[str]:
-    return {s for s in STAGES if f"Running stage '{s}'" in output}
-
 
 @pytest.fixture(scope="module")
-def repo(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A git+DVC copy of this repo's tracked files with tiny params, after a full `dvc repro`."""
-    dst = tmp_path_factory.mktemp("repo")
-    files = subprocess.run(["git", "ls-files", "--cached", "--others", "--exclude-standard"], cwd=ROOT,
-                           capture_output=True, text=True, check=True).stdout.split()
-    outputs = ("data/", "models/", "reports/", "metrics/", ".cache/")
-    for name in files:
-        if (ROOT / name).is_file() and not name.startswith(outputs):
-            (dst / name).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(ROOT / name, dst / name)
-    yaml = YAML()
-    params = yaml.load(dst / "params.yaml")
-    for section, values in TINY.items():
-        params[section].update(values)
-    yaml.dump(params, dst / "params.yaml")
-    for cmd in (["git", "init", "-q"], ["git", "add", "-A"],
-                ["git", "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "tiny"]):
-        run(cmd, dst)
-    output = run(["dvc", "repro"], dst)
-    assert ran(output) == set(STAGES)
-    run(["git", "add", "-A"], dst)
-    run(["git", "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "tiny run"], dst)
-    return dst
+def repo(built_repo: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """This module's own copy of the session's tiny run (conftest.built_repo), free to change."""
+    return clone_built(built_repo, tmp_path_factory.mktemp("pipeline") / "apeart")
 
 
 def test_repro_writes_every_output(repo: Path) -> None:

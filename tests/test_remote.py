@@ -13,7 +13,6 @@ import time
 from pathlib import Path
 
 import pytest
-
 from repo_copy import attempt, clone_built, commit, ran, run, tree_digest
 
 BUCKET = "apeart-test"
@@ -98,13 +97,13 @@ def s3_endpoint() -> str:
 
 
 @pytest.fixture
-def aws_env(tmp_path: Path) -> dict[str, str]:
+def aws_env(tmp_path: Path) -> dict[str, str | None]:
     """No AWS profile, credentials file or instance metadata from the machine: only .dvc/config.local."""
     empty = tmp_path / "aws-empty"
     empty.write_text("")
     return {"AWS_CONFIG_FILE": str(empty), "AWS_SHARED_CREDENTIALS_FILE": str(empty),
-            "AWS_EC2_METADATA_DISABLED": "true", "AWS_ACCESS_KEY_ID": "", "AWS_SECRET_ACCESS_KEY": "",
-            "AWS_SESSION_TOKEN": "", "AWS_PROFILE": ""}
+            "AWS_EC2_METADATA_DISABLED": "true", "AWS_ACCESS_KEY_ID": None, "AWS_SECRET_ACCESS_KEY": None,
+            "AWS_SESSION_TOKEN": None, "AWS_PROFILE": None, "AWS_DEFAULT_PROFILE": None}
 
 
 def configure_s3(repo: Path, name: str, endpoint: str, **local: str) -> None:
@@ -115,7 +114,7 @@ def configure_s3(repo: Path, name: str, endpoint: str, **local: str) -> None:
         run(["dvc", "remote", "modify", "--local", name, option, value], repo)
 
 
-def test_s3_push_then_pull_into_a_fresh_clone(pushed: Path, s3_endpoint: str, aws_env: dict[str, str]) -> None:
+def test_s3_push_then_pull_into_a_fresh_clone(pushed: Path, s3_endpoint: str, aws_env: dict[str, str | None]) -> None:
     repo = clone_built(pushed, pushed.parent / "s3-origin")
     run(["dvc", "remote", "add", "s3", f"s3://{BUCKET}/cache"], repo)
     commit(repo, "S3 remote")
@@ -136,7 +135,7 @@ def test_s3_push_then_pull_into_a_fresh_clone(pushed: Path, s3_endpoint: str, aw
     assert ran(run(["dvc", "repro"], clone)) == set()
 
 
-def test_unreachable_remote_fails_fast_and_changes_nothing(pushed: Path, aws_env: dict[str, str]) -> None:
+def test_unreachable_remote_fails_fast_and_changes_nothing(pushed: Path, aws_env: dict[str, str | None]) -> None:
     repo = clone_built(pushed, pushed.parent / "dead-remote")
     run(["dvc", "remote", "add", "dead", f"s3://{BUCKET}/cache"], repo)
     port = closed_port()

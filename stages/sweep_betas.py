@@ -1,0 +1,64 @@
+"""Stage sweep_betas: the stylize stage once per value of nst.sweep_betas, in one run.
+
+-> reports/sweep/inrun/beta_grid.png (rows = content images, columns = beta), the results per beta in
+reports/sweep/inrun/beta_<beta>/ and final losses in reports/sweep/inrun/sweep.json. With
+nst.sweep_betas empty (the default) it only writes sweep.json. For the same sweep as DVC experiments
+(`dvc exp run --queue -S nst.beta=...`), see stages/sweep_grid.py.
+"""
+from __future__ import annotations
+
+import apeart.nst  # noqa: F401  (first: sets OMP_WAIT_POLICY before torch loads)
+import math
+import sys
+from pathlib import Path
+
+import torch
+
+from apeart.config import load_params
+from apeart.files import save_png, write_json
+from apeart.nst.figures import format_beta, square
+from apeart.nst.inputs import load_content, load_styles
+from apeart.nst.sweep import beta_grid, sweep_betas
+from apeart.nst.transfer import NSTError
+from apeart.report.grids import fit, grid, to_pil
+from apeart.runtime import deterministic, resolve_device
+
+OUT = Path("reports/sweep/inrun")
+
+
+def style_tile(styles: list[torch.Tensor], size: int) -> torch.Tensor:
+    """The style images as one square tile."""
+    return grid(torch.stack([fit(square(s), size) for s in styles]), nrow=math.ceil(len(styles) ** 0.5))
+
+
+def main() -> None:
+    params = load_params().nst
+    betas = list(params.sweep_betas)
+    summary: dict = {"betas": betas, "losses": {}}
+    if betas:
+        deterministic(params.seed)
+        device = resolve_device(params.device)
+        names, content = load_content(Path("data/prepared/content"))
+        styles = load_styles(params, Path("data/styles/gan"))
+
+        def save(beta, result) -> None:
+            for name, image in zip(names, result.images):
+                save_png(to_pil(image), OUT / f"beta_{format_beta(beta)}" / f"{name}.png")
+            summary["losses"][format_beta(beta)] = {
+                "content": result.content, "style": result.style, "seconds_per_step": result.seconds_per_step}
+
+        try:
+            results = sweep_betas(content, styles, params, device, betas, save)
+        except NSTError as error:
+            sys.exit(f"sweep_betas: {error}")
+        columns = {b: list(r.images) for b, r in results.items()}
+        save_png(beta_grid(names, list(content), columns, params.size, style_tile(styles, params.size)),
+                 OUT / "beta_grid.png")
+        print(f"sweep_betas: {len(betas)} betas x {len(names)} images -> {OUT / 'beta_grid.png'}")
+    else:
+        print("sweep_betas: nst.sweep_betas is empty; nothing to sweep")
+    write_json(OUT / "sweep.json", summary)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,52 @@
+"""Byte-identical reruns on the CPU: `dvc repro -f` of the tiny run, in another checkout folder, gives
+the same md5 for every output in dvc.lock (models, images, HTML, metrics, curves).
+
+Only the timing metrics differ by design: metrics/perf/*.json and metrics/fetch.json
+(`cache: false` metrics, kept in git, never read by another stage).
+"""
+from __future__ import annotations
+
+import fnmatch
+from pathlib import Path
+
+import pytest
+from repo_copy import STAGES, clone_built, lock_outs, ran, run
+
+TIMINGS = ["metrics/perf/*.json", "metrics/fetch.json"]
+
+
+def timing(key: str) -> bool:
+    return any(fnmatch.fnmatch(key.split(":", 1)[1], pattern) for pattern in TIMINGS)
+
+
+@pytest.fixture(scope="module")
+def rerun(built_repo: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The tiny run forced again from scratch, in a copy at another path."""
+    repo = clone_built(built_repo, tmp_path_factory.mktemp("rerun") / "elsewhere")
+    output = run(["dvc", "repro", "-f"], repo)
+    assert ran(output) >= set(STAGES), output
+    return repo
+
+
+def test_forced_rerun_gives_identical_outputs(built_repo: Path, rerun: Path) -> None:
+    first, second = lock_outs(built_repo), lock_outs(rerun)
+    assert first.keys() == second.keys()
+    assert any(k.endswith("models/dcgan") for k in first) and any(k.endswith("reports/index.html") for k in first)
+    differ = sorted(k for k in first if first[k] != second[k] and not timing(k))
+    assert differ == [], f"outputs that changed between identical runs: {differ}"
+
+
+def test_only_timings_change_in_git(rerun: Path) -> None:
+    changed = run(["git", "status", "--porcelain"], rerun, stdout_only=True).split("\n")
+    paths = sorted(line[3:] for line in changed if line.strip())
+    assert all(p == "dvc.lock" or any(fnmatch.fnmatch(p, t) for t in TIMINGS) for p in paths), paths
+    assert "up to date" in run(["dvc", "status"], rerun).lower()
+
+
+def test_outputs_hold_no_absolute_path(built_repo: Path) -> None:
+    """Text outputs must not embed where the run happened (that would break identical reruns elsewhere)."""
+    needle = str(built_repo.parent)
+    for folder in ("reports", "metrics", "data/raw", "models"):
+        for path in (built_repo / folder).rglob("*"):
+            if path.is_file():
+                assert needle.encode() not in path.read_bytes(), f"{path} contains {needle}"

@@ -167,15 +167,19 @@ def conv_flops(net: VGGFeatures, size: int) -> float:
     return flops
 
 
-def sgemm_rate(device: torch.device, n: int = 2048) -> float:
+def sgemm_rate(device: torch.device, n: int = 2048, tries: int = 5) -> float:
+    """The best of `tries` float32 n^3 matmuls, FLOP/s (the best: a shared CPU only ever slows it down)."""
     a = torch.randn(n, n, device=device)
     b = torch.randn(n, n, device=device)
     a @ b
-    sync(device)
-    start = time.perf_counter()
-    a @ b
-    sync(device)
-    return 2.0 * n**3 / (time.perf_counter() - start)
+    best = float("inf")
+    for _ in range(tries):
+        sync(device)
+        start = time.perf_counter()
+        a @ b
+        sync(device)
+        best = min(best, time.perf_counter() - start)
+    return 2.0 * n**3 / best
 
 
 # --- memory (subprocess) -------------------------------------------------------------------------------
@@ -268,7 +272,7 @@ def main() -> None:
     if "c" not in skip:
         rate = floor_flops / med["floor"]
         print(f"(c) ours / FLOP floor              {o / med['floor']:6.2f}x   (target <= 1.25); floor "
-              f"{floor_flops / 1e9:.2f} GFLOP per image-step at {rate / 1e9:.1f} GFLOP/s (2048^3 sgemm), "
+              f"{floor_flops / 1e9:.2f} GFLOP per image-step at {rate / 1e9:.1f} GFLOP/s (best 2048^3 sgemm), "
               f"ours runs at {floor_flops / o / 1e9:.1f} GFLOP/s")
     if "d" not in skip:
         print(f"(d) B=8 batch / 8 x B=1            {med['ours B=8 batch'] / med['ours 8 x B=1']:6.2f}x   "

@@ -44,11 +44,7 @@ def main() -> None:
         "total_loss": sum(result.total) / n,
         "per_image": {name: {"content": c, "style": s, "tv": t, "total": tot} for name, c, s, t, tot
                       in zip(names, result.content, result.style, result.tv, result.total)},
-        "seconds_per_step": round(result.seconds_per_step, 4),
-        "peak_rss_mb": round(peak_rss_mb(), 1),
     }
-    if device.type == "cuda":
-        summary["peak_cuda_mb"] = round(result.peak_device_mb, 1)
     # Curves: total.tsv, content.tsv, style.tsv (read by stages/report.py) and tv.tsv.
     log_history(Path("metrics/stylize"), result.history, list(TERMS), summary)
     write_json(Path("metrics/perf/stylize.json"), {

@@ -44,7 +44,9 @@ def finished_experiments(show: list[dict], names: list[str]) -> list[dict]:
                     continue
                 if names and rev.get("name") not in names and rev["rev"] not in names:
                     continue
-                beta = data["params"]["params.yaml"]["data"]["nst"]["beta"]
+                beta = ((data["params"].get("params.yaml") or {}).get("data") or {}).get("nst", {}).get("beta")
+                if beta is None:
+                    continue
                 found.append({"name": rev.get("name") or rev["rev"][:7], "rev": rev["rev"],
                               "beta": float(beta), "timestamp": data.get("timestamp") or ""})
     return found

@@ -10,6 +10,15 @@ from apeart.nst.backbones import BackboneError, VGGFeatures, relu_indices
 WEIGHTS = "vgg19_weights_tf_dim_ordering_tf_kernels_notop_q.bin"
 
 
+@pytest.fixture(autouse=True, scope="module")
+def _one_thread():
+    """See tests/test_nst_transfer.py: one OpenMP thread for tiny tensors on a shared CPU."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
 def test_relu_indices_match_torchvision_layout() -> None:
     idx = relu_indices("vgg19")
     assert idx["conv1_1"] == 1 and idx["conv2_1"] == 6 and idx["conv4_2"] == 22 and idx["conv5_1"] == 29
@@ -55,7 +64,8 @@ def test_torchvision_weights_from_cache(tmp_path, monkeypatch) -> None:
     reference = models.vgg16(weights=None)
     (tmp_path / "hub" / "checkpoints").mkdir(parents=True)
     name = models.VGG16_Weights.IMAGENET1K_V1.url.rsplit("/", 1)[1]
-    torch.save(reference.state_dict(), tmp_path / "hub" / "checkpoints" / name)
+    features = {f"features.{k}": v for k, v in reference.features.state_dict().items()}  # all the loader reads
+    torch.save(features, tmp_path / "hub" / "checkpoints" / name)
     net = VGGFeatures("vgg16", ["conv1_1", "conv5_1"])
     assert torch.equal(net.body[0].weight, reference.features[0].weight)
     x = torch.rand(1, 3, 32, 32)

@@ -41,3 +41,12 @@ def test_tv_by_hand() -> None:
     img = torch.tensor([[[[0.0, 1.0], [3.0, 3.0]]]])
     # horizontal diffs: 1, 0 -> 1; vertical diffs: 3, 2 -> 13
     assert torch.equal(tv_loss(img), torch.tensor([14.0]))
+
+
+def test_gram_gradient_in_both_layouts() -> None:
+    torch.manual_seed(2)
+    f = torch.randn(2, 3, 4, 5, dtype=torch.float64, requires_grad=True)
+    assert torch.autograd.gradcheck(lambda t: gram(t), (f,))
+    assert torch.autograd.gradcheck(lambda t: gram(t.contiguous(memory_format=torch.channels_last)), (f,))
+    cl = f.detach().contiguous(memory_format=torch.channels_last)
+    assert torch.allclose(gram(cl), gram(f.detach()))

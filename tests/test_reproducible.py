@@ -10,7 +10,7 @@ import fnmatch
 from pathlib import Path
 
 import pytest
-from repo_copy import STAGES, clone_built, lock_outs, ran, run
+from repo_copy import STAGES, clone_built, lock_outs, ran, run, tree_digest
 
 TIMINGS = ["metrics/perf/*.json", "metrics/fetch.json"]
 
@@ -33,7 +33,15 @@ def test_forced_rerun_gives_identical_outputs(built_repo: Path, rerun: Path) -> 
     assert first.keys() == second.keys()
     assert any(k.endswith("models/dcgan") for k in first) and any(k.endswith("reports/index.html") for k in first)
     differ = sorted(k for k in first if first[k] != second[k] and not timing(k))
-    assert differ == [], f"outputs that changed between identical runs: {differ}"
+    files = []
+    for key in differ:
+        path = key.split(":", 1)[1]
+        if (built_repo / path).is_dir():
+            a, b = tree_digest(built_repo / path), tree_digest(rerun / path)
+            files += [f"{path}/{f}" for f in sorted(a.keys() | b.keys()) if a.get(f) != b.get(f)]
+        else:
+            files.append(path)
+    assert differ == [], f"outputs that changed between identical runs: {differ}; files: {files}"
 
 
 def test_only_timings_change_in_git(rerun: Path) -> None:

@@ -49,12 +49,13 @@ class PrepareParams:
 @dataclass(frozen=True)
 class GanParams:
     seed: int = field(default=0, metadata=_range(0))
-    epochs: int = field(default=15, metadata=_range(1))
-    batch_size: int = field(default=8, metadata=_range(1))
+    # Defaults equal params.yaml (CPU-sized); the Radford et al. values are in the comments.
+    epochs: int = field(default=20, metadata=_range(1))  # paper: 25
+    batch_size: int = field(default=16, metadata=_range(1))  # paper: 64
     nz: int = field(default=100, metadata=_range(1))
-    ngf: int = field(default=32, metadata=_range(1))
-    ndf: int = field(default=16, metadata=_range(1))
-    lr: float = field(default=5e-4, metadata=_range(0, lo_open=True))
+    ngf: int = field(default=32, metadata=_range(1))  # paper: 64
+    ndf: int = field(default=16, metadata=_range(1))  # paper: 64
+    lr: float = field(default=5e-4, metadata=_range(0, lo_open=True))  # paper: 2e-4
     d_lr_mult: float = field(default=1.0, metadata=_range(0, lo_open=True))
     beta1: float = field(default=0.5, metadata=_range(0, 1))
     beta2: float = field(default=0.999, metadata=_range(0, 1))
@@ -62,8 +63,8 @@ class GanParams:
     leaky_slope: float = field(default=0.2, metadata=_range(0, 1))
     real_label: float = field(default=1.0, metadata=_range(0, 1, lo_open=True))
     real_label_late: float = field(default=1.0, metadata=_range(0, 1, lo_open=True))
-    diffaugment: str = "translation,cutout"
-    ema_decay: float = field(default=0.99, metadata=_range(0, 1))
+    diffaugment: str = "translation,cutout"  # DiffAugment policy (color, translation, cutout); paper: ""
+    ema_decay: float = field(default=0.99, metadata=_range(0, 1))  # EMA generator; paper: 0 (off)
     grid_size: int = field(default=64, metadata=_range(1, 256))
     device: Literal["auto", "cpu", "cuda"] = "auto"
 

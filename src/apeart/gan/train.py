@@ -51,7 +51,11 @@ def real_label_at(params: GanParams, epoch: int) -> float:
 
 
 def ema_beta(decay: float, step: int) -> float:
-    """EMA decay at optimiser step `step` (0-based), ramped up so early averages forget the random init."""
+    """EMA decay at optimiser step `step` (0-based): min(decay, (1 + t) / (10 + t)).
+
+    The ramp keeps the average over roughly the last t/9 steps early on, so it forgets the random init;
+    `decay` itself binds from step (10 * decay - 1) / (1 - decay) on (891 steps for 0.99).
+    """
     return min(decay, (1 + step) / (10 + step))
 
 

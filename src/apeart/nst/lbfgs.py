@@ -49,9 +49,9 @@ class LBFGS:
                 t = torch.clamp(1.0 / g.abs().sum(), max=1.0) * self.lr
             else:
                 slot = (self.iteration - 2) % self.m
-                if self.s is None:
-                    self.s = g.new_zeros(self.m, g.numel())
-                    self.y = g.new_zeros(self.m, g.numel())
+                if self.s is None:  # uninitialised: only filled slots are read, so pages are touched as used
+                    self.s = g.new_empty(self.m, g.numel())
+                    self.y = g.new_empty(self.m, g.numel())
                 y, s = self.y[slot], self.s[slot]
                 torch.sub(g, self.prev_grad, out=y)
                 torch.mul(self.d, self.t, out=s)

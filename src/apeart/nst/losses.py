@@ -9,6 +9,23 @@ from dataclasses import dataclass
 import torch
 
 
+class _Gram(torch.autograd.Function):
+    """G = F F^T per image from F viewed as (B, C, M); backward dF = (dG + dG^T) F: one batched matmul
+    where autograd's generic rule for F @ F^T spends two."""
+
+    @staticmethod
+    def forward(ctx, flat: torch.Tensor, transposed: bool) -> torch.Tensor:
+        ctx.save_for_backward(flat)
+        ctx.transposed = transposed
+        return torch.bmm(flat.transpose(1, 2), flat) if transposed else torch.bmm(flat, flat.transpose(1, 2))
+
+    @staticmethod
+    def backward(ctx, grad: torch.Tensor):
+        (flat,) = ctx.saved_tensors
+        sym = grad + grad.transpose(1, 2)
+        return (torch.bmm(flat, sym) if ctx.transposed else torch.bmm(sym, flat)), None
+
+
 def gram(features: torch.Tensor, normalize: bool = True) -> torch.Tensor:
     """Gram matrices (B, C, C) of features (B, C, H, W).
 
@@ -17,11 +34,9 @@ def gram(features: torch.Tensor, normalize: bool = True) -> torch.Tensor:
     """
     b, c, h, w = features.shape
     if c > 1 and features.is_contiguous(memory_format=torch.channels_last):
-        flat = features.permute(0, 2, 3, 1).reshape(b, h * w, c)  # a view: positions x channels
-        g = torch.bmm(flat.transpose(1, 2), flat)
+        g = _Gram.apply(features.permute(0, 2, 3, 1).reshape(b, h * w, c), True)  # a view: positions x channels
     else:
-        flat = features.reshape(b, c, h * w)
-        g = torch.bmm(flat, flat.transpose(1, 2))
+        g = _Gram.apply(features.reshape(b, c, h * w), False)
     return g / (2 * c * h * w) if normalize else g
 
 

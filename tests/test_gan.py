@@ -11,17 +11,22 @@ from apeart.config import GanParams, ParamsError, load_params, parse_params
 from apeart.gan.augment import cutout, diff_augment, parse_policy, translation
 from apeart.gan.models import Discriminator, Generator, init_weights
 from apeart.gan.sample import load_generator, sample_batches, save_generator
-from apeart.gan.train import Trainer, TrainingError, ema_beta, fingerprint, real_label_at
+from apeart.gan.train import (
+    Trainer,
+    TrainingError,
+    ema_beta,
+    fingerprint,
+    real_label_at,
+)
 
 ROOT = Path(__file__).resolve().parents[1]
 CPU = torch.device("cpu")
 
 
 def tiny_params(**over) -> GanParams:
-    base = dict(seed=0, epochs=2, batch_size=8, nz=16, ngf=8, ndf=8, grid_size=4, device="cpu",
-                diffaugment="translation,cutout", ema_decay=0.9, real_label=0.9, real_label_late=0.95)
-    base.update(over)
-    return GanParams(**base)
+    base = {"seed": 0, "epochs": 2, "batch_size": 8, "nz": 16, "ngf": 8, "ndf": 8, "grid_size": 4, "device": "cpu",
+            "diffaugment": "translation,cutout", "ema_decay": 0.9, "real_label": 0.9, "real_label_late": 0.95}
+    return GanParams(**{**base, **over})
 
 
 @pytest.fixture(scope="module")
@@ -38,8 +43,8 @@ def state_of(trainer: Trainer) -> dict[str, torch.Tensor]:
 
 def assert_same(a: dict[str, torch.Tensor], b: dict[str, torch.Tensor]) -> None:
     assert a.keys() == b.keys()
-    for key in a:
-        assert torch.equal(a[key], b[key]), key
+    for key, value in a.items():
+        assert torch.equal(value, b[key]), key
 
 
 class Interrupted(Exception):

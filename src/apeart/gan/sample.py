@@ -7,7 +7,6 @@ from pathlib import Path
 import torch
 
 from apeart.files import write_bytes
-
 from apeart.gan.models import Generator
 from apeart.gan.train import to_uint8
 

@@ -21,11 +21,12 @@ with OMP_WAIT_POLICY=ACTIVE to see torch's default.
 """
 from __future__ import annotations
 
-import apeart.nst  # noqa: F401  (first: OMP_WAIT_POLICY before torch loads)
+import os
+
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # before torch loads: see apeart/nst/__init__.py
 
 import argparse
 import json
-import os
 import statistics
 import subprocess
 import sys
@@ -40,7 +41,7 @@ from apeart.config import NstParams
 from apeart.nst.backbones import VGGFeatures
 from apeart.nst.inputs import load_rgb
 from apeart.nst.losses import content_loss, gram
-from apeart.nst.transfer import transfer, layer_weights
+from apeart.nst.transfer import layer_weights, transfer
 from apeart.report.grids import to_pil
 
 REFERENCE = Path("/work/shared/reference")
@@ -82,46 +83,44 @@ def ours(content, style, params, device) -> float:
 
 def naive(content, style, params, device, net: VGGFeatures, rebuild: bool = True) -> float:
     """Tutorial-style: per image, NCHW, torch LBFGS, targets rebuilt in every step when `rebuild`."""
-    weights = layer_weights(params)
     style = style.to(device)
-    total = 0.0
-    for image in content:
-        image = image[None].to(device)
+    return sum(_naive_one(image[None].to(device), style, params, device, net, rebuild) for image in content)
 
-        def targets():
-            with torch.no_grad():
-                c = net(net.to_input(image))
-                s = net(net.to_input(style[None]))
-            return ({n: c[n] for n in params.content_layers},
-                    {n: gram(s[n]) for n in params.style_layers})
 
-        fixed = None if rebuild else targets()
-        x = net.to_input(image).detach().clone().requires_grad_(True)
-        opt = torch.optim.LBFGS([x], lr=params.lr, max_iter=1, history_size=50, tolerance_grad=0.0,
-                                tolerance_change=0.0)
-        scale = []
+def _naive_one(image, style, params, device, net: VGGFeatures, rebuild: bool) -> float:
+    weights = layer_weights(params)
 
-        def closure():
-            opt.zero_grad()
-            c_t, s_t = fixed or targets()
-            feats = net(x)
-            c_loss = sum(content_loss(feats[n], c_t[n]) for n in params.content_layers)
-            s_loss = sum(w * (gram(feats[n]) - s_t[n]).pow(2).sum() for w, n in zip(weights, params.style_layers))
-            loss = (params.alpha * c_loss + params.beta * s_loss).sum()
-            if not scale:
-                scale.append(loss.item() / x.numel())
-            loss = loss / scale[0]
-            loss.backward()
-            return loss
+    def targets():
+        with torch.no_grad():
+            c = net(net.to_input(image))
+            s = net(net.to_input(style[None]))
+        return ({n: c[n] for n in params.content_layers}, {n: gram(s[n]) for n in params.style_layers})
 
-        sync(device)
-        start = time.perf_counter()
-        for _ in range(params.steps):
-            loss = opt.step(closure)
-            float(loss.detach())  # the tutorial prints the loss
-        sync(device)
-        total += time.perf_counter() - start
-    return total
+    fixed = None if rebuild else targets()
+    x = net.to_input(image).detach().clone().requires_grad_(True)
+    opt = torch.optim.LBFGS([x], lr=params.lr, max_iter=1, history_size=50, tolerance_grad=0.0, tolerance_change=0.0)
+    scale = []
+
+    def closure():
+        opt.zero_grad()
+        c_t, s_t = fixed or targets()
+        feats = net(x)
+        c_loss = sum(content_loss(feats[n], c_t[n]) for n in params.content_layers)
+        s_loss = sum(w * (gram(feats[n]) - s_t[n]).pow(2).sum() for w, n in zip(weights, params.style_layers))
+        loss = (params.alpha * c_loss + params.beta * s_loss).sum()
+        if not scale:
+            scale.append(loss.item() / x.numel())
+        loss = loss / scale[0]
+        loss.backward()
+        return loss
+
+    sync(device)
+    start = time.perf_counter()
+    for _ in range(params.steps):
+        loss = opt.step(closure)
+        float(loss.detach())  # the tutorial prints the loss
+    sync(device)
+    return time.perf_counter() - start
 
 
 class Pastiche:
@@ -259,7 +258,7 @@ def main() -> None:
 
     print(f"\nper image-step seconds (median of {args.repeats}; all repeats):")
     for name in methods:
-        if name.startswith("ours B=8") or name.startswith("ours 8 x"):
+        if name.startswith(("ours B=8", "ours 8 x")):
             continue
         print(f"  {name:32s} {med[name]:8.4f}   {' '.join(f'{t:.4f}' for t in times[name])}")
     o = med["ours"]

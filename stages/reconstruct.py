@@ -5,7 +5,10 @@ nst.reconstruct_size for nst.reconstruct_steps steps -> reports/reconstruct/{sty
 """
 from __future__ import annotations
 
-import apeart.nst  # noqa: F401  (first: sets OMP_WAIT_POLICY before torch loads)
+import os
+
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # before torch loads: see apeart/nst/__init__.py
+
 import sys
 from pathlib import Path
 

@@ -1,7 +1,10 @@
 """Stage stylize: batched Gatys NST of the content set towards a GAN style batch or paintings."""
 from __future__ import annotations
 
-import apeart.nst  # noqa: F401  (first: sets OMP_WAIT_POLICY before torch loads)
+import os
+
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # before torch loads: see apeart/nst/__init__.py
+
 import sys
 from pathlib import Path
 
@@ -9,7 +12,7 @@ from apeart.config import load_params
 from apeart.files import save_png, write_json
 from apeart.live import log_history
 from apeart.nst.inputs import load_content, load_styles
-from apeart.nst.transfer import NSTError, TERMS, transfer
+from apeart.nst.transfer import TERMS, NSTError, transfer
 from apeart.report.grids import grid, to_pil
 from apeart.runtime import deterministic, peak_rss_mb, resolve_device
 

@@ -7,7 +7,10 @@ nst.sweep_betas empty (the default) it only writes sweep.json. For the same swee
 """
 from __future__ import annotations
 
-import apeart.nst  # noqa: F401  (first: sets OMP_WAIT_POLICY before torch loads)
+import os
+
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # before torch loads: see apeart/nst/__init__.py
+
 import math
 import sys
 from pathlib import Path

@@ -3,6 +3,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import apeart  # noqa: F401  (first: OMP_WAIT_POLICY=PASSIVE before torch loads)
+
 import pytest
 from repo_copy import repro, tiny_repo
 

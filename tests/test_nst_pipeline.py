@@ -6,9 +6,8 @@ from pathlib import Path
 
 import pytest
 from PIL import Image
-from ruamel.yaml import YAML
-
 from repo_copy import clone_built, commit, run
+from ruamel.yaml import YAML
 
 
 @pytest.fixture(scope="module")

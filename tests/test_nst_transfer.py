@@ -177,7 +177,7 @@ def test_histogram_preservation_uses_per_image_targets() -> None:
 
 def test_blend_weights_pick_a_style() -> None:
     content, (a, b) = _images(1, 32, 28), list(_images(2, 32, 29))
-    base = dict(size=32, steps=1, init="noise")
+    base = {"size": 32, "steps": 1, "init": "noise"}
     only_a = transfer(content, [a, b], NstParams(**base, style_blend_weights=[1.0, 0.0]), CPU).history[0]["style"]
     alone = transfer(content, [a], NstParams(**base), CPU).history[0]["style"]
     assert only_a == pytest.approx(alone, rel=1e-4)

@@ -14,7 +14,15 @@ import torch
 from apeart.config import NstParams
 from apeart.nst.backbones import VGGFeatures
 from apeart.nst.losses import StyleTarget
-from apeart.nst.transfer import Objective, memory_format, optimise, resize, scaled_size, style_grams, _fmt
+from apeart.nst.transfer import (
+    Objective,
+    as_format,
+    memory_format,
+    optimise,
+    resize,
+    scaled_size,
+    style_grams,
+)
 
 
 @dataclass
@@ -42,7 +50,7 @@ def reconstruct(content: torch.Tensor, style: torch.Tensor, params: NstParams, d
     n_style, n_content = len(style_layers), len(content_layers)
     batch = n_style + n_content
     with torch.no_grad():
-        feats = net(_fmt(net.to_input(content[None]), fmt))
+        feats = net(as_format(net.to_input(content[None]), fmt))
         content_targets = {name: feats[name] for name in content_layers}  # (1, ...) broadcast over the batch
         grams = style_grams(net, [style], style_layers, normalize, fmt)
         style_targets = {name: StyleTarget.from_grams(g) for name, g in grams.items()}
@@ -55,10 +63,10 @@ def reconstruct(content: torch.Tensor, style: torch.Tensor, params: NstParams, d
     objective = Objective(net, content_targets, style_targets, cw, sw, 1.0, 1.0, 0.0, normalize)
     generator = torch.Generator().manual_seed(params.seed)
     noise = torch.rand(1, 3, size, size, generator=generator).expand(batch, -1, -1, -1).to(device)
-    x, history, seconds = optimise(objective, net.to_input(noise), params, params.reconstruct_steps, fmt,
+    x, _history, seconds = optimise(objective, net.to_input(noise), params, params.reconstruct_steps, fmt,
                                    progress="reconstruct", per_image_scale=True)
     with torch.no_grad():
-        final = objective(_fmt(x, fmt))
+        final = objective(as_format(x, fmt))
     images = net.to_rgb01(x).cpu()
     losses = [{"content": float(c), "style": float(s)} for c, s in zip(final["content"], final["style"])]
     return Reconstruction(

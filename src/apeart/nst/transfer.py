@@ -138,7 +138,7 @@ class Objective:
         return {"total": total, "content": content, "style": style, "tv": tv}
 
 
-def _fmt(x: torch.Tensor, fmt: torch.memory_format) -> torch.Tensor:
+def as_format(x: torch.Tensor, fmt: torch.memory_format) -> torch.Tensor:
     return x.contiguous(memory_format=fmt)
 
 
@@ -148,7 +148,7 @@ def style_grams(net: VGGFeatures, styles: list[torch.Tensor], layers: list[str],
     """Gram matrices (K, C, C) per layer of K style images (one pass each: sizes may differ)."""
     grams: dict[str, list[torch.Tensor]] = {name: [] for name in layers}
     for style in styles:
-        feats = net(_fmt(net.to_input(style.unsqueeze(0)), fmt))
+        feats = net(as_format(net.to_input(style.unsqueeze(0)), fmt))
         for name in layers:
             grams[name].append(gram(feats[name], normalize)[0])
     return {name: torch.stack(g) for name, g in grams.items()}
@@ -173,7 +173,7 @@ def build_objective(net: VGGFeatures, content: torch.Tensor, styles: list[torch.
     content, per_image = _prepare_colors(content, styles, params.preserve_color)
     weights = blend_weights(params, len(styles)).to(content.device)
     with torch.no_grad():
-        feats = net(_fmt(net.to_input(content), fmt))
+        feats = net(as_format(net.to_input(content), fmt))
         content_targets = {name: feats[name] for name in params.content_layers}
         if per_image and isinstance(per_image[0], list):  # one style target per content image
             grams = [style_grams(net, s, params.style_layers, normalize, fmt) for s in per_image]
@@ -359,7 +359,7 @@ def transfer(
         history += rows
         seconds.append(secs)
     with torch.no_grad():
-        final = objective(_fmt(x, fmt))
+        final = objective(as_format(x, fmt))
     for term in ("content", "style", "tv", "total"):
         if not bool(torch.isfinite(final[term]).all()):
             raise NSTError(f"NaN/inf {term} loss at the end (step {len(history)}). Lower nst.lr or nst.beta.",

@@ -16,17 +16,16 @@ All in one process, same inputs, the methods interleaved within each repeat, med
   (e) peak RSS at 356 px, batch 8 (a fresh subprocess, a few steps) and RSS after each step.
 
 Per image-step = loop seconds / (images x steps), network construction and (except for the naive loop)
-target computation excluded. OMP_WAIT_POLICY is PASSIVE unless set (see apeart/nst/__init__.py); run
+target computation excluded. OMP_WAIT_POLICY is PASSIVE unless set (see apeart/__init__.py); run
 with OMP_WAIT_POLICY=ACTIVE to see torch's default.
 """
 from __future__ import annotations
 
-import os
-
-os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # before torch loads: see apeart/nst/__init__.py
+import apeart  # noqa: F401, I001  (first: sets OMP_WAIT_POLICY=PASSIVE before torch loads)
 
 import argparse
 import json
+import os
 import statistics
 import subprocess
 import sys

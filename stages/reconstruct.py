@@ -5,17 +5,13 @@ nst.reconstruct_size for nst.reconstruct_steps steps -> reports/reconstruct/{sty
 """
 from __future__ import annotations
 
-import os
-
-os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # before torch loads: see apeart/nst/__init__.py
-
 import sys
 from pathlib import Path
 
 from apeart.config import load_params
 from apeart.files import save_png, write_json
 from apeart.nst.figures import square, tile_grid
-from apeart.nst.inputs import load_content, load_styles
+from apeart.nst.inputs import load_inputs
 from apeart.nst.reconstruct import reconstruct
 from apeart.nst.transfer import NSTError
 from apeart.runtime import deterministic, peak_rss_mb, resolve_device
@@ -27,8 +23,7 @@ def main() -> None:
     params = load_params().nst
     deterministic(params.seed)
     device = resolve_device(params.device)
-    names, content = load_content(Path("data/prepared/content"))
-    styles = load_styles(params, Path("data/styles/gan"))
+    names, content, styles = load_inputs(params)
     try:
         rec = reconstruct(content[0], styles[0], params, device)
     except NSTError as error:

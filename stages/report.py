@@ -10,7 +10,7 @@ from ruamel.yaml import YAML
 
 from apeart.config import load_params
 from apeart.files import save_png, write_bytes
-from apeart.nst.inputs import image_files, load_content, load_rgb, load_styles
+from apeart.nst.inputs import image_files, load_inputs, load_rgb
 from apeart.report.grids import grid, rows, to_pil
 from apeart.report.html import figure, gallery, render_report
 from apeart.report.plots import loss_plot
@@ -51,8 +51,7 @@ def main() -> None:
         {"content (x alpha)": NST_CURVES / "content.tsv", "style": NST_CURVES / "style.tsv",
          "total": NST_CURVES / "total.tsv"}, "NST losses per step (batch mean)", log_y=True))
 
-    names, content = load_content(Path("data/prepared/content"))
-    styles = load_styles(params.nst, Path("data/styles/gan"))
+    names, content, styles = load_inputs(params.nst)
     style_tile = grid(torch.stack([s[:, : min(s.shape[1:]), : min(s.shape[1:])] for s in styles]),
                       nrow=int(len(styles) ** 0.5 + 0.999))
     results = [load_rgb(Path("reports/nst/results") / f"{n}.png") for n in names]

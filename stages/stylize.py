@@ -1,17 +1,13 @@
 """Stage stylize: batched Gatys NST of the content set towards a GAN style batch or paintings."""
 from __future__ import annotations
 
-import os
-
-os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # before torch loads: see apeart/nst/__init__.py
-
 import sys
 from pathlib import Path
 
 from apeart.config import load_params
 from apeart.files import save_png, write_json
 from apeart.live import log_history
-from apeart.nst.inputs import load_content, load_styles
+from apeart.nst.inputs import load_inputs
 from apeart.nst.transfer import TERMS, NSTError, transfer
 from apeart.report.grids import grid, to_pil
 from apeart.runtime import deterministic, peak_rss_mb, resolve_device
@@ -23,8 +19,7 @@ def main() -> None:
     params = load_params().nst
     deterministic(params.seed)
     device = resolve_device(params.device)
-    names, content = load_content(Path("data/prepared/content"))
-    styles = load_styles(params, Path("data/styles/gan"))
+    names, content, styles = load_inputs(params)
 
     def on_snapshot(step: int, images) -> None:
         save_png(to_pil(grid(images, nrow=len(images))), OUT / "snapshots" / f"step_{step:05d}.png")

@@ -7,10 +7,6 @@ nst.sweep_betas empty (the default) it only writes sweep.json. For the same swee
 """
 from __future__ import annotations
 
-import os
-
-os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # before torch loads: see apeart/nst/__init__.py
-
 import math
 import sys
 from pathlib import Path
@@ -20,7 +16,7 @@ import torch
 from apeart.config import load_params
 from apeart.files import save_png, write_json
 from apeart.nst.figures import format_beta, square
-from apeart.nst.inputs import load_content, load_styles
+from apeart.nst.inputs import load_inputs
 from apeart.nst.sweep import beta_grid, sweep_betas
 from apeart.nst.transfer import NSTError
 from apeart.report.grids import fit, grid, to_pil
@@ -41,8 +37,7 @@ def main() -> None:
     if betas:
         deterministic(params.seed)
         device = resolve_device(params.device)
-        names, content = load_content(Path("data/prepared/content"))
-        styles = load_styles(params, Path("data/styles/gan"))
+        names, content, styles = load_inputs(params)
 
         def save(beta, result) -> None:
             for name, image in zip(names, result.images):

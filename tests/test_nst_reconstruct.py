@@ -1,5 +1,4 @@
 """Reconstructions from noise: one row per style layer prefix and per content layer, in one batch."""
-import pytest
 import torch
 
 from apeart.config import NstParams
@@ -9,15 +8,6 @@ from apeart.nst.sweep import beta_grid, sweep_betas
 
 CPU = torch.device("cpu")
 
-
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    """Tiny tensors: with torch's default OpenMP spin-waiting (OMP_WAIT_POLICY is only read when torch
-    loads, usually before this module), a second thread made these tests ~10x slower on a shared CPU."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
 
 
 def _image(seed: int, size: int = 32) -> torch.Tensor:

@@ -9,15 +9,6 @@ from apeart.nst.transfer import NSTError, snapshot_steps, transfer
 CPU = torch.device("cpu")
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    """Tiny tensors: with torch's default OpenMP spin-waiting (OMP_WAIT_POLICY is only read when torch
-    loads, usually before this module), a second thread made these tests ~10x slower on a shared CPU."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
 
 def _images(n: int, size: int, seed: int) -> torch.Tensor:
     return torch.rand(n, 3, size, size, generator=torch.Generator().manual_seed(seed))

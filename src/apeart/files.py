@@ -10,12 +10,16 @@ from typing import Any
 
 from PIL import Image
 
+_UMASK = os.umask(0)
+os.umask(_UMASK)
+
 
 def write_bytes(path: Path, data: bytes) -> None:
     """Write `data` to `path` via a temp file in the same folder and an atomic rename."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
+        os.fchmod(fd, 0o644 & ~_UMASK)  # mkstemp creates 0600; outputs get the usual mode
         with os.fdopen(fd, "wb") as f:
             f.write(data)
         os.replace(tmp, path)

@@ -83,3 +83,9 @@ def load_styles(params: NstParams, gan_root: Path) -> list[torch.Tensor]:
     if not files:
         raise FileNotFoundError(f"nst.style_dir: no images in {params.style_dir!r} (style_source: images)")
     return [_tensor(_shorter_side(_rgb(open_image(f)), side)) for f in files]
+
+
+def load_inputs(params: NstParams, data: Path = Path("data")) -> tuple[list[str], torch.Tensor, list[torch.Tensor]]:
+    """The prepared content batch (names, images) and the style images `params` select, as stages use them."""
+    names, content = load_content(data / "prepared" / "content")
+    return names, content, load_styles(params, data / "styles" / "gan")

@@ -6,7 +6,6 @@ import json
 from pathlib import Path
 
 import torch
-from ruamel.yaml import YAML
 
 from apeart.config import load_params
 from apeart.files import save_png, write_bytes
@@ -19,28 +18,14 @@ FIG = Path("reports/figures")
 GAN_CURVES = Path("metrics/train_gan/plots/metrics")
 NST_CURVES = Path("metrics/stylize/plots/metrics")
 SWEEP = Path("reports/sweep")
-DEFAULT_METRICS = ["metrics/train_gan/metrics.json", "metrics/stylize/metrics.json"]
-# Wall-clock and memory figures vary from run to run: shown in metrics/perf/, never on this page.
-TIMING_KEYS = {"seconds", "seconds_per_step", "peak_rss_mb", "peak_cuda_mb"}
+# Exactly the metrics this stage lists as deps in dvc.yaml (timings live in metrics/perf/, not here),
+# so the page is byte-identical across reruns.
+METRICS = [Path("metrics/train_gan/metrics.json"), Path("metrics/gan.json"), Path("metrics/stylize/metrics.json")]
 
 
-def declared_metrics() -> dict[str, dict]:
-    """The metrics JSON files that dvc.yaml declares as deps of this stage, by source name.
-
-    Only declared deps, and no timings: an undeclared file (another stage's timings, a metric
-    written after this stage) or a wall-clock figure would break byte-identical reruns.
-    """
-    try:
-        deps = YAML(typ="safe").load(Path("dvc.yaml"))["stages"]["report"]["deps"]
-        files = [d for d in deps if isinstance(d, str) and d.startswith("metrics/") and d.endswith(".json")]
-    except (OSError, KeyError, TypeError):
-        files = DEFAULT_METRICS
-    out = {}
-    for name in files:
-        path = Path(name)
-        key = path.parent.name if path.stem == "metrics" else path.stem
-        out[key] = {k: v for k, v in json.loads(path.read_text()).items() if k not in TIMING_KEYS}
-    return out
+def read_metrics() -> dict[str, dict]:
+    """The metrics files by source name (train_gan, gan, stylize)."""
+    return {(p.parent.name if p.stem == "metrics" else p.stem): json.loads(p.read_text()) for p in METRICS}
 
 
 def main() -> None:
@@ -48,7 +33,7 @@ def main() -> None:
     write_bytes(FIG / "gan_losses.png", loss_plot(
         {"D": GAN_CURVES / "d_loss.tsv", "G": GAN_CURVES / "g_loss.tsv"}, "DCGAN losses per iteration"))
     write_bytes(FIG / "nst_losses.png", loss_plot(
-        {"content (x alpha)": NST_CURVES / "content.tsv", "style": NST_CURVES / "style.tsv",
+        {"content": NST_CURVES / "content.tsv", "style": NST_CURVES / "style.tsv",
          "total": NST_CURVES / "total.tsv"}, "NST losses per step (batch mean)", log_y=True))
 
     names, content, styles = load_inputs(params.nst)
@@ -80,7 +65,7 @@ def main() -> None:
     subtitle = (f"{p.data.source} collection, {p.data.limit} images; DCGAN {p.gan.epochs} epochs; "
                 f"NST {p.nst.steps} {p.nst.optimizer} steps at {p.nst.size}px, alpha {p.nst.alpha:g}, "
                 f"beta {p.nst.beta:g}, style from {p.nst.style_source}")
-    page = render_report("BAYC art pipeline report", dataclasses.asdict(params), declared_metrics(), sections,
+    page = render_report("BAYC art pipeline report", dataclasses.asdict(params), read_metrics(), sections,
                          subtitle)
     write_bytes(Path("reports/index.html"), page.encode())
     print("report: reports/index.html")

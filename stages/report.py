@@ -15,6 +15,7 @@ from apeart.report.html import figure, gallery, render_report
 from apeart.report.plots import loss_plot
 
 FIG = Path("reports/figures")
+GAN = Path("reports/gan")
 GAN_CURVES = Path("metrics/train_gan/plots/metrics")
 NST_CURVES = Path("metrics/stylize/plots/metrics")
 SWEEP = Path("reports/sweep")
@@ -49,10 +50,10 @@ def main() -> None:
     sweep = [figure(p, p.relative_to(SWEEP).with_suffix("").as_posix().replace("_", " "))
              for p in sorted(SWEEP.rglob("*.png"))] if SWEEP.is_dir() else []
     sections = [
-        ("GAN training", [gallery([figure(Path(f"reports/gan/progress_{x}.png"),
-                                          f"Fixed-noise samples, {x} of training")
-                                   for x in ("start", "middle", "end")]),
-                          figure(Path("reports/gan/real_vs_fake.png"), "Real (left) vs generated (right)"),
+        ("GAN training", [gallery([figure(GAN / "progress.gif", "Fixed-noise samples over training"),
+                                   figure(GAN / "progress_strip.png", "Fixed noise (rows) by epoch (columns)")]),
+                          figure(GAN / "real_vs_fake.png", "Real (left) vs generated (right)"),
+                          figure(GAN / "interpolation.png", "Latent interpolation (slerp), one walk per row"),
                           figure(FIG / "gan_losses.png", "Discriminator and generator loss per iteration")]),
         ("Style batches", [gallery([figure(p, p.stem.replace("_", " "))
                                     for p in image_files(Path("reports/styles"))])]),

@@ -7,8 +7,9 @@ from pathlib import Path
 import torch
 
 from apeart.config import load_params
-from apeart.files import save_png, write_json
+from apeart.files import save_png, write_bytes, write_json
 from apeart.gan.data import load_images
+from apeart.gan.figures import interpolation, progress_gif, progress_strip
 from apeart.gan.sample import save_generator
 from apeart.gan.train import Trainer, fingerprint
 from apeart.live import log_history
@@ -30,8 +31,12 @@ def main() -> None:
     state = trainer.run()
 
     nrow = max(1, int(params.grid_size ** 0.5))
-    for label, epoch in (("start", 0), ("middle", params.epochs // 2), ("end", params.epochs)):
-        save_png(to_pil(grid(state.grids[epoch], nrow)), REPORTS / f"progress_{label}.png")
+    for epoch, images in state.grids.items():
+        save_png(to_pil(grid(images, nrow)), REPORTS / "progress" / f"epoch_{epoch:03d}.png")
+    write_bytes(REPORTS / "progress.gif", progress_gif(state.grids, nrow))
+    save_png(to_pil(progress_strip(state.grids)), REPORTS / "progress_strip.png")
+    save_png(to_pil(interpolation(trainer.sampler, params.nz, rows=6, steps=10, seed=params.seed)),
+             REPORTS / "interpolation.png")
     real = data[torch.randperm(len(data), generator=torch.Generator().manual_seed(params.seed))[: params.grid_size]]
     save_png(to_pil(side_by_side(real, state.grids[params.epochs], nrow)), REPORTS / "real_vs_fake.png")
 

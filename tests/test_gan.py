@@ -2,6 +2,9 @@
 from __future__ import annotations
 
 import dataclasses
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -56,10 +59,10 @@ class StopAfter(Trainer):
 
     stop = 1
 
-    def _epoch(self, epoch: int) -> None:
+    def _epoch(self, epoch: int, bar) -> None:
         if epoch == self.stop:
             raise Interrupted
-        super()._epoch(epoch)
+        super()._epoch(epoch, bar)
 
 
 # --- models --------------------------------------------------------------------------------------------
@@ -213,13 +216,49 @@ def test_checkpoint_of_other_config_is_refused(data: torch.Tensor, tmp_path: Pat
 
 def test_nan_raises_naming_the_epoch(data: torch.Tensor, tmp_path: Path) -> None:
     class Poisoned(Trainer):
-        def _epoch(self, epoch: int) -> None:
+        def _epoch(self, epoch: int, bar) -> None:
             if epoch == 1:
                 with torch.no_grad():
                     self.D.main[0].weight.fill_(float("nan"))
-            super()._epoch(epoch)
+            super()._epoch(epoch, bar)
 
     checkpoint = tmp_path / "ck.pt"
     with pytest.raises(TrainingError, match=r"epoch 2, step 5"):
         Poisoned(tiny_params(), data, CPU, checkpoint).run()
     assert torch.load(checkpoint, weights_only=True)["epoch"] == 1  # last good checkpoint kept
+
+
+CHILD = """
+import sys, torch
+from pathlib import Path
+from apeart.config import GanParams
+from apeart.gan.train import Trainer
+data = torch.randint(0, 256, (256, 3, 64, 64), generator=torch.Generator().manual_seed(1), dtype=torch.uint8)
+params = GanParams(seed=0, epochs=3, batch_size=8, nz=16, ngf=8, ndf=8, grid_size=4, device="cpu")
+trainer = Trainer(params, data, torch.device("cpu"), Path(sys.argv[1]))
+trainer.run()
+torch.save({k: v for n in ("G", "D", "G_ema") for k, v in
+            {f"{n}.{k}": v for k, v in getattr(trainer, n).state_dict().items()}.items()}, sys.argv[2])
+"""
+
+
+def test_sigkill_mid_epoch_then_rerun_gives_the_uninterrupted_weights(tmp_path: Path) -> None:
+    def child(checkpoint: Path, out: Path) -> subprocess.Popen:
+        return subprocess.Popen([sys.executable, "-c", CHILD, str(checkpoint), str(out)], stderr=subprocess.DEVNULL)
+
+    straight = child(tmp_path / "a.pt", tmp_path / "a-final.pt")
+    assert straight.wait(timeout=300) == 0
+
+    checkpoint, final = tmp_path / "b.pt", tmp_path / "b-final.pt"
+    killed = child(checkpoint, final)
+    deadline = time.monotonic() + 300
+    while not checkpoint.exists() and killed.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.01)
+    time.sleep(0.1)  # into the second epoch
+    killed.kill()
+    assert killed.wait() == -9 and not final.exists(), "the run finished before it could be killed"
+    epoch_at_kill = torch.load(checkpoint, weights_only=True)["epoch"]
+    assert 1 <= epoch_at_kill < 3
+
+    assert child(checkpoint, final).wait(timeout=300) == 0
+    assert_same(torch.load(tmp_path / "a-final.pt", weights_only=True), torch.load(final, weights_only=True))

@@ -22,8 +22,9 @@ def test_repro_writes_every_output(repo: Path) -> None:
     assert len(list((repo / "data/prepared/gan").glob("*.png"))) == 12
     assert len(list((repo / "data/prepared/content").glob("*.png"))) == 2
     assert (repo / "models/dcgan/generator.pt").is_file() and (repo / "models/dcgan/checkpoint.pt").is_file()
-    for name in ("progress_start", "progress_middle", "progress_end", "real_vs_fake"):
-        assert (repo / f"reports/gan/{name}.png").stat().st_size > 0
+    for name in ("progress.gif", "progress_strip.png", "interpolation.png", "real_vs_fake.png"):
+        assert (repo / "reports/gan" / name).stat().st_size > 0
+    assert sorted(p.name for p in (repo / "reports/gan/progress").iterdir()) == ["epoch_000.png", "epoch_001.png"]
     assert len(list((repo / "data/styles/gan/batch_000").glob("*.png"))) == 2
     assert sorted(p.name for p in (repo / "reports/nst/results").iterdir()) == ["0.png", "1.png"]
     assert sorted(p.name for p in (repo / "reports/nst/snapshots").iterdir()) == [

@@ -145,7 +145,7 @@ def check(shown: dict, screenshot: Path, images: int) -> None:
     assert screenshot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and screenshot.stat().st_size > 10_000
 
 
-# Tiny run: 3 progress grids, real vs fake, GAN losses, 1 style batch, NST rows, NST losses, 3 snapshots.
+# Tiny run: progress GIF and strip, real vs fake, interpolation, GAN losses, 1 style batch, NST rows, NST losses, 3 snapshots.
 TINY_IMAGES = 11
 
 

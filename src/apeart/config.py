@@ -66,6 +66,8 @@ class GanParams:
     diffaugment: str = "translation,cutout"  # DiffAugment policy (color, translation, cutout); paper: ""
     ema_decay: float = field(default=0.99, metadata=_range(0, 1))  # EMA generator; paper: 0 (off)
     grid_size: int = field(default=64, metadata=_range(1, 256))
+    grid_every: int = field(default=5, metadata=_range(1))  # epochs between progress grids
+    precision: Literal["fp32", "bf16"] = "fp32"  # bf16: autocast (CPUs with AVX512-BF16/AMX, GPUs)
     device: Literal["auto", "cpu", "cuda"] = "auto"
 
     def __post_init__(self) -> None:

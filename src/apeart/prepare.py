@@ -4,10 +4,10 @@ from __future__ import annotations
 from multiprocessing import Pool
 from pathlib import Path
 
-from tqdm import tqdm
 
 from apeart.files import save_png
 from apeart.images import BadImageError, open_image, resize_square, to_rgb
+from apeart.progress import progress
 
 
 def _prepare_one(job: tuple[Path, Path, int]) -> tuple[str, str | None]:
@@ -24,6 +24,6 @@ def prepare_images(sources: list[Path], out_dir: Path, size: int, workers: int =
     out_dir.mkdir(parents=True, exist_ok=True)
     jobs = [(src, out_dir / f"{src.stem}.png", size) for src in sources]
     with Pool(workers) as pool:
-        results = list(tqdm(pool.imap(_prepare_one, jobs, chunksize=16), total=len(jobs),
-                            desc=f"prepare {size}px", unit="img", mininterval=5))
+        results = list(progress(pool.imap(_prepare_one, jobs, chunksize=16), total=len(jobs),
+                                desc=f"prepare {size}px", unit="img"))
     return [{"file": name, "reason": reason} for name, reason in results if reason is not None]

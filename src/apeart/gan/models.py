@@ -1,7 +1,10 @@
 """DCGAN generator and discriminator for 64x64 RGB (Radford et al. 2015)."""
 from __future__ import annotations
 
+import torch
 from torch import Tensor, nn
+
+from apeart.config import GanParams
 
 
 class Generator(nn.Module):
@@ -58,3 +61,11 @@ def init_weights(module: nn.Module, std: float = 0.02) -> None:
     elif isinstance(module, nn.BatchNorm2d):
         nn.init.normal_(module.weight, 1.0, std)
         nn.init.zeros_(module.bias)
+
+
+def seeded_generator(params: GanParams) -> Generator:
+    """A freshly initialised G from `params.seed`: where training starts, and the untrained baseline."""
+    torch.manual_seed(params.seed)
+    G = Generator(params.nz, params.ngf)
+    G.apply(lambda m: init_weights(m, params.init_std))
+    return G

@@ -10,8 +10,8 @@ from concurrent.futures import ThreadPoolExecutor, as_completed
 from pathlib import Path
 from typing import Sequence
 
-from tqdm import tqdm
 
+from ..progress import progress as progress_bar
 from .cid import parse_cid, verify_file
 from .gateway import GatewayClient, GatewayError
 from .manifest import MAX_TOKEN_ID, ManifestRow, check_cid
@@ -75,7 +75,7 @@ def fetch_images(
         backoff_s=backoff_s,
         trustless=trustless,
     )
-    with tqdm(total=len(rows), disable=not progress, unit="img", desc="fetch") as bar:
+    with progress_bar(total=len(rows), disable=not progress, unit="img", desc="fetch") as bar:
         pending = []
         for cid, group in by_cid.items():
             data = _cached(cache_dir / cid)

@@ -13,13 +13,13 @@ from dataclasses import dataclass, field
 
 import torch
 import torch.nn.functional as F
-from tqdm import tqdm
 
 from apeart.config import NstParams
 from apeart.nst import color
 from apeart.nst.backbones import VGGFeatures
 from apeart.nst.lbfgs import LBFGS
 from apeart.nst.losses import StyleTarget, content_loss, gram, style_loss, tv_loss
+from apeart.progress import progress as progress_bar
 
 TERMS = ("total", "content", "style", "tv")
 CHECK_EVERY = 10  # steps between NaN/inf checks (each reads a few floats back from the device)
@@ -264,7 +264,7 @@ def optimise(objective: Objective, x0: torch.Tensor, params: NstParams, steps: i
     snapshot(0, layout.view(good))
     callback_seconds += time.perf_counter() - t0
     start = time.perf_counter()
-    for step in tqdm(range(1, steps + 1), desc=progress, unit="step", mininterval=5):
+    for step in progress_bar(range(1, steps + 1), desc=progress, unit="step"):
         if lbfgs:
             optimizer.step(closure)
         else:

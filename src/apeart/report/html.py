@@ -23,9 +23,10 @@ figcaption{color:#666;font-size:.85rem} .note{color:#666;font-style:italic}
 """
 
 
-def data_uri(png: Path) -> str:
-    """A PNG file as a base64 data URI."""
-    return "data:image/png;base64," + base64.b64encode(png.read_bytes()).decode()
+def data_uri(image: Path) -> str:
+    """A PNG or GIF file as a base64 data URI."""
+    mime = "image/gif" if image.suffix == ".gif" else "image/png"
+    return f"data:{mime};base64," + base64.b64encode(image.read_bytes()).decode()
 
 
 def figure(png: Path, caption: str) -> str:

@@ -1,0 +1,92 @@
+"""The stabilisation table: fd_vgg19 of each GAN lever switched on or off from the defaults, over seeds.
+
+Trains on data/prepared/gan (run `dvc repro prepare` first) and scores each generator as the
+evaluate_gan stage does. Every row is a set of params, so `dvc exp run -S ...` reproduces it.
+Results are appended to --out as JSON lines; a rerun skips the rows already there.
+
+    python benchmarks/gan_levers.py [--seeds 0 1] [--out benchmarks/results/gan_levers.jsonl]
+"""
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import statistics
+import tempfile
+import time
+from pathlib import Path
+
+import apeart  # noqa: F401  (sets the OpenMP wait policy before torch starts)
+import torch
+
+from apeart.config import load_params
+from apeart.gan.data import load_images
+from apeart.gan.evaluate import score_generator
+from apeart.gan.train import Trainer
+from apeart.runtime import deterministic
+
+VARIANTS: dict[str, dict] = {
+    "defaults (DiffAugment + EMA)": {},
+    "no DiffAugment": {"diffaugment": ""},
+    "no EMA": {"ema_decay": 0.0},
+    "no DiffAugment, no EMA (plain DCGAN)": {"diffaugment": "", "ema_decay": 0.0},
+    "label smoothing 0.85 -> 0.95 (Ast-GAN)": {"real_label": 0.85, "real_label_late": 0.95},
+    "LeakyReLU 0.3 (Ast-GAN)": {"leaky_slope": 0.3},
+    "D lr x 0.5": {"d_lr_mult": 0.5},
+    "bf16 autocast": {"precision": "bf16"},
+}
+
+
+def run(name: str, seed: int) -> dict:
+    """Train one variant from scratch and score it; returns a result row."""
+    params = dataclasses.replace(load_params().gan, seed=seed, device="cpu", **VARIANTS[name])
+    deterministic(seed)
+    data = load_images(Path("data/prepared/gan"))
+    start = time.perf_counter()
+    with tempfile.TemporaryDirectory() as tmp:
+        trainer = Trainer(params, data, torch.device("cpu"), Path(tmp) / "checkpoint.pt")
+        trainer.run()
+    seconds = time.perf_counter() - start
+    scores = score_generator(trainer.sampler, params, data, torch.device("cpu"))
+    return {"variant": name, "seed": seed, "train_s": round(seconds, 1),
+            **{k: scores[k] for k in ("fd_vgg19", "kid_vgg19", "floor_fd_vgg19", "ceiling_fd_vgg19")}}
+
+
+def table(rows: list[dict]) -> str:
+    """Markdown: one line per variant, fd_vgg19 per seed and its mean, KID mean."""
+    lines = ["| variant | params | fd_vgg19 per seed | mean fd_vgg19 | mean kid_vgg19 |", "|---|---|---|---|---|"]
+    for name, over in VARIANTS.items():
+        mine = [r for r in rows if r["variant"] == name]
+        if not mine:
+            continue
+        fds = [r["fd_vgg19"] for r in mine]
+        flags = " ".join(f"-S gan.{k}={json.dumps(v) if isinstance(v, str) else v}" for k, v in over.items()) or "-"
+        lines.append(f"| {name} | `{flags}` | {', '.join(f'{x:.1f}' for x in fds)} | {statistics.mean(fds):.1f} | "
+                     f"{statistics.mean(r['kid_vgg19'] for r in mine):.3f} |")
+    return "\n".join(lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1])
+    parser.add_argument("--variants", nargs="+", default=list(VARIANTS), choices=list(VARIANTS))
+    parser.add_argument("--out", type=Path, default=Path("benchmarks/results/gan_levers.jsonl"))
+    args = parser.parse_args()
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    rows = [json.loads(line) for line in args.out.read_text().splitlines()] if args.out.is_file() else []
+    for seed in args.seeds:
+        for name in args.variants:
+            if any(r["variant"] == name and r["seed"] == seed for r in rows):
+                continue
+            rows.append(run(name, seed))
+            with args.out.open("a") as f:
+                f.write(json.dumps(rows[-1]) + "\n")
+            print(json.dumps(rows[-1]), flush=True)
+    floor = statistics.mean(r["floor_fd_vgg19"] for r in rows)
+    ceiling = statistics.mean(r["ceiling_fd_vgg19"] for r in rows)
+    print(f"\nfloor (real vs real) {floor:.2f}, untrained ceiling {ceiling:.1f}\n")
+    print(table(rows))
+
+
+if __name__ == "__main__":
+    main()

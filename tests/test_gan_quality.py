@@ -1,0 +1,36 @@
+"""The GAN metrics move the right way: as a short real training run proceeds, fd_vgg19 falls from the untrained G's."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import torch
+
+from apeart.collection.demo import generate
+from apeart.config import GanParams
+from apeart.gan.data import load_images
+from apeart.gan.evaluate import score_generator
+from apeart.gan.train import Trainer
+from apeart.prepare import prepare_images
+
+CPU = torch.device("cpu")
+
+
+def test_scores_improve_with_training(tmp_path: Path) -> None:
+    generate(range(128), 0, tmp_path / "raw")
+    prepare_images(sorted((tmp_path / "raw").glob("*.png")), tmp_path / "gan", 64)
+    data = load_images(tmp_path / "gan")
+    scores = {}
+    for epochs in (4, 16):  # 64 and 256 steps
+        params = GanParams(epochs=epochs, batch_size=8, ngf=16, ndf=16, grid_size=4, device="cpu")
+        trainer = Trainer(params, data, CPU, tmp_path / f"checkpoint-{epochs}.pt")
+        trainer.run()
+        scores[epochs] = score_generator(trainer.sampler, params, data, CPU)
+    short, longer = scores[4], scores[16]
+    print({e: {k: round(v, 3) for k, v in m.items() if isinstance(v, float)} for e, m in scores.items()})
+    assert longer["samples_per_set"] == 64 and longer["seed"] == 0
+    # Same seed, same untrained G and real halves in both runs: only the trained score may differ.
+    assert short["ceiling_fd_vgg19"] == longer["ceiling_fd_vgg19"]
+    assert short["floor_fd_vgg19"] == longer["floor_fd_vgg19"]
+    assert longer["floor_fd_vgg19"] < longer["fd_vgg19"] < short["fd_vgg19"] < short["ceiling_fd_vgg19"]
+    assert longer["fd_vgg19"] < 0.9 * longer["ceiling_fd_vgg19"]
+    assert longer["floor_kid_vgg19"] < longer["kid_vgg19"] < short["kid_vgg19"] < short["ceiling_kid_vgg19"]

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import shutil
+import sys
 from pathlib import Path
 
 import torch
@@ -11,7 +12,7 @@ from apeart.files import save_png, write_bytes, write_json
 from apeart.gan.data import load_images
 from apeart.gan.figures import interpolation, progress_gif, progress_strip
 from apeart.gan.sample import save_generator
-from apeart.gan.train import Trainer, fingerprint
+from apeart.gan.train import Trainer, TrainingError, fingerprint
 from apeart.live import log_history
 from apeart.report.grids import grid, side_by_side, to_pil
 from apeart.runtime import deterministic, peak_rss_mb, resolve_device
@@ -28,7 +29,10 @@ def main() -> None:
     trainer = Trainer(params, data, resolve_device(params.device), checkpoint)
     if checkpoint.is_file():
         print(f"train_gan: resuming from {checkpoint}")
-    state = trainer.run()
+    try:
+        state = trainer.run()
+    except TrainingError as error:
+        sys.exit(f"train_gan: {error}")
 
     nrow = max(1, int(params.grid_size ** 0.5))
     for epoch, images in state.grids.items():

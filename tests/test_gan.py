@@ -214,6 +214,14 @@ def test_checkpoint_of_other_config_is_refused(data: torch.Tensor, tmp_path: Pat
         Trainer(other, data, CPU, tmp_path / "ck.pt").run()
 
 
+def test_unreadable_checkpoint_is_refused_clearly(data: torch.Tensor, tmp_path: Path) -> None:
+    checkpoint = tmp_path / "ck.pt"
+    Trainer(tiny_params(epochs=1), data, CPU, checkpoint).run()
+    checkpoint.write_bytes(checkpoint.read_bytes()[:1000])  # truncated
+    with pytest.raises(TrainingError, match="not a readable checkpoint.*delete it"):
+        Trainer(tiny_params(epochs=2), data, CPU, checkpoint).run()
+
+
 def test_nan_raises_naming_the_epoch(data: torch.Tensor, tmp_path: Path) -> None:
     class Poisoned(Trainer):
         def _epoch(self, epoch: int, bar) -> None:

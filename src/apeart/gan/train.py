@@ -134,7 +134,11 @@ class Trainer:
         """Resume from the checkpoint if there is one; refuse one from another configuration."""
         if not self.checkpoint.is_file():
             return False
-        payload = torch.load(self.checkpoint, map_location=self.device, weights_only=True)
+        try:
+            payload = torch.load(self.checkpoint, map_location=self.device, weights_only=True)
+        except Exception as error:  # zip, pickle and weights_only errors have no common base class
+            raise TrainingError(f"{self.checkpoint} is not a readable checkpoint ({error}); "
+                                "delete it to start over") from error
         if payload.get("fingerprint") != self.key:
             raise TrainingError(
                 f"{self.checkpoint} was written for other GAN params or data "

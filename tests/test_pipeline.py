@@ -38,6 +38,13 @@ def test_repro_writes_every_output(repo: Path) -> None:
     assert "up to date" in run(["dvc", "status"], repo).lower()
 
 
+def test_gan_progress_grids_are_a_dvc_image_plot(repo: Path) -> None:
+    plots = json.loads(run(["dvc", "plots", "show", "--json"], repo, stdout_only=True))["data"]
+    images = [path for path in plots if path.startswith("reports/gan/progress/")]
+    assert images == ["reports/gan/progress/epoch_000.png", "reports/gan/progress/epoch_001.png"]
+    assert all(plots[path][0]["type"] == "image" for path in images)
+
+
 def test_beta_experiment_reruns_only_what_depends_on_it(repo: Path) -> None:
     output = run(["dvc", "exp", "run", "-S", "nst.beta=1e-5"], repo)
     assert ran(output) == {"stylize", "report"}

@@ -38,11 +38,10 @@ VARIANTS: dict[str, dict] = {
 }
 
 
-def run(name: str, seed: int) -> dict:
-    """Train one variant from scratch and score it; returns a result row."""
+def run(name: str, seed: int, data: torch.Tensor) -> dict:
+    """Train one variant from scratch on `data` and score it; returns a result row."""
     params = dataclasses.replace(load_params().gan, seed=seed, device="cpu", **VARIANTS[name])
     deterministic(seed)
-    data = load_images(Path("data/prepared/gan"))
     start = time.perf_counter()
     with tempfile.TemporaryDirectory() as tmp:
         trainer = Trainer(params, data, torch.device("cpu"), Path(tmp) / "checkpoint.pt")
@@ -75,11 +74,12 @@ def main() -> None:
     args = parser.parse_args()
     args.out.parent.mkdir(parents=True, exist_ok=True)
     rows = [json.loads(line) for line in args.out.read_text().splitlines()] if args.out.is_file() else []
+    data = load_images(Path("data/prepared/gan"))
     for seed in args.seeds:
         for name in args.variants:
             if any(r["variant"] == name and r["seed"] == seed for r in rows):
                 continue
-            rows.append(run(name, seed))
+            rows.append(run(name, seed, data))
             with args.out.open("a") as f:
                 f.write(json.dumps(rows[-1]) + "\n")
             print(json.dumps(rows[-1]), flush=True)

@@ -5,12 +5,11 @@ import dataclasses
 import json
 from pathlib import Path
 
-import torch
-
 from apeart.config import load_params
 from apeart.files import save_png, write_bytes
+from apeart.nst.figures import style_tile
 from apeart.nst.inputs import image_files, load_inputs, load_rgb
-from apeart.report.grids import grid, rows, to_pil
+from apeart.report.grids import rows, to_pil
 from apeart.report.html import figure, gallery, render_report
 from apeart.report.plots import loss_plot
 
@@ -38,10 +37,9 @@ def main() -> None:
          "total": NST_CURVES / "total.tsv"}, "NST losses per step (batch mean)", log_y=True))
 
     names, content, styles = load_inputs(params.nst)
-    style_tile = grid(torch.stack([s[:, : min(s.shape[1:]), : min(s.shape[1:])] for s in styles]),
-                      nrow=int(len(styles) ** 0.5 + 0.999))
+    tile = style_tile(styles, params.nst.size)
     results = [load_rgb(Path("reports/nst/results") / f"{n}.png") for n in names]
-    save_png(to_pil(rows([list(content), [style_tile] * len(names), results], params.nst.size)),
+    save_png(to_pil(rows([list(content), [tile] * len(names), results], params.nst.size)),
              FIG / "nst_rows.png")
 
     snapshots = [figure(p, f"NST batch at step {int(p.stem.split('_')[1])}")

@@ -7,27 +7,19 @@ nst.sweep_betas empty (the default) it only writes sweep.json. For the same swee
 """
 from __future__ import annotations
 
-import math
 import sys
 from pathlib import Path
 
-import torch
-
 from apeart.config import load_params
 from apeart.files import save_png, write_json
-from apeart.nst.figures import format_beta, square
+from apeart.nst.figures import format_beta, style_tile
 from apeart.nst.inputs import load_inputs
 from apeart.nst.sweep import beta_grid, sweep_betas
 from apeart.nst.transfer import NSTError
-from apeart.report.grids import fit, grid, to_pil
+from apeart.report.grids import to_pil
 from apeart.runtime import deterministic, resolve_device
 
 OUT = Path("reports/sweep/inrun")
-
-
-def style_tile(styles: list[torch.Tensor], size: int) -> torch.Tensor:
-    """The style images as one square tile."""
-    return grid(torch.stack([fit(square(s), size) for s in styles]), nrow=math.ceil(len(styles) ** 0.5))
 
 
 def main() -> None:

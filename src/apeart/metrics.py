@@ -86,6 +86,8 @@ def kernel_inception_distance(a: torch.Tensor, b: torch.Tensor, subsets: int = 5
     """Unbiased MMD^2 with the cubic polynomial kernel, mean and std over random subsets."""
     rng = torch.Generator().manual_seed(seed)
     m = min(subset_size, len(a), len(b))
+    if m == len(a) == len(b):
+        subsets = 1  # each subset would be both whole sets: the same value every time, no spread to report
     dim = a.shape[1]
     values = []
     for _ in range(subsets):

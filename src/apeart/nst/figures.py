@@ -1,10 +1,12 @@
 """Labelled tile grids for the NST experiment figures (beta sweeps, reconstructions)."""
 from __future__ import annotations
 
+import math
+
 import torch
 from PIL import Image, ImageDraw, ImageFont
 
-from apeart.report.grids import fit, to_pil
+from apeart.report.grids import fit, grid, to_pil
 
 PAD = 4
 LABEL_H = 14
@@ -42,6 +44,11 @@ def square(image: torch.Tensor) -> torch.Tensor:
     side = min(h, w)
     top, lft = (h - side) // 2, (w - side) // 2
     return image[..., top : top + side, lft : lft + side]
+
+
+def style_tile(styles: list[torch.Tensor], size: int) -> torch.Tensor:
+    """The style images, centre-cropped to squares, as one square (3, H, W) tile of a near-square grid."""
+    return grid(torch.stack([fit(square(s), size) for s in styles]), nrow=math.ceil(len(styles) ** 0.5))
 
 
 def format_beta(beta: float) -> str:

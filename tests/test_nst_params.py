@@ -3,13 +3,9 @@ from pathlib import Path
 
 import pytest
 
-from apeart.config import NstParams, ParamsError, load_params, parse_params
+from apeart.config import ParamsError, parse_params
 
 ROOT = Path(__file__).resolve().parents[1]
-
-
-def test_repo_nst_params_equal_the_dataclass_defaults() -> None:
-    assert load_params(ROOT / "params.yaml").nst == NstParams()
 
 
 def test_good_values_parse() -> None:

@@ -7,7 +7,7 @@ import torch
 import torch.nn.functional as F
 from torchvision import models
 
-from apeart.nst.backbones import VGGFeatures
+from apeart.nst.backbones import IMAGENET_MEAN, IMAGENET_STD, VGGFeatures, cached_weights_file
 
 VGG_LAYER = "conv5_1"
 INCEPTION_WEIGHTS = models.Inception_V3_Weights.IMAGENET1K_V1
@@ -55,8 +55,8 @@ class InceptionEmbedding(FeatureExtractor):
         net.load_state_dict(torch.load(inception_weights_file(), map_location="cpu", weights_only=True))
         net.fc = torch.nn.Identity()
         super().__init__(net, 299, device)
-        self.mean = torch.tensor([0.485, 0.456, 0.406], device=device).view(1, 3, 1, 1)
-        self.std = torch.tensor([0.229, 0.224, 0.225], device=device).view(1, 3, 1, 1)
+        self.mean = torch.tensor(IMAGENET_MEAN, device=device).view(1, 3, 1, 1)
+        self.std = torch.tensor(IMAGENET_STD, device=device).view(1, 3, 1, 1)
 
     def embed(self, x: torch.Tensor) -> torch.Tensor:
         return self.net((x - self.mean) / self.std)
@@ -64,7 +64,7 @@ class InceptionEmbedding(FeatureExtractor):
 
 def inception_weights_file() -> Path:
     """Where torchvision keeps Inception-v3 weights; they are never downloaded here."""
-    return Path(torch.hub.get_dir()) / "checkpoints" / Path(INCEPTION_WEIGHTS.url).name
+    return cached_weights_file(INCEPTION_WEIGHTS)
 
 
 def _sqrt_psd(m: torch.Tensor) -> torch.Tensor:

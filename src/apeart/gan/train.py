@@ -55,7 +55,7 @@ def ema_beta(decay: float, step: int) -> float:
     """EMA decay at optimiser step `step` (0-based): min(decay, (1 + t) / (10 + t)).
 
     The ramp keeps the average over roughly the last t/9 steps early on, so it forgets the random init;
-    `decay` itself binds from step (10 * decay - 1) / (1 - decay) on (891 steps for 0.99).
+    `decay` itself binds from step (10 * decay - 1) / (1 - decay) on (step 890, the 891st update, for 0.99).
     """
     return min(decay, (1 + step) / (10 + step))
 

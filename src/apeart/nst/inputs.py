@@ -10,6 +10,7 @@ from torchvision.transforms.functional import pil_to_tensor
 
 from apeart.config import NstParams
 from apeart.images import open_image, resize_square, to_rgb
+from apeart.nst.backbones import MIN_SIDE
 
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".webp", ".bmp", ".gif", ".tif", ".tiff"}
 
@@ -36,7 +37,6 @@ def load_rgb(path: Path) -> torch.Tensor:
 
 
 MAX_ASPECT = 4.0  # longer side at most this many times the shorter; longer images are centre-cropped
-MIN_SIDE = 16  # VGG needs 16 px to reach conv5_x
 
 
 def _shorter_side(image: Image.Image, size: int) -> Image.Image:

@@ -16,14 +16,13 @@ import torch.nn.functional as F
 
 from apeart.config import NstParams
 from apeart.nst import color
-from apeart.nst.backbones import VGGFeatures
+from apeart.nst.backbones import MIN_SIDE, VGGFeatures
 from apeart.nst.lbfgs import LBFGS
 from apeart.nst.losses import StyleTarget, content_loss, gram, style_loss, tv_loss
 from apeart.progress import progress as progress_bar
 
 TERMS = ("total", "content", "style", "tv")
 CHECK_EVERY = 10  # steps between NaN/inf checks (each reads a few floats back from the device)
-MIN_SIDE = 16  # VGG's 4 poolings before conv5_x need at least this many pixels
 
 
 class NSTError(RuntimeError):

@@ -105,7 +105,7 @@ def test_retry_after_sends_traffic_to_the_next_gateway(gateway: LoopbackGateway)
         client = GatewayClient([gateway.url, backup.url], **FAST)
         start = time.monotonic()
         assert [client.fetch_file(cid) for cid in cids] == [first, second]
-        assert time.monotonic() - start < 1.0
+        assert time.monotonic() - start < 15  # did not sit out the 30 s Retry-After (a behaviour bound, not speed)
         assert gateway.requests == 1 and backup.requests == 2  # the cooling gateway got no second request
 
 
@@ -142,10 +142,10 @@ def test_trickling_body_hits_the_total_deadline(gateway: LoopbackGateway) -> Non
     cid = gateway.add_file(_payload(13))
     gateway.fault(cid, "trickle:0.05")
     client = GatewayClient([gateway.url], deadline_s=0.4, timeout_s=0.3, retries=0)
-    start = time.monotonic()
     with pytest.raises(GatewayError) as info:
         client.fetch_file(cid)
-    assert info.value.reason == "deadline" and time.monotonic() - start < 1.0
+    # Trickled in full the body would arrive (20 KiB at 1 KiB per 0.05 s); "deadline" means it was cut off.
+    assert info.value.reason == "deadline"
 
 
 def test_down_gateway_fails_over_for_every_item() -> None:

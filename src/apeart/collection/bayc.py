@@ -24,7 +24,7 @@ def manifest_rows(params: DataParams) -> tuple[list[ManifestRow], list[dict]]:
     ids = params.token_ids or None
     if params.manifest == "metadata":
         client = GatewayClient(params.gateways, per_gateway=params.per_gateway, timeout_s=params.timeout_s,
-                               retries=params.retries, max_bytes=1_000_000)
+                               retries=params.retries)
         wanted = select_token_ids(range(MAX_TOKEN_ID + 1), ids, params.limit)
         return fetch_metadata_rows(client, wanted, CACHE, params.metadata_cid)
     if not params.manifest_path:

@@ -58,8 +58,9 @@ def fetch_images(
     stats: Counter[str] = Counter()
 
     def store(group: list[ManifestRow], data: bytes) -> None:
+        digest = hashlib.sha256(data).hexdigest()  # once per CID: every row of the group has these bytes
         for row in group:
-            if row.sha256 and hashlib.sha256(data).hexdigest() != row.sha256:
+            if row.sha256 and digest != row.sha256:
                 failed.append({"token_id": row.token_id, "cid": row.cid, "reason": "sha256_mismatch"})
                 continue
             _write_if_changed(images_dir / f"{row.token_id}.png", data)

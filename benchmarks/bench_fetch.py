@@ -16,8 +16,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 
 from ipfs_server import LoopbackGateway  # noqa: E402
 
+from apeart.collection.sources import ManifestRow  # noqa: E402
 from apeart.ipfs.fetch import fetch_images  # noqa: E402
-from apeart.ipfs.manifest import ManifestRow  # noqa: E402
 
 
 def run(rows: list[ManifestRow], url: str, workdir: Path, **options: object) -> dict:

@@ -17,13 +17,13 @@ import tempfile
 import time
 from pathlib import Path
 
-import apeart  # noqa: F401  (sets the OpenMP wait policy before torch starts)
 import torch
 import torch.nn.functional as F
 from torchvision import datasets, transforms
 
+import apeart  # noqa: F401  (sets the OpenMP wait policy before torch starts)
 from apeart.collection.demo import generate
-from apeart.config import GanParams
+from apeart.core.config import GanParams
 from apeart.gan.data import load_images
 from apeart.gan.models import Discriminator, Generator, init_weights
 from apeart.gan.train import Trainer

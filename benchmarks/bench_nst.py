@@ -21,8 +21,6 @@ with OMP_WAIT_POLICY=ACTIVE to see torch's default.
 """
 from __future__ import annotations
 
-import apeart  # noqa: F401, I001  (first: sets OMP_WAIT_POLICY=PASSIVE before torch loads)
-
 import argparse
 import json
 import os
@@ -33,37 +31,32 @@ import tempfile
 import time
 from pathlib import Path
 
+import apeart  # noqa: F401, I001  (first: sets OMP_WAIT_POLICY=PASSIVE before torch loads)
 import torch
 from torch import nn
 
-from apeart.config import NstParams
-from apeart.nst.backbones import VGGFeatures
+from apeart.collection.demo import generate
+from apeart.core.config import NstParams
+from apeart.core.grids import to_pil
 from apeart.nst.inputs import load_rgb
 from apeart.nst.losses import content_loss, gram
-from apeart.nst.transfer import layer_weights, transfer
-from apeart.report.grids import to_pil
+from apeart.nst.objective import layer_weights
+from apeart.nst.transfer import transfer
+from apeart.vgg.backbones import VGGFeatures
 
-REFERENCE = Path("/work/shared/reference")
+PAINTING = Path(__file__).resolve().parents[1] / "data/styles/paintings/starry_night.jpg"  # shipped
 
 
 def inputs(size: int, batch: int) -> tuple[torch.Tensor, torch.Tensor]:
-    """Content batch (tubingen + its shifted crops, else noise) and one style image, both RGB [0, 1]."""
-    photo, painting = REFERENCE / "photos/tubingen.jpg", REFERENCE / "paintings/starry_night.jpg"
-    gen = torch.Generator().manual_seed(0)
-    if photo.is_file() and painting.is_file():
-        base = load_rgb(photo)
-        side = min(base.shape[1:])
-        crops = []
-        for i in range(batch):
-            off = (i * 17) % max(1, base.shape[2] - side + 1)
-            crops.append(base[:, :side, off : off + side])
-        content = torch.stack([nn.functional.interpolate(c[None], size=(size, size), mode="bilinear",
-                                                         antialias=True)[0] for c in crops]).clamp(0, 1)
-        style = load_rgb(painting)
-        style = nn.functional.interpolate(style[None], scale_factor=size / min(style.shape[1:]), mode="bilinear",
-                                          antialias=True)[0].clamp(0, 1)
-        return content, style
-    return torch.rand(batch, 3, size, size, generator=gen), torch.rand(3, size, size, generator=gen)
+    """Content batch (demo apes, generated) and one style image (The Starry Night), both RGB [0, 1]."""
+    with tempfile.TemporaryDirectory() as tmp:
+        generate(range(batch), 0, Path(tmp))
+        content = torch.stack([load_rgb(p) for p in sorted(Path(tmp).glob("*.png"))])
+    content = nn.functional.interpolate(content, size=(size, size), mode="bilinear", antialias=True).clamp(0, 1)
+    style = load_rgb(PAINTING)
+    style = nn.functional.interpolate(style[None], scale_factor=size / min(style.shape[1:]), mode="bilinear",
+                                      antialias=True)[0].clamp(0, 1)
+    return content, style
 
 
 def sync(device: torch.device) -> None:
@@ -187,7 +180,7 @@ def rss_child(size: int, batch: int, steps: int, device: str, optimizer: str) ->
     """Run in a fresh process: RSS after each step and the peak, as JSON on stdout."""
     import psutil
 
-    from apeart.runtime import peak_rss_mb
+    from apeart.core.runtime import peak_rss_mb
 
     proc = psutil.Process()
     content, style = inputs(size, batch)

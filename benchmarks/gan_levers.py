@@ -16,14 +16,14 @@ import tempfile
 import time
 from pathlib import Path
 
-import apeart  # noqa: F401  (sets the OpenMP wait policy before torch starts)
 import torch
 
-from apeart.config import load_params
+import apeart  # noqa: F401  (sets the OpenMP wait policy before torch starts)
+from apeart.core.config import load_params
+from apeart.core.runtime import deterministic
 from apeart.gan.data import load_images
 from apeart.gan.evaluate import score_generator
 from apeart.gan.train import Trainer
-from apeart.runtime import deterministic
 
 VARIANTS: dict[str, dict] = {
     "defaults (DiffAugment + EMA)": {},
@@ -47,7 +47,7 @@ def run(name: str, seed: int, data: torch.Tensor) -> dict:
         trainer = Trainer(params, data, torch.device("cpu"), Path(tmp) / "checkpoint.pt")
         trainer.run()
     seconds = time.perf_counter() - start
-    scores = score_generator(trainer.sampler, params, data, torch.device("cpu"))
+    scores, _ = score_generator(trainer.sampler, params, load_params().evaluate, data, torch.device("cpu"))
     return {"variant": name, "seed": seed, "train_s": round(seconds, 1),
             **{k: scores[k] for k in ("fd_vgg19", "kid_vgg19", "floor_fd_vgg19", "ceiling_fd_vgg19")}}
 

@@ -3,21 +3,22 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from apeart.config import load_params
-from apeart.files import write_json
+from apeart.core.config import load_params
+from apeart.core.files import write_json
+from apeart.core.runtime import deterministic, resolve_device
 from apeart.gan.data import load_images
 from apeart.gan.evaluate import score_generator
 from apeart.gan.sample import load_generator
-from apeart.runtime import deterministic, resolve_device
 
 
 def main() -> None:
-    params = load_params().gan
-    deterministic(params.seed)
-    device = resolve_device(params.device)
+    params = load_params()
+    deterministic(params.gan.seed)
+    device = resolve_device(params.gan.device)
     G, _ = load_generator(Path("models/dcgan/generator.pt"), device)
-    metrics = score_generator(G, params, load_images(Path("data/prepared/gan")), device)
+    metrics, record = score_generator(G, params.gan, params.evaluate, load_images(Path("data/prepared/gan")), device)
     write_json(Path("metrics/gan.json"), metrics)
+    write_json(Path("reports/quality/scoring.json"), record)
     print(f"evaluate_gan: fd_vgg19 {metrics['fd_vgg19']:.2f} (floor {metrics['floor_fd_vgg19']:.2f}, "
           f"untrained {metrics['ceiling_fd_vgg19']:.2f})")
 

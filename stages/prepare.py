@@ -3,11 +3,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from apeart.config import load_params
-from apeart.files import write_json
-from apeart.gan.data import GAN_SIZE
-from apeart.manifest import read_manifest
-from apeart.prepare import prepare_images
+from apeart.core.catalog import read_manifest
+from apeart.core.config import load_params
+from apeart.core.files import write_json
+from apeart.prepare import GAN_SIZE, prepare_images
 
 RAW, OUT = Path("data/raw"), Path("data/prepared")
 
@@ -22,8 +21,9 @@ def main() -> None:
     prepare_images(content, OUT / "content", params.nst.size, params.prepare.workers)
     for item in skipped:
         print(f"prepare: skipped {item['file']}: {item['reason']}")
-    write_json(Path("metrics/prepare.json"), {"images": len(sources) - len(skipped), "skipped": len(skipped),
-                                              "content": len(content), "skipped_files": skipped})
+    write_json(OUT / "skipped.json", skipped)
+    write_json(Path("metrics/prepare.json"), {"gan_images": len(sources) - len(skipped), "skipped_images": len(skipped),
+                                              "content_images": len(content)})
 
 
 if __name__ == "__main__":

@@ -8,13 +8,13 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from apeart.config import load_params
-from apeart.files import save_png, write_json
-from apeart.nst.figures import square, tile_grid
+from apeart.core.config import load_params
+from apeart.core.files import save_png, write_json
+from apeart.core.grids import square, tile_grid
+from apeart.core.runtime import deterministic, peak_rss_mb, resolve_device
 from apeart.nst.inputs import load_inputs
-from apeart.nst.reconstruct import reconstruct
-from apeart.nst.transfer import NSTError
-from apeart.runtime import deterministic, peak_rss_mb, resolve_device
+from apeart.nst.optimise import NSTError
+from apeart.studies.reconstruct import reconstruct
 
 OUT = Path("reports/reconstruct")
 

@@ -5,11 +5,10 @@ import dataclasses
 import json
 from pathlib import Path
 
-from apeart.config import load_params
-from apeart.files import save_png, write_bytes
-from apeart.nst.figures import style_tile
+from apeart.core.config import load_params, speed_only
+from apeart.core.files import save_png, write_bytes
+from apeart.core.grids import rows, style_tile, to_pil
 from apeart.nst.inputs import image_files, load_inputs, load_rgb
-from apeart.report.grids import rows, to_pil
 from apeart.report.html import figure, gallery, render_report
 from apeart.report.plots import loss_plot
 
@@ -17,7 +16,6 @@ FIG = Path("reports/figures")
 GAN = Path("reports/gan")
 GAN_CURVES = Path("metrics/train_gan/plots/metrics")
 NST_CURVES = Path("metrics/stylize/plots/metrics")
-SWEEP = Path("reports/sweep")
 # Exactly the metrics this stage lists as deps in dvc.yaml (timings live in metrics/perf/, not here),
 # so the page is byte-identical across reruns.
 METRICS = [Path("metrics/train_gan/metrics.json"), Path("metrics/gan.json"), Path("metrics/stylize/metrics.json")]
@@ -33,8 +31,8 @@ def main() -> None:
     write_bytes(FIG / "gan_losses.png", loss_plot(
         {"D": GAN_CURVES / "d_loss.tsv", "G": GAN_CURVES / "g_loss.tsv"}, "DCGAN losses per iteration"))
     write_bytes(FIG / "nst_losses.png", loss_plot(
-        {"content": NST_CURVES / "content.tsv", "style": NST_CURVES / "style.tsv",
-         "total": NST_CURVES / "total.tsv"}, "NST losses per step (batch mean)", log_y=True))
+        {"content": NST_CURVES / "content_loss.tsv", "style": NST_CURVES / "style_loss.tsv",
+         "total": NST_CURVES / "total_loss.tsv"}, "NST losses per step (batch mean)", log_y=True))
 
     names, content, styles = load_inputs(params.nst)
     tile = style_tile(styles, params.nst.size)
@@ -44,9 +42,6 @@ def main() -> None:
 
     snapshots = [figure(p, f"NST batch at step {int(p.stem.split('_')[1])}")
                  for p in image_files(Path("reports/nst/snapshots"))]
-    # Any beta-sweep grids another workflow left here (optional: no section when there are none).
-    sweep = [figure(p, p.relative_to(SWEEP).with_suffix("").as_posix().replace("_", " "))
-             for p in sorted(SWEEP.rglob("*.png"))] if SWEEP.is_dir() else []
     sections = [
         ("GAN training", [gallery([figure(GAN / "progress.gif", "Fixed-noise samples over training"),
                                    figure(GAN / "progress_strip.png", "Fixed noise (rows) by epoch (columns)")]),
@@ -58,13 +53,15 @@ def main() -> None:
         ("Neural style transfer", [figure(FIG / "nst_rows.png", "content | style | result"),
                                    figure(FIG / "nst_losses.png", "NST losses per step (batch mean)"),
                                    gallery(snapshots)]),
-        ("Beta sweep", sweep),
     ]
     p = params
     subtitle = (f"{p.data.source} collection, {p.data.limit} images; DCGAN {p.gan.epochs} epochs; "
                 f"NST {p.nst.steps} {p.nst.optimizer} steps at {p.nst.size}px, alpha {p.nst.alpha:g}, "
                 f"beta {p.nst.beta:g}, style from {p.nst.style_source}")
-    page = render_report("BAYC art pipeline report", dataclasses.asdict(params), read_metrics(), sections,
+    # Every param that can shape an output (speed-only knobs are no deps of any stage, so none is shown).
+    shown = {section: {k: v for k, v in values.items() if k not in speed_only(getattr(params, section))}
+             for section, values in dataclasses.asdict(params).items()}
+    page = render_report("BAYC art pipeline report", shown, read_metrics(), sections,
                          subtitle)
     write_bytes(Path("reports/index.html"), page.encode())
     print("report: reports/index.html")

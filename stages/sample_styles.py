@@ -3,11 +3,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from apeart.config import load_params
-from apeart.files import save_png
+from apeart.core.config import load_params
+from apeart.core.files import save_png
+from apeart.core.grids import grid, to_pil
+from apeart.core.runtime import deterministic, resolve_device
 from apeart.gan.sample import load_generator, sample_batches
-from apeart.report.grids import grid, to_pil
-from apeart.runtime import deterministic, resolve_device
 
 OUT = Path("data/styles/gan")
 

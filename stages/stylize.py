@@ -4,13 +4,15 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from apeart.config import load_params
-from apeart.files import save_png, write_json
-from apeart.live import log_history
+from apeart.core.config import load_params
+from apeart.core.files import save_png, write_json
+from apeart.core.grids import grid, to_pil
+from apeart.core.live import log_history
+from apeart.core.runtime import deterministic, peak_rss_mb, resolve_device
 from apeart.nst.inputs import load_inputs
-from apeart.nst.transfer import TERMS, NSTError, transfer
-from apeart.report.grids import grid, to_pil
-from apeart.runtime import deterministic, peak_rss_mb, resolve_device
+from apeart.nst.optimise import TERMS, NSTError
+from apeart.nst.transfer import transfer
+from apeart.vgg.backbones import weights_record
 
 OUT = Path("reports/nst")
 
@@ -35,16 +37,13 @@ def main() -> None:
     for name, image in zip(names, result.images):
         save_png(to_pil(image), OUT / "results" / f"{name}.png")
     n = len(names)
-    summary = {
-        "content_loss": sum(result.content) / n,
-        "style_loss": sum(result.style) / n,
-        "tv_loss": sum(result.tv) / n,
-        "total_loss": sum(result.total) / n,
-        "per_image": {name: {"content": c, "style": s, "tv": t, "total": tot} for name, c, s, t, tot
-                      in zip(names, result.content, result.style, result.tv, result.total)},
-    }
-    # Curves: total.tsv, content.tsv, style.tsv (read by stages/report.py) and tv.tsv.
-    log_history(Path("metrics/stylize"), result.history, list(TERMS), summary)
+    write_json(OUT / "losses.json", {name: {f"{t}_loss": v for t, v in zip(TERMS, values)} for name, *values
+                                     in zip(names, result.total, result.content, result.style, result.tv)})
+    write_json(OUT / "weights.json", weights_record(params.backbone))
+    # Curves (batch means, step N = after N updates, the last row = the saved images) named *_loss;
+    # dvclive's summary of their last rows is the headline metrics.json.
+    curves = [{"step": row["step"], **{f"{t}_loss": row[t] for t in TERMS}} for row in result.history]
+    log_history(Path("metrics/stylize"), curves, [f"{t}_loss" for t in TERMS], {})
     write_json(Path("metrics/perf/stylize.json"), {
         "seconds_per_step": round(result.seconds_per_step, 4), "images": n,
         "steps": len(result.history), "peak_rss_mb": round(peak_rss_mb(), 1),

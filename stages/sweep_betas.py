@@ -10,14 +10,13 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from apeart.config import load_params
-from apeart.files import save_png, write_json
-from apeart.nst.figures import format_beta, style_tile
+from apeart.core.config import load_params
+from apeart.core.files import save_png, write_json
+from apeart.core.grids import format_beta, style_tile, to_pil
+from apeart.core.runtime import deterministic, resolve_device
 from apeart.nst.inputs import load_inputs
-from apeart.nst.sweep import beta_grid, sweep_betas
-from apeart.nst.transfer import NSTError
-from apeart.report.grids import to_pil
-from apeart.runtime import deterministic, resolve_device
+from apeart.nst.optimise import NSTError
+from apeart.studies.sweep import beta_grid, sweep_betas
 
 OUT = Path("reports/sweep/inrun")
 

@@ -21,8 +21,8 @@ import torch
 from PIL import Image
 from torchvision.transforms.functional import pil_to_tensor
 
-from apeart.files import save_png
-from apeart.nst.sweep import beta_grid
+from apeart.core.files import save_png
+from apeart.studies.sweep import beta_grid
 
 RESULTS = "reports/nst/results"
 CONTENT = "data/prepared/content"

@@ -7,15 +7,15 @@ from pathlib import Path
 
 import torch
 
-from apeart.config import load_params
-from apeart.files import save_png, write_bytes, write_json
+from apeart.core.config import load_params
+from apeart.core.files import save_png, write_bytes, write_json
+from apeart.core.grids import grid, side_by_side, to_pil
+from apeart.core.live import log_history
+from apeart.core.runtime import deterministic, peak_rss_mb, resolve_device
 from apeart.gan.data import load_images
 from apeart.gan.figures import interpolation, progress_gif, progress_strip
 from apeart.gan.sample import save_generator
 from apeart.gan.train import Trainer, TrainingError, fingerprint
-from apeart.live import log_history
-from apeart.report.grids import grid, side_by_side, to_pil
-from apeart.runtime import deterministic, peak_rss_mb, resolve_device
 
 MODELS, REPORTS, RESUME = Path("models/dcgan"), Path("reports/gan"), Path(".cache/train_gan")
 
@@ -39,7 +39,7 @@ def main() -> None:
         save_png(to_pil(grid(images, nrow)), REPORTS / "progress" / f"epoch_{epoch:03d}.png")
     write_bytes(REPORTS / "progress.gif", progress_gif(state.grids, nrow))
     save_png(to_pil(progress_strip(state.grids)), REPORTS / "progress_strip.png")
-    save_png(to_pil(interpolation(trainer.sampler, params.nz, rows=6, steps=10, seed=params.seed)),
+    save_png(to_pil(interpolation(trainer.sampler, params.nz, rows=params.walk_rows, steps=params.walk_steps, seed=params.seed)),
              REPORTS / "interpolation.png")
     real = data[torch.randperm(len(data), generator=torch.Generator().manual_seed(params.seed))[: params.grid_size]]
     save_png(to_pil(side_by_side(real, state.grids[params.epochs], nrow)), REPORTS / "real_vs_fake.png")
@@ -47,10 +47,10 @@ def main() -> None:
     save_generator(trainer.sampler, params.nz, params.ngf, MODELS / "generator.pt")
     MODELS.mkdir(parents=True, exist_ok=True)
     shutil.copyfile(checkpoint, MODELS / "checkpoint.pt")
+    # metrics.json: dvclive's summary (last d_loss, g_loss, step) and D's last mean outputs.
     last = state.history[-1]
-    summary = {"final_d_loss": last["d_loss"], "final_g_loss": last["g_loss"], "d_real": last["d_real"],
-               "d_fake": last["d_fake"], "epochs": params.epochs, "steps": state.step, "images": len(data)}
-    log_history(Path("metrics/train_gan"), state.history, ["d_loss", "g_loss"], summary)
+    log_history(Path("metrics/train_gan"), state.history, ["d_loss", "g_loss"],
+                {"d_real": last["d_real"], "d_fake": last["d_fake"]})
     write_json(Path("metrics/perf/train_gan.json"), {"peak_rss_mb": round(peak_rss_mb(), 1)})
     checkpoint.unlink()
 

@@ -26,9 +26,12 @@ TINY = {
 }
 # Stages added to the pipeline later get tiny values here too, applied only where params.yaml has the key.
 TINY_IF_PRESENT = {
-    "nst": {"reconstruct_size": 32, "reconstruct_steps": 2, "reconstruct_content_layers": ["conv4_2"]},
+    "nst": {"reconstruct_size": 32, "reconstruct_steps": 2, "reconstruct_content_layers": ["conv4_2"],
+            "sweep_betas": [1e-6, 1e-4]},
 }
-STAGES = ["fetch", "prepare", "train_gan", "sample_styles", "stylize", "report"]
+STAGES = sorted(YAML(typ="safe").load(ROOT / "dvc.yaml")["stages"])  # the default pipeline
+EXPERIMENTS = [f"experiments/dvc.yaml:{s}" for s in YAML(typ="safe").load(ROOT / "experiments/dvc.yaml")["stages"]]
+TRACE_HOOK = ROOT / "tests" / "trace"  # sitecustomize.py: logs every file a Python process opens
 OUTPUTS = ("data/", "models/", "reports/", "metrics/", ".cache/")
 GIT_ID = ["-c", "user.name=t", "-c", "user.email=t@t"]
 
@@ -58,8 +61,8 @@ def run(cmd: list[str], cwd: Path, stdout_only: bool = False, timeout: float = 6
 
 
 def ran(output: str) -> set[str]:
-    """The stages a `dvc repro`/`dvc exp run` output says it ran."""
-    return {s for s in STAGES if f"Running stage '{s}'" in output}
+    """The stages (every one in dvc.yaml) a `dvc repro`/`dvc exp run` output says it ran."""
+    return {s for s in STAGES + EXPERIMENTS if f"Running stage '{s}'" in output}
 
 
 def commit(repo: Path, message: str) -> None:
@@ -88,10 +91,19 @@ def tiny_repo(dst: Path) -> Path:
     return dst
 
 
+def trace_file(repo: Path) -> Path:
+    """Where `repro` logs the files each stage opened (beside the repo, so not in any output)."""
+    return repo.parent / "trace.tsv"
+
+
 def repro(repo: Path) -> str:
-    """The real `dvc repro` of every stage, then commit dvc.lock and the git-tracked metrics."""
-    output = run(["dvc", "repro"], repo)
+    """The real `dvc repro` of every stage of both pipelines, each file open traced to `trace_file(repo)`,
+    then commit the locks and the git-tracked metrics."""
+    trace = {"APEART_TRACE": str(trace_file(repo)), "PYTHONPATH": str(TRACE_HOOK)}
+    output = run(["dvc", "repro"], repo, **trace)
     assert ran(output) == set(STAGES), output
+    output += run(["dvc", "repro", "experiments/dvc.yaml"], repo, **trace)
+    assert ran(output) == set(STAGES + EXPERIMENTS), output
     commit(repo, "tiny run")
     return output
 

@@ -3,7 +3,7 @@ from pathlib import Path
 
 import pytest
 
-from apeart.config import ParamsError, load_params, parse_params
+from apeart.core.config import ParamsError, load_params, parse_params
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from apeart.config import GanParams, ParamsError, parse_params
+from apeart.core.config import GanParams, ParamsError, parse_params
 from apeart.gan.augment import cutout, diff_augment, parse_policy, translation
 from apeart.gan.models import Discriminator, Generator, init_weights
 from apeart.gan.sample import load_generator, sample_batches, save_generator
@@ -237,7 +237,7 @@ def test_nan_raises_naming_the_epoch(data: torch.Tensor, tmp_path: Path) -> None
 CHILD = """
 import sys, torch
 from pathlib import Path
-from apeart.config import GanParams
+from apeart.core.config import GanParams
 from apeart.gan.train import Trainer
 data = torch.randint(0, 256, (256, 3, 64, 64), generator=torch.Generator().manual_seed(1), dtype=torch.uint8)
 params = GanParams(seed=0, epochs=3, batch_size=8, nz=16, ngf=8, ndf=8, grid_size=4, device="cpu")

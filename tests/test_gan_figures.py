@@ -7,8 +7,7 @@ import torch
 from PIL import Image
 
 from apeart.gan.figures import interpolation, progress_gif, progress_strip, slerp
-from apeart.gan.models import Generator, init_weights
-from apeart.gan.train import to_uint8
+from apeart.gan.models import Generator, init_weights, to_uint8
 
 
 def test_slerp_ends_at_both_latents_and_keeps_typical_norms() -> None:

@@ -6,7 +6,7 @@ from pathlib import Path
 import torch
 
 from apeart.collection.demo import generate
-from apeart.config import GanParams
+from apeart.core.config import EvaluateParams, GanParams
 from apeart.gan.data import load_images
 from apeart.gan.evaluate import score_generator
 from apeart.gan.train import Trainer
@@ -24,10 +24,10 @@ def test_scores_improve_with_training(tmp_path: Path) -> None:
         params = GanParams(epochs=epochs, batch_size=8, ngf=16, ndf=16, grid_size=4, device="cpu")
         trainer = Trainer(params, data, CPU, tmp_path / f"checkpoint-{epochs}.pt")
         trainer.run()
-        scores[epochs] = score_generator(trainer.sampler, params, data, CPU)
+        scores[epochs], record = score_generator(trainer.sampler, params, EvaluateParams(), data, CPU)
     short, longer = scores[4], scores[16]
     print({e: {k: round(v, 3) for k, v in m.items() if isinstance(v, float)} for e, m in scores.items()})
-    assert longer["samples_per_set"] == 64 and longer["seed"] == 0
+    assert record["samples_per_set"] == 64 and len(record["weights"][0]["sha256"]) == 64
     # Same seed, same untrained G and real halves in both runs: only the trained score may differ.
     assert short["ceiling_fd_vgg19"] == longer["ceiling_fd_vgg19"]
     assert short["floor_fd_vgg19"] == longer["floor_fd_vgg19"]

@@ -10,7 +10,7 @@ import zlib
 import pytest
 from PIL import Image
 
-from apeart.images import BadImageError, open_image, resize_square, to_rgb
+from apeart.core.images import BadImageError, open_image, resize_square, to_rgb
 
 
 def _png(img: Image.Image) -> bytes:

@@ -1,8 +1,9 @@
-"""CID computation against kubo vectors, CID parsing, block verification and DAG reassembly."""
+"""CID computation against kubo vectors and an independent oracle, CID parsing, block verification and DAG reassembly."""
 
 import hashlib
 import random
 
+import aleph_cid
 import pytest
 
 from apeart.ipfs.cid import (
@@ -25,18 +26,50 @@ from apeart.ipfs.cid import (
 )
 
 EMPTY_DIR_V0 = "QmUNLLsPACCz1vLxQVkXqqLX5R1X345qqfHbsf67hvA3Nn"
+KUBO_VECTORS = [
+    (b"", "QmbFMke1KXqnYyBBWxB74N4c5SBnJMVAiMNRcGu6x1AwQH"),
+    (b"hello world\n", "QmT78zSuBmuS4z925WZfrqQ1qHaJ56DQaTfyMUF7F8ff5o"),
+    (b"hello world", "Qmf412jQZiuVUtdgnB36FXFX7xg5V6KEbSJ4dpQuhkLyfD"),
+]
+# kubo's defaults written out here, not taken from the code under test.
+KUBO_CHUNK, KUBO_LINKS = 262_144, 174
+ORACLE_SIZES = [
+    0, 1, KUBO_CHUNK - 1, KUBO_CHUNK, KUBO_CHUNK + 1, 2 * KUBO_CHUNK, 3 * KUBO_CHUNK + 12_345,
+    KUBO_LINKS * KUBO_CHUNK - 1, KUBO_LINKS * KUBO_CHUNK, KUBO_LINKS * KUBO_CHUNK + 1,
+    (KUBO_LINKS + 1) * KUBO_CHUNK, 45 * 2**20,
+]
 
 
-@pytest.mark.parametrize(
-    ("data", "expected"),
-    [
-        (b"", "QmbFMke1KXqnYyBBWxB74N4c5SBnJMVAiMNRcGu6x1AwQH"),
-        (b"hello world\n", "QmT78zSuBmuS4z925WZfrqQ1qHaJ56DQaTfyMUF7F8ff5o"),
-        (b"hello world", "Qmf412jQZiuVUtdgnB36FXFX7xg5V6KEbSJ4dpQuhkLyfD"),
-    ],
-)
+@pytest.mark.parametrize(("data", "expected"), KUBO_VECTORS)
 def test_cid_v0_matches_kubo(data: bytes, expected: str) -> None:
     assert cid_v0(data) == expected
+
+
+@pytest.mark.parametrize(("data", "expected"), KUBO_VECTORS)
+def test_oracle_matches_kubo(data: bytes, expected: str) -> None:
+    assert aleph_cid.compute_cid(data) == expected
+
+
+def test_oracle_matches_kubo_on_a_multi_level_dag() -> None:
+    # 128 MiB of "deadbeef" (512 chunks, three internal nodes under the root): CID from kubo, per aleph-cid's own tests.
+    hasher = aleph_cid.CidHasher.for_ipfs()
+    for _ in range(128):
+        hasher.update(b"deadbeef" * 2**17)
+    assert hasher.finalize() == "QmcYKke22MG2rnu4nPVj8Z3hMPi2wtVMKzqLcJwYRThYif"
+
+
+@pytest.fixture(scope="module")
+def random_bytes() -> bytes:
+    """Deterministic pseudo-random bytes, as many as the largest oracle size."""
+    return random.Random(174).randbytes(max(ORACLE_SIZES))
+
+
+@pytest.mark.parametrize("size", ORACLE_SIZES)
+def test_cid_v0_and_build_dag_match_the_oracle(random_bytes: bytes, size: int) -> None:
+    data = random_bytes[:size]
+    expected = aleph_cid.compute_cid(data)
+    assert cid_v0(data) == expected
+    assert build_dag(data)[0] == expected
 
 
 def test_empty_directory_matches_kubo_in_both_versions() -> None:

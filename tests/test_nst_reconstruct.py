@@ -1,10 +1,10 @@
 """Reconstructions from noise: one row per style layer prefix and per content layer, in one batch."""
 import torch
 
-from apeart.config import NstParams
-from apeart.nst.figures import tile_grid
-from apeart.nst.reconstruct import reconstruct
-from apeart.nst.sweep import beta_grid, sweep_betas
+from apeart.core.config import NstParams
+from apeart.core.grids import tile_grid
+from apeart.studies.reconstruct import reconstruct
+from apeart.studies.sweep import beta_grid, sweep_betas
 
 CPU = torch.device("cpu")
 

@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 from repo_copy import clone_built, ran, run
 
-from apeart.config import load_params
+from apeart.core.config import load_params
 
 
 @pytest.fixture(scope="module")
@@ -30,9 +30,10 @@ def test_repro_writes_every_output(repo: Path) -> None:
     assert sorted(p.name for p in (repo / "reports/nst/snapshots").iterdir()) == [
         "step_00000.png", "step_00001.png", "step_00002.png"]
     gan = json.loads((repo / "metrics/train_gan/metrics.json").read_text())
-    assert gan["steps"] == 2 and gan["epochs"] == 1
+    assert gan["step"] == 1 and set(gan) == {"d_loss", "g_loss", "d_real", "d_fake", "step"}  # steps 0 and 1
     nst = json.loads((repo / "metrics/stylize/metrics.json").read_text())
-    assert nst["style_loss"] > 0 and set(nst["per_image"]) == {"0", "1"}
+    assert nst["style_loss"] > 0 and set(nst) == {"content_loss", "style_loss", "tv_loss", "total_loss", "step"}
+    assert set(json.loads((repo / "reports/nst/losses.json").read_text())) == {"0", "1"}
     html = (repo / "reports/index.html").read_text()
     assert html.count("data:image/png;base64,") >= 8 and 'src="http' not in html and "<script" not in html
     assert "up to date" in run(["dvc", "status"], repo).lower()

@@ -83,8 +83,8 @@ def test_repro_pull_in_a_fresh_clone_runs_no_stage(pushed: Path) -> None:
 @pytest.fixture(scope="module")
 def s3_endpoint() -> str:
     """A moto S3 server on 127.0.0.1 (a free port) with an empty bucket."""
-    moto_server = pytest.importorskip("moto.server", reason="moto[server] is in the dev extra")
-    boto3 = pytest.importorskip("boto3")
+    import boto3
+    from moto import server as moto_server
     logging.getLogger("werkzeug").setLevel(logging.ERROR)  # no request log on stderr
     server = moto_server.ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
     server.start()

@@ -18,8 +18,7 @@ from pathlib import Path
 
 import pytest
 import websocket  # websocket-client, in the dev extra
-from PIL import Image
-from repo_copy import clone_built, run
+from repo_copy import run
 
 CHROMIUM = Path("/usr/bin/chromium")
 FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
@@ -28,7 +27,9 @@ FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-ne
 SECTIONS = ["Parameters", "Metrics", "GAN training", "Style batches", "Neural style transfer"]
 
 NO_CHROMIUM = f"{CHROMIUM} not found: install Debian's chromium (.ci/run does)"
-needs_chromium = pytest.mark.skipif(not CHROMIUM.is_file(), reason=NO_CHROMIUM)
+# Skipped only off CI: under CI=true (where .ci/run installs chromium) a missing browser fails the tests.
+OPTIONAL = os.environ.get("CI") != "true"
+needs_chromium = pytest.mark.skipif(OPTIONAL and not CHROMIUM.is_file(), reason=NO_CHROMIUM)
 
 
 class Browser:
@@ -159,21 +160,6 @@ def test_report_renders_in_chromium(built_repo: Path, tmp_path: Path) -> None:
     assert shown["headings"] == SECTIONS, shown["headings"]
 
 
-@needs_chromium
-def test_beta_sweep_section_when_sweep_grids_exist(built_repo: Path, tmp_path: Path) -> None:
-    repo = clone_built(built_repo, tmp_path / "repo")
-    (repo / "reports/sweep").mkdir(parents=True, exist_ok=True)
-    Image.new("RGB", (96, 32), (200, 40, 40)).save(repo / "reports/sweep/beta_grid.png")
-    run(["python", "stages/report.py"], repo)  # the stage script alone, on the built run's outputs
-    html = (repo / "reports/index.html").read_text()
-    assert html.count('<h2 id="beta-sweep">Beta sweep</h2>') == 1 and "beta grid" in html
-    screenshot = tmp_path / "report_with_sweep.png"
-    shown = load(repo / "reports/index.html", tmp_path / "profile", screenshot)
-    keep(screenshot)
-    check(shown, screenshot, TINY_IMAGES + 1)
-    assert shown["headings"] == [*SECTIONS, "Beta sweep"], shown["headings"]
-
-
 def test_dvc_plots_diff_renders_offline(built_repo: Path, tmp_path: Path) -> None:
     """`dvc plots diff` with plots_offline/template.html: vega inlined, no CDN, charts drawn offline."""
     out = tmp_path / "plots"
@@ -182,7 +168,7 @@ def test_dvc_plots_diff_renders_offline(built_repo: Path, tmp_path: Path) -> Non
     html = (out / "index.html").read_text()
     assert not re.search(r"<script[^>]*\bsrc\s*=\s*[\"']?(https?:)?//", html, re.IGNORECASE), "a script loads from the network"
     assert "cdn.jsdelivr" not in html and html.count("vegaEmbed(") >= 3
-    if not CHROMIUM.is_file():
+    if OPTIONAL and not CHROMIUM.is_file():
         pytest.skip(NO_CHROMIUM)
     screenshot = tmp_path / "plots_diff.png"
     shown = load(out / "index.html", tmp_path / "profile", screenshot, charts=html.count("vegaEmbed("))

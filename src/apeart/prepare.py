@@ -4,10 +4,11 @@ from __future__ import annotations
 from multiprocessing import Pool
 from pathlib import Path
 
+from apeart.core.files import save_png
+from apeart.core.images import BadImageError, open_image, resize_square, to_rgb
+from apeart.core.progress import progress
 
-from apeart.files import save_png
-from apeart.images import BadImageError, open_image, resize_square, to_rgb
-from apeart.progress import progress
+GAN_SIZE = 64  # the DCGAN's resolution (Radford et al.)
 
 
 def _prepare_one(job: tuple[Path, Path, int]) -> tuple[str, str | None]:

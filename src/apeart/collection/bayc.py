@@ -3,10 +3,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from apeart.config import DataParams
-from apeart.ipfs.fetch import fetch_images
-from apeart.ipfs.gateway import GatewayClient
-from apeart.ipfs.manifest import (
+from apeart.collection.sources import (
     MAX_TOKEN_ID,
     ManifestRow,
     fetch_metadata_rows,
@@ -15,6 +12,9 @@ from apeart.ipfs.manifest import (
     select_rows,
     select_token_ids,
 )
+from apeart.core.config import DataParams
+from apeart.ipfs.fetch import fetch_images
+from apeart.ipfs.gateway import GatewayClient
 
 CACHE = Path(".cache/ipfs")
 

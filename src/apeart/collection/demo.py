@@ -10,7 +10,7 @@ from pathlib import Path
 
 from PIL import Image, ImageDraw
 
-from apeart.files import png_bytes, write_bytes
+from apeart.core.files import png_bytes, write_bytes
 from apeart.ipfs.cid import cid_v0
 
 Colour = tuple[int, int, int]

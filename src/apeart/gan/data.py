@@ -7,8 +7,6 @@ import numpy as np
 import torch
 from PIL import Image
 
-GAN_SIZE = 64
-
 
 def load_images(folder: Path) -> torch.Tensor:
     """All PNGs of `folder` (sorted by name) as a uint8 tensor (N, 3, H, W)."""

@@ -6,9 +6,8 @@ import io
 import torch
 from torchvision.utils import make_grid
 
-from apeart.gan.models import Generator
-from apeart.gan.train import to_uint8
-from apeart.report.grids import as_float, grid, to_pil
+from apeart.core.grids import as_float, grid, to_pil
+from apeart.gan.models import Generator, to_uint8
 
 
 def progress_strip(grids: dict[int, torch.Tensor], samples: int = 8) -> torch.Tensor:

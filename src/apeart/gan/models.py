@@ -4,7 +4,7 @@ from __future__ import annotations
 import torch
 from torch import Tensor, nn
 
-from apeart.config import GanParams
+from apeart.core.config import GanParams
 
 
 class Generator(nn.Module):
@@ -69,3 +69,8 @@ def seeded_generator(params: GanParams) -> Generator:
     G = Generator(params.nz, params.ngf)
     G.apply(lambda m: init_weights(m, params.init_std))
     return G
+
+
+def to_uint8(images: torch.Tensor) -> torch.Tensor:
+    """Generator output in [-1, 1] -> uint8 on the CPU."""
+    return ((images.detach().float().cpu() + 1) * 127.5).round().clamp(0, 255).to(torch.uint8)

@@ -6,9 +6,8 @@ from pathlib import Path
 
 import torch
 
-from apeart.files import write_bytes
-from apeart.gan.models import Generator
-from apeart.gan.train import to_uint8
+from apeart.core.files import write_bytes
+from apeart.gan.models import Generator, to_uint8
 
 
 def save_generator(G: Generator, nz: int, ngf: int, path: Path) -> None:

@@ -12,10 +12,10 @@ import torch
 import torch.nn.functional as F
 from tqdm import tqdm
 
-from apeart.config import GanParams, as_dict
+from apeart.core.config import GanParams, as_dict
+from apeart.core.progress import progress
 from apeart.gan.augment import diff_augment, parse_policy
-from apeart.gan.models import Discriminator, Generator, init_weights, seeded_generator
-from apeart.progress import progress
+from apeart.gan.models import Discriminator, Generator, init_weights, seeded_generator, to_uint8
 
 
 class TrainingError(RuntimeError):
@@ -39,11 +39,6 @@ def fingerprint(params: GanParams, data: torch.Tensor) -> str:
     digest.update(str(tuple(data.shape)).encode())
     digest.update(data.numpy().tobytes())
     return digest.hexdigest()[:16]
-
-
-def to_uint8(images: torch.Tensor) -> torch.Tensor:
-    """Generator output in [-1, 1] -> uint8 on the CPU."""
-    return ((images.detach().float().cpu() + 1) * 127.5).round().clamp(0, 255).to(torch.uint8)
 
 
 def real_label_at(params: GanParams, epoch: int) -> float:

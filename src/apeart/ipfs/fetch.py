@@ -10,11 +10,10 @@ from concurrent.futures import ThreadPoolExecutor, as_completed
 from pathlib import Path
 from typing import Sequence
 
-
-from ..progress import progress as progress_bar
-from .cid import parse_cid, verify_file
-from .gateway import GatewayClient, GatewayError
-from .manifest import MAX_TOKEN_ID, ManifestRow, check_cid
+from apeart.collection.sources import MAX_TOKEN_ID, ManifestRow, check_cid
+from apeart.core.progress import progress as progress_bar
+from apeart.ipfs.cid import parse_cid, verify_file
+from apeart.ipfs.gateway import GatewayClient, GatewayError
 
 
 class FetchError(RuntimeError):

@@ -14,7 +14,7 @@ import requests
 import urllib3.exceptions
 from requests.adapters import HTTPAdapter
 
-from .cid import DAG_PB, Cid, CidError, parse_cid, read_file, verify_block, verify_file
+from apeart.ipfs.cid import DAG_PB, Cid, CidError, parse_cid, read_file, verify_block, verify_file
 
 T = TypeVar("T")
 RAW_BLOCK = "application/vnd.ipld.raw"

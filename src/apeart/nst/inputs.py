@@ -8,9 +8,9 @@ import torch
 from PIL import Image
 from torchvision.transforms.functional import pil_to_tensor
 
-from apeart.config import NstParams
-from apeart.images import open_image, resize_square, to_rgb
-from apeart.nst.backbones import MIN_SIDE
+from apeart.core.config import NstParams
+from apeart.core.images import open_image, resize_square, to_rgb
+from apeart.vgg.backbones import MIN_SIDE
 
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".webp", ".bmp", ".gif", ".tif", ".tiff"}
 

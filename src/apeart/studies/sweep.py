@@ -7,8 +7,8 @@ from collections.abc import Callable
 import torch
 from PIL import Image
 
-from apeart.config import NstParams
-from apeart.nst.figures import format_beta, square, tile_grid
+from apeart.core.config import NstParams
+from apeart.core.grids import format_beta, square, tile_grid
 from apeart.nst.transfer import TransferResult, transfer
 
 

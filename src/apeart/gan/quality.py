@@ -7,9 +7,8 @@ import torch
 import torch.nn.functional as F
 from torchvision import models
 
-from apeart.nst.backbones import IMAGENET_MEAN, IMAGENET_STD, VGGFeatures, cached_weights_file
+from apeart.vgg.backbones import IMAGENET_MEAN, IMAGENET_STD, VGGFeatures, cached_weights_file
 
-VGG_LAYER = "conv5_1"
 INCEPTION_WEIGHTS = models.Inception_V3_Weights.IMAGENET1K_V1
 
 
@@ -34,17 +33,18 @@ class FeatureExtractor:
 
 
 class VGGEmbedding(FeatureExtractor):
-    """Global-average-pooled conv5_1 activations (512-d) of the offline Caffe VGG19, divided by 255.
+    """Global-average-pooled activations of one layer (evaluate.layer) of the offline Caffe VGG19, divided by 255.
 
     The Caffe network sees 0-255 input; the division brings its features to the magnitude of Inception's
     pool features, where KID's cubic kernel (x.y/d + 1)^3 is meant to work.
     """
 
-    def __init__(self, device: torch.device, size: int | None = None) -> None:
-        super().__init__(VGGFeatures("vgg19_caffe", [VGG_LAYER]), size, device)
+    def __init__(self, device: torch.device, layer: str, size: int | None = None) -> None:
+        super().__init__(VGGFeatures("vgg19_caffe", [layer]), size, device)
+        self.layer = layer
 
     def embed(self, x: torch.Tensor) -> torch.Tensor:
-        return self.net(self.net.to_input(x))[VGG_LAYER].mean((2, 3)) / 255
+        return self.net(self.net.to_input(x))[self.layer].mean((2, 3)) / 255
 
 
 class InceptionEmbedding(FeatureExtractor):
@@ -102,20 +102,19 @@ def kernel_inception_distance(a: torch.Tensor, b: torch.Tensor, subsets: int = 5
     return float(t.mean()), float(t.std()) if len(values) > 1 else 0.0
 
 
-def compare(real: torch.Tensor, fake: torch.Tensor, seed: int) -> dict[str, float]:
-    """fd and kid (mean, std) between two feature sets."""
-    kid, kid_std = kernel_inception_distance(real, fake, seed=seed)
+def compare(real: torch.Tensor, fake: torch.Tensor, seed: int, kid: tuple[int, int] = (50, 500)) -> dict[str, float]:
+    """fd and kid (mean, std over `kid` = (subsets, subset size)) between two feature sets."""
+    kid, kid_std = kernel_inception_distance(real, fake, *kid, seed=seed)
     return {"fd": frechet_distance(real, fake), "kid": kid, "kid_std": kid_std}
 
 
 def gan_scores(embed: FeatureExtractor, real: torch.Tensor, trained: torch.Tensor, untrained: torch.Tensor,
-               seed: int) -> dict[str, dict[str, float]]:
-    """Scores against one half of the real set: the other half (floor), trained G, untrained G (ceiling).
+               seed: int, half: int, kid: tuple[int, int] = (50, 500)) -> dict[str, dict[str, float]]:
+    """Scores against `half` real images: as many other real ones (floor), trained G, untrained G (ceiling).
 
     All three sets have the same size, so the sample-size bias of FD is the same for each.
     """
     order = torch.randperm(len(real), generator=torch.Generator().manual_seed(seed))
-    half = len(real) // 2
     reference = embed(real[order[:half]])
     sets = {"real_floor": real[order[half : 2 * half]], "trained": trained[:half], "untrained_ceiling": untrained[:half]}
-    return {name: compare(reference, embed(images), seed) for name, images in sets.items()}
+    return {name: compare(reference, embed(images), seed, kid) for name, images in sets.items()}

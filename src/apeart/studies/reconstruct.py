@@ -11,18 +11,12 @@ from dataclasses import dataclass
 
 import torch
 
-from apeart.config import NstParams
-from apeart.nst.backbones import VGGFeatures
+from apeart.core.config import NstParams
 from apeart.nst.losses import StyleTarget
-from apeart.nst.transfer import (
-    Objective,
-    as_format,
-    memory_format,
-    optimise,
-    resize,
-    scaled_size,
-    style_grams,
-)
+from apeart.nst.objective import Objective, as_format, style_grams
+from apeart.nst.optimise import memory_format, optimise
+from apeart.nst.transfer import resize, scaled_size
+from apeart.vgg.backbones import VGGFeatures
 
 
 @dataclass

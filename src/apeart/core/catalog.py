@@ -5,7 +5,7 @@ import csv
 import io
 from pathlib import Path
 
-from apeart.files import write_bytes
+from apeart.core.files import write_bytes
 
 BASE_COLUMNS = ["token_id", "cid", "sha256", "bytes"]
 

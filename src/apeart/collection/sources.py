@@ -11,8 +11,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterable
 
-from .cid import CidError, parse_cid
-from .gateway import GatewayClient, GatewayError
+from apeart.ipfs.cid import CidError, parse_cid
+from apeart.ipfs.gateway import GatewayClient, GatewayError
 
 PROVENANCE_HEADER = ["INITIAL SEQUENCE INDEX", "ASSIGNED BAYC TOKEN ID", "SHA-256 HASH", "IPFS HASH"]
 PLAIN_HEADERS = (["token_id", "cid"], ["token_id", "cid", "sha256"])

@@ -1,0 +1,111 @@
+"""The Gatys objective: per-image content, style and TV losses towards content features and blended style Grams."""
+from __future__ import annotations
+
+import torch
+
+from apeart.core.config import NstParams
+from apeart.nst import color
+from apeart.nst.losses import StyleTarget, content_loss, gram, style_loss, tv_loss
+from apeart.vgg.backbones import VGGFeatures
+
+
+def layer_weights(params: NstParams) -> list[float]:
+    """Per style layer weights; equal weights summing to 1 unless given."""
+    if params.style_layer_weights:
+        return list(params.style_layer_weights)
+    return [1.0 / len(params.style_layers)] * len(params.style_layers)
+
+
+def blend_weights(params: NstParams, count: int) -> torch.Tensor:
+    """Blend weights of `count` style images, normalised to sum 1 (equal unless nst.style_blend_weights)."""
+    if not params.style_blend_weights:
+        return torch.full((count,), 1.0 / count)
+    if len(params.style_blend_weights) != count:
+        raise ValueError(f"nst.style_blend_weights: {len(params.style_blend_weights)} weights for {count} style "
+                         "images; give one per style image (sorted by file name) or an empty list")
+    w = torch.tensor(params.style_blend_weights, dtype=torch.float32)
+    return w / w.sum()
+
+
+class Objective:
+    """Per-image content, style and TV losses of `x` (network input space), weighted per image and layer.
+
+    content_weights (B, Lc) and style_weights (B, Ls) weight each layer's term per image; `alpha`,
+    `beta` and `tv_weight` (floats or (B,) tensors) weight the terms in the total.
+    """
+
+    def __init__(self, net: VGGFeatures, content_targets: dict[str, torch.Tensor],
+                 style_targets: dict[str, StyleTarget], content_weights: torch.Tensor,
+                 style_weights: torch.Tensor, alpha, beta, tv_weight: float, normalize: bool) -> None:
+        self.net, self.normalize = net, normalize
+        self.content_targets, self.style_targets = content_targets, style_targets
+        self.content_weights, self.style_weights = content_weights, style_weights
+        self.alpha, self.beta, self.tv_weight = alpha, beta, tv_weight
+
+    def __call__(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
+        feats = self.net(x)
+        batch = x.shape[0]
+        content = x.new_zeros(batch)
+        for j, (name, target) in enumerate(self.content_targets.items()):
+            content = content + self.content_weights[:, j] * content_loss(feats[name], target)
+        style = x.new_zeros(batch)
+        for j, (name, target) in enumerate(self.style_targets.items()):
+            style = style + self.style_weights[:, j] * style_loss(feats[name], target, self.normalize)
+        if self.tv_weight > 0:
+            tv = tv_loss(x)
+        else:  # reported, not optimised
+            with torch.no_grad():
+                tv = tv_loss(x.detach())
+        total = self.alpha * content + self.beta * style + self.tv_weight * tv
+        return {"total": total, "content": content, "style": style, "tv": tv}
+
+
+def as_format(x: torch.Tensor, fmt: torch.memory_format) -> torch.Tensor:
+    return x.contiguous(memory_format=fmt)
+
+
+@torch.no_grad()
+def style_grams(net: VGGFeatures, styles: list[torch.Tensor], layers: list[str], normalize: bool,
+                fmt: torch.memory_format) -> dict[str, torch.Tensor]:
+    """Gram matrices (K, C, C) per layer of K style images (one pass each: sizes may differ)."""
+    grams: dict[str, list[torch.Tensor]] = {name: [] for name in layers}
+    for style in styles:
+        feats = net(as_format(net.to_input(style.unsqueeze(0)), fmt))
+        for name in layers:
+            grams[name].append(gram(feats[name], normalize)[0])
+    return {name: torch.stack(g) for name, g in grams.items()}
+
+
+def prepare_colors(content: torch.Tensor, styles: list[torch.Tensor], mode: str
+                    ) -> tuple[torch.Tensor, list[list[torch.Tensor]] | list[torch.Tensor]]:
+    """The content the network sees and the style images: shared (list) or per content image (list of lists)."""
+    if mode == "none":
+        return content, styles
+    if mode == "luminance":
+        gray = color.gray3(color.luminance(content))
+        return gray, [[color.match_luminance(s, c) for s in styles] for c in content]
+    return content, [[color.match_colors(s, c) for s in styles] for c in content]
+
+
+def build_objective(net: VGGFeatures, content: torch.Tensor, styles: list[torch.Tensor], params: NstParams,
+                    fmt: torch.memory_format = torch.contiguous_format) -> Objective:
+    """The Gatys objective of `params` for a content batch (B, 3, H, W) and style images, all RGB [0, 1]."""
+    normalize = params.gram_norm == "gatys"
+    batch = content.shape[0]
+    content, per_image = prepare_colors(content, styles, params.preserve_color)
+    weights = blend_weights(params, len(styles)).to(content.device)
+    with torch.no_grad():
+        feats = net(as_format(net.to_input(content), fmt))
+        content_targets = {name: feats[name] for name in params.content_layers}
+        if per_image and isinstance(per_image[0], list):  # one style target per content image
+            grams = [style_grams(net, s, params.style_layers, normalize, fmt) for s in per_image]
+            style_targets = {n: StyleTarget.from_grams(torch.stack([g[n] for g in grams]), weights)
+                             for n in params.style_layers}
+        else:
+            grams1 = style_grams(net, per_image, params.style_layers, normalize, fmt)
+            style_targets = {n: StyleTarget.from_grams(g, weights) for n, g in grams1.items()}
+    device = content.device
+    cw = torch.ones(batch, len(params.content_layers), device=device)
+    sw = torch.tensor(layer_weights(params), device=device).expand(batch, -1)
+    return Objective(net, content_targets, style_targets, cw, sw, params.alpha, params.beta, params.tv_weight,
+                     normalize)

@@ -1,0 +1,1 @@
+"""NST studies from the seeds: beta sweeps and reconstructions from white noise."""

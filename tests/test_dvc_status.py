@@ -1,0 +1,75 @@
+"""`dvc status` is stale for exactly the right stages: after a change to every params key, every stage
+shows exactly the keys its code can read (stage_graph's static reading), after an edit to every source
+file every code dep it lists; speed-only keys make nothing stale."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import stage_graph as g
+from repo_copy import clone_built, run
+from ruamel.yaml import YAML
+
+
+def changed(value: object) -> object:
+    """A different value of the same type (DVC compares values; validity does not matter here)."""
+    if isinstance(value, bool):
+        return not value
+    if isinstance(value, (int, float)):
+        return value + 1
+    if isinstance(value, str):
+        return value + "x"
+    if isinstance(value, list):
+        return [*value, value[0] if value else 1]
+    raise TypeError(value)
+
+
+def status(repo: Path) -> dict[str, dict[str, object]]:
+    """{stage: {dep path or `params.yaml:key`: state}} from `dvc status --json` over both pipelines."""
+    out = {}
+    for target in ("dvc.yaml", "experiments/dvc.yaml"):
+        for stage, entries in json.loads(run(["dvc", "status", "--json", target], repo, stdout_only=True)).items():
+            name = stage.split(":")[-1]
+            for entry in entries:
+                for path, state in (entry.get("changed deps") or {}).items():
+                    if isinstance(state, dict):  # params.yaml: {key: state}
+                        out.setdefault(name, {}).update({f"params.yaml:{k}": v for k, v in state.items()})
+                    else:
+                        out.setdefault(name, {})[path] = state
+    return out
+
+
+def set_params(repo: Path, keys: set[str]) -> None:
+    yaml = YAML()
+    params = yaml.load(repo / "params.yaml")
+    for key in keys:
+        section, name = key.split(".")
+        params[section][name] = changed(params[section][name])
+    yaml.dump(params, repo / "params.yaml")
+
+
+@pytest.fixture(scope="module")
+def repo(built_repo: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return clone_built(built_repo, tmp_path_factory.mktemp("status") / "apeart")
+
+
+def test_built_repo_is_up_to_date_and_speed_only_keys_change_nothing(repo: Path) -> None:
+    assert status(repo) == {}
+    set_params(repo, g.speed_only())
+    assert status(repo) == {}
+
+
+def test_every_key_and_file_makes_exactly_its_readers_stale(repo: Path) -> None:
+    every = {f"{s}.{k}" for s, keys in g.FIELDS.items() for k in keys}
+    set_params(repo, every)
+    for path in [*(repo / "src").rglob("*.py"), *(repo / "stages").glob("*.py")]:
+        path.write_text(path.read_text() + "\n# edited\n")
+    seen = status(repo)
+    for name, spec in g.stages().items():
+        keys = {k.removeprefix("params.yaml:") for k in seen.get(name, {}) if k.startswith("params.yaml:")}
+        assert keys == g.param_reads(g.script(spec)) - g.speed_only(), name
+        code = {p for p in seen.get(name, {}) if p.startswith(("src/", "stages/"))}
+        imported = {g.rel(p) for p in g.imports(g.script(spec))}
+        assert code and all(any(i == p or i.startswith(p + "/") for i in imported) for p in code), name
+        assert all(any(i == p or i.startswith(p + "/") for p in code) for i in imported), name

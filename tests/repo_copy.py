@@ -32,7 +32,7 @@ TINY_IF_PRESENT = {
 STAGES = sorted(YAML(typ="safe").load(ROOT / "dvc.yaml")["stages"])  # the default pipeline
 EXPERIMENTS = [f"experiments/dvc.yaml:{s}" for s in YAML(typ="safe").load(ROOT / "experiments/dvc.yaml")["stages"]]
 TRACE_HOOK = ROOT / "tests" / "trace"  # sitecustomize.py: logs every file a Python process opens
-OUTPUTS = ("data/", "models/", "reports/", "metrics/", ".cache/")
+OUTPUTS = ("models/", "reports/", "metrics/", ".cache/")  # data/ in git holds inputs only (paintings, manifests)
 GIT_ID = ["-c", "user.name=t", "-c", "user.email=t@t"]
 
 

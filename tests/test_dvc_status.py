@@ -68,6 +68,7 @@ def test_every_key_and_file_makes_exactly_its_readers_stale(repo: Path) -> None:
     seen = status(repo)
     for name, spec in g.stages().items():
         keys = {k.removeprefix("params.yaml:") for k in seen.get(name, {}) if k.startswith("params.yaml:")}
+        keys = {f"{k}.{f}" for k in keys if k in g.FIELDS for f in g.FIELDS[k]} | (keys - set(g.FIELDS))
         assert keys == g.param_reads(g.script(spec)) - g.speed_only(), name
         code = {p for p in seen.get(name, {}) if p.startswith(("src/", "stages/"))}
         imported = {g.rel(p) for p in g.imports(g.script(spec))}

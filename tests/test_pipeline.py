@@ -30,7 +30,7 @@ def test_repro_writes_every_output(repo: Path) -> None:
     assert sorted(p.name for p in (repo / "reports/nst/snapshots").iterdir()) == [
         "step_00000.png", "step_00001.png", "step_00002.png"]
     gan = json.loads((repo / "metrics/train_gan/metrics.json").read_text())
-    assert gan["step"] == 1 and set(gan) == {"d_loss", "g_loss", "d_real", "d_fake", "step"}  # steps 0 and 1
+    assert gan["step"] == 2 and set(gan) == {"d_loss", "g_loss", "d_real", "d_fake", "step"}  # iterations 1, 2
     nst = json.loads((repo / "metrics/stylize/metrics.json").read_text())
     assert nst["style_loss"] > 0 and set(nst) == {"content_loss", "style_loss", "tv_loss", "total_loss", "step"}
     assert set(json.loads((repo / "reports/nst/losses.json").read_text())) == {"0", "1"}

@@ -12,6 +12,8 @@ from ruamel.yaml import YAML
 
 RESUME_STATE = {"train_gan": ".cache/train_gan"}  # outside the outs on purpose: DVC deletes outs before a run
 IGNORED = (".git/", ".dvc/")
+REPO_CONFIG = [".gitignore", ".dvcignore", "params.yaml"]  # dvclive checks the ignore files; every stage reads params
+TEMP = re.compile(r"(.*/)?\.(.+)\.\w+\.tmp")  # core.files' temp name for <dir>/<name>, renamed over it
 
 
 def resolved(path: str, params: dict) -> str:
@@ -35,7 +37,8 @@ def traced(built_repo: Path) -> dict[str, dict[str, set[str]]]:
         if argv0 in scripts and path.startswith(root):
             relative = path[len(root):]
             if not relative.startswith(IGNORED) and "__pycache__" not in relative:
-                found[scripts[argv0]][kind].add(relative)
+                temp = TEMP.fullmatch(relative)
+                found[scripts[argv0]][kind].add(f"{temp[1] or ''}{temp[2]}" if temp else relative)
     return found
 
 
@@ -43,7 +46,7 @@ def traced(built_repo: Path) -> dict[str, dict[str, set[str]]]:
 def test_reads_are_deps_and_writes_are_outs(name: str, traced: dict, built_repo: Path) -> None:
     spec = g.stages()[name]
     params = YAML(typ="safe").load(built_repo / "params.yaml")
-    deps = [resolved(d, params) for d in g.declared_deps(spec)] + ["params.yaml"]
+    deps = [resolved(d, params) for d in g.declared_deps(spec)] + REPO_CONFIG
     allowed_out = outs(spec) + ([RESUME_STATE[name]] if name in RESUME_STATE else [])
     within = lambda p, roots: any(p == r or p.startswith(r.rstrip("/") + "/") for r in roots)  # noqa: E731
     reads, writes = traced[name]["r"], traced[name]["w"]

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import csv
 import json
-import os
 import re
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterable
 
+from apeart.core.files import write_bytes
 from apeart.ipfs.cid import CidError, parse_cid
 from apeart.ipfs.gateway import GatewayClient, GatewayError
 
@@ -120,9 +120,7 @@ def fetch_metadata_rows(
             )
         except GatewayError as exc:
             return {"token_id": token_id, "cid": f"{metadata_cid}/{token_id}", "reason": f"metadata_{exc.reason}"}
-        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-        tmp.write_bytes(body)
-        os.replace(tmp, path)
+        write_bytes(path, body, durable=True)
         return row
 
     with ThreadPoolExecutor(max_workers=workers) as pool:

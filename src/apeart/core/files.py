@@ -12,16 +12,27 @@ from PIL import Image
 
 _UMASK = os.umask(0)
 os.umask(_UMASK)
+TEMP_SUFFIX = ".tmp"
 
 
-def write_bytes(path: Path, data: bytes) -> None:
-    """Write `data` to `path` via a temp file in the same folder and an atomic rename."""
+def remove_temps(folder: Path) -> None:
+    """Delete the temp files a killed writer left in `folder` (call where no other writer runs)."""
+    for tmp in folder.glob(f".*{TEMP_SUFFIX}"):
+        tmp.unlink(missing_ok=True)
+
+
+def write_bytes(path: Path, data: bytes, durable: bool = False) -> None:
+    """Write `data` to `path` via a temp file in the same folder and an atomic rename; `durable` fsyncs
+    first (resume state and caches that must survive a power cut, not only a killed process)."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=TEMP_SUFFIX)
     try:
         os.fchmod(fd, 0o644 & ~_UMASK)  # mkstemp creates 0600; outputs get the usual mode
         with os.fdopen(fd, "wb") as f:
             f.write(data)
+            if durable:
+                f.flush()
+                os.fsync(f.fileno())
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)

@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import copy
 import hashlib
+import io
 import json
-import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -13,6 +13,7 @@ import torch.nn.functional as F
 from tqdm import tqdm
 
 from apeart.core.config import GanParams, as_dict
+from apeart.core.files import write_bytes
 from apeart.core.progress import progress
 from apeart.gan.augment import diff_augment, parse_policy
 from apeart.gan.models import Discriminator, Generator, init_weights, seeded_generator, to_uint8
@@ -121,9 +122,9 @@ class Trainer:
             "opt_d": self.opt_d.state_dict(),
             "rng": self.rng.get_state(),
         }
-        tmp = self.checkpoint.with_suffix(".tmp")
-        torch.save(payload, tmp)
-        os.replace(tmp, self.checkpoint)
+        buffer = io.BytesIO()  # in memory, so the bytes do not depend on a file name
+        torch.save(payload, buffer)
+        write_bytes(self.checkpoint, buffer.getvalue(), durable=True)
 
     def load(self) -> bool:
         """Resume from the checkpoint if there is one; refuse one from another configuration."""

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import os
 import time
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor, as_completed
@@ -11,6 +10,7 @@ from pathlib import Path
 from typing import Sequence
 
 from apeart.collection.sources import MAX_TOKEN_ID, ManifestRow, check_cid
+from apeart.core.files import remove_temps, write_bytes
 from apeart.core.progress import progress as progress_bar
 from apeart.ipfs.cid import parse_cid, verify_file
 from apeart.ipfs.gateway import GatewayClient, GatewayError
@@ -52,7 +52,7 @@ def fetch_images(
     images_dir, cache_dir = Path(images_dir), Path(cache_dir)
     for folder in (images_dir, cache_dir):
         folder.mkdir(parents=True, exist_ok=True)
-        _remove_stale_temps(folder)
+        remove_temps(folder)
     failed = [dict(f) for f in failures]
     stats: Counter[str] = Counter()
 
@@ -120,7 +120,7 @@ def _group_by_cid(rows: Sequence[ManifestRow]) -> dict[str, list[ManifestRow]]:
 
 def _fetch_to_cache(client: GatewayClient, cid: str, cache_dir: Path) -> bytes:
     data = client.fetch_file(cid)
-    _atomic_write(cache_dir / cid, data)
+    write_bytes(cache_dir / cid, data, durable=True)
     return data
 
 
@@ -138,35 +138,7 @@ def _cached(path: Path) -> bytes | None:
 def _write_if_changed(path: Path, data: bytes) -> None:
     if path.is_file() and path.stat().st_size == len(data) and path.read_bytes() == data:
         return
-    _atomic_write(path, data)
-
-
-def _atomic_write(path: Path, data: bytes) -> None:
-    """Write via a temp file named after this process, fsync, then rename over `path`."""
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    with tmp.open("wb") as fh:
-        fh.write(data)
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.replace(tmp, path)
-
-
-def _remove_stale_temps(folder: Path) -> None:
-    """Delete temp files left by processes that no longer run (a killed earlier run)."""
-    for tmp in folder.glob(".*.tmp"):
-        pid = tmp.name.rsplit(".", 2)[-2]
-        if pid.isdigit() and not _alive(int(pid)):
-            tmp.unlink(missing_ok=True)
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:  # someone else's live process
-        pass
-    return True
+    write_bytes(path, data, durable=True)
 
 
 def _summary(requested: int, stats: Counter, failed: list[dict], requests: int, seconds: float) -> dict:

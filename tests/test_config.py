@@ -48,3 +48,34 @@ def test_numeric_strings_are_coerced_by_type() -> None:
 def test_bad_params_name_the_key(raw: dict, message: str) -> None:
     with pytest.raises(ParamsError, match=message.replace("(", r"\(").replace(")", r"\)")):
         parse_params(raw)
+
+
+def _numeric_keys() -> list[tuple[str, str, object]]:
+    """(section, key, hint) of every float or int param and every list-of-float param."""
+    import typing
+
+    from apeart.core import config
+
+    keys = []
+    for section, cls in typing.get_type_hints(config.Params).items():
+        hints = typing.get_type_hints(cls)
+        keys += [(section, name, hint) for name, hint in hints.items() if hint in (int, float, list[float])]
+    return keys
+
+
+@pytest.mark.parametrize(("section", "key", "hint"), _numeric_keys(), ids=lambda v: str(v))
+@pytest.mark.parametrize("bad", [".nan", ".inf", "-.inf"])
+def test_non_finite_numbers_are_refused_naming_the_key(tmp_path: Path, section: str, key: str, hint: object,
+                                                       bad: str) -> None:
+    """`.nan`/`.inf` in params.yaml (scalars and list items) -> ParamsError naming the key, never OverflowError."""
+    value = f"[1.0, {bad}]" if hint == list[float] else bad
+    (tmp_path / "params.yaml").write_text(f"{section}:\n  {key}: {value}\n")
+    name = f"{section}.{key}[1]" if hint == list[float] else f"{section}.{key}"
+    with pytest.raises(ParamsError, match=name.replace("[", r"\[").replace("]", r"\]")):
+        load_params(tmp_path / "params.yaml")
+
+
+@pytest.mark.parametrize("gateways", [[], ["http://"], ["https:///ipfs"], ["http://[::1"]])
+def test_gateways_need_one_url_with_a_host(gateways: list[str]) -> None:
+    with pytest.raises(ParamsError, match="data.gateways"):
+        parse_params({"data": {"gateways": gateways}})

@@ -2,10 +2,12 @@
 from __future__ import annotations
 
 import dataclasses
+import math
 import typing
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
+from urllib.parse import urlsplit
 
 from ruamel.yaml import YAML
 
@@ -180,6 +182,8 @@ def _coerce(key: str, value: Any, hint: Any) -> Any:
                 raise ParamsError(f"{key}: expected a number, got {value!r}") from None
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             raise ParamsError(f"{key}: expected a number, got {value!r}")
+        if not math.isfinite(value):
+            raise ParamsError(f"{key}: {value!r} is not a finite number")
         if hint is int and float(value) != int(value):
             raise ParamsError(f"{key}: expected an integer, got {value!r}")
         return hint(value)
@@ -265,9 +269,16 @@ def parse_params(raw: dict) -> Params:
     """Validate a params mapping (as loaded from params.yaml) into `Params`."""
     params = _build(Params, raw, "")
     _check_nst(params.nst)
+    if not params.data.gateways:
+        raise ParamsError("data.gateways: empty; give at least one http(s) gateway URL")
     for url in params.data.gateways:
-        if not url.startswith(("http://", "https://")):
-            raise ParamsError(f"data.gateways: {url!r} is not an http(s) URL")
+        try:
+            parts = urlsplit(url)
+            host = parts.hostname
+        except ValueError:
+            parts, host = None, None
+        if parts is None or parts.scheme not in ("http", "https") or not host:
+            raise ParamsError(f"data.gateways: {url!r} is not an http(s) URL with a host")
     return params
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import sys
 import threading
 import time
@@ -10,8 +11,12 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlsplit
 
 import aleph_cid
+import base58
 
-from apeart.ipfs.cid import build_dag
+from apeart.ipfs.cid import (
+    DAG_PB, MURMUR3_X64_64, SHA2_256, UNIXFS_DIRECTORY, UNIXFS_HAMT, Cid, Link, _bytes_field, _key, _varint,
+    build_dag, encode_node, encode_unixfs, hamt_hash,
+)
 
 HTML = b"<!doctype html><html><body>Gateway error: please try again</body></html>"
 
@@ -56,6 +61,41 @@ class LoopbackGateway:
         self.blocks.update(blocks)
         return cid
 
+    def add_directory(self, files: dict[str, bytes], fanout: int = 0) -> str:
+        """Serve a UnixFS directory of `files` as blocks: flat (fanout 0) or HAMT-sharded with `fanout`
+        (kubo's layout: a bucket holding one entry links it as <2 hex><name>, a fuller one a child shard)."""
+        entries = {}
+        for name, data in files.items():
+            cid = self.add_file(data)
+            entries[name] = Link(Cid.from_bytes(_b58(cid)), name, len(self.blocks[cid]))
+        if not fanout:
+            return str(self._put(encode_node(encode_unixfs(UNIXFS_DIRECTORY), tuple(sorted(entries.values(), key=lambda l: l.name)))))
+        return str(self._shard(list(entries.values()), fanout, 0))
+
+    def _shard(self, entries: list[Link], fanout: int, level: int) -> Cid:
+        bits = fanout.bit_length() - 1
+        buckets: dict[int, list[Link]] = {}
+        for link in entries:
+            index = int.from_bytes(hamt_hash(link.name), "big") >> (64 - bits * (level + 1)) & (fanout - 1)
+            buckets.setdefault(index, []).append(link)
+        pad = len(f"{fanout - 1:X}")
+        links = []
+        for index, items in sorted(buckets.items()):
+            if len(items) == 1:
+                links.append(Link(items[0].cid, f"{index:0{pad}X}{items[0].name}", items[0].tsize))
+            else:
+                child = self._shard(items, fanout, level + 1)
+                links.append(Link(child, f"{index:0{pad}X}", len(self.blocks[str(child)])))
+        bitfield = sum(1 << i for i in buckets).to_bytes(max(1, fanout // 8), "big")
+        unixfs = (_key(1, 0) + _varint(UNIXFS_HAMT) + _bytes_field(2, bitfield) + _key(5, 0) + _varint(MURMUR3_X64_64)
+                  + _key(6, 0) + _varint(fanout))
+        return self._put(encode_node(unixfs, tuple(links)))
+
+    def _put(self, block: bytes) -> Cid:
+        cid = Cid(0, DAG_PB, bytes([SHA2_256, 32]) + hashlib.sha256(block).digest())
+        self.blocks[str(cid)] = block
+        return cid
+
     def fault(self, key: str, *faults: str) -> None:
         """Queue faults for the next requests of `key`."""
         self.faults.setdefault(key, []).extend(faults)
@@ -75,6 +115,10 @@ class LoopbackGateway:
             self.hits[key] += 1
             queue = self.faults.get(key)
             return queue.pop(0) if queue else self.always
+
+
+def _b58(cid: str) -> bytes:
+    return base58.b58decode(cid)
 
 
 class _Server(ThreadingHTTPServer):

@@ -181,18 +181,6 @@ def test_requests_per_gateway_are_bounded() -> None:
         assert gw.requests == 12 and gw.max_inflight == 2
 
 
-def test_fetch_path_retries_unparseable_bodies(gateway: LoopbackGateway) -> None:
-    root = "QmeSjSinHpPnmXmspMjwiXyN6zS4E9zccariGR3jxcaWtq"
-    gateway.paths[f"{root}/7"] = b'{"name": "seven"}'
-    gateway.fault(f"{root}/7", "html")
-    client = GatewayClient([gateway.url], **FAST)
-    assert client.fetch_path(root, "7", json.loads) == {"name": "seven"}
-    assert gateway.requests == 2
-    for name in ["..", "a/b", "", "x?format=raw"]:
-        with pytest.raises(ValueError):
-            client.fetch_path(root, name, json.loads)
-
-
 @pytest.mark.parametrize("url", ["ftp://example.com", "file:///etc", "example.com", "http://", "https://h/?q=1", "http://u:p@h"])
 def test_only_http_gateways_are_accepted(url: str) -> None:
     with pytest.raises(ValueError):

@@ -1,13 +1,13 @@
 """Manifest sources (provenance CSV, token metadata, plain CSV), validation and selection."""
 
 import json
+import shutil
 from pathlib import Path
 
 import pytest
 from ipfs_server import LoopbackGateway
 
 from apeart.collection.sources import (
-    BAYC_METADATA_CID,
     ManifestError,
     ManifestRow,
     fetch_metadata_rows,
@@ -19,6 +19,11 @@ from apeart.collection.sources import (
     select_rows,
     select_token_ids,
 )
+from apeart.collection.bayc import fetch_bayc
+from apeart.core.catalog import read_manifest, write_manifest
+from apeart.core.config import DataParams
+from apeart.ipfs.cid import Directory, parse_cid
+from apeart.ipfs.fetch import FetchError
 from apeart.ipfs.gateway import GatewayClient
 
 PROVENANCE = Path(__file__).resolve().parents[1] / "data" / "manifests" / "bayc_provenance_head.csv"  # shipped
@@ -108,17 +113,97 @@ def test_bad_metadata_is_rejected(doc: object) -> None:
         parse_token_metadata(1, json.dumps(doc).encode())
 
 
-def test_metadata_fetched_through_gateway_then_cached(tmp_path: Path) -> None:
+def _collection(gw: LoopbackGateway, n: int = 10, fanout: int = 0, traits: dict | None = None) -> tuple[str, list[bytes]]:
+    """A metadata directory of `n` tokens (flat, or HAMT with `fanout`) whose images `gw` also serves."""
+    images = [f"image of token {i}".encode() * 50 for i in range(n)]
+    docs = {str(i): json.dumps({"image": f"ipfs://{gw.add_file(img)}",
+                                "attributes": [{"trait_type": "Fur", "value": f"fur{i}"}, *(traits or {}).get(i, [])]}).encode()
+            for i, img in enumerate(images)}
+    return gw.add_directory(docs, fanout), images
+
+
+def _data(root: str, *gateways: str, **kw: object) -> DataParams:
+    return DataParams(source="ipfs", manifest="metadata", metadata_cid=root, gateways=list(gateways), limit=10,
+                      timeout_s=0.5, retries=2, **kw)
+
+
+@pytest.mark.parametrize("fanout", [0, 256, 4], ids=["flat", "hamt256", "hamt4-nested"])
+def test_metadata_directory_is_resolved_and_verified(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fanout: int) -> None:
+    """Flat and HAMT-sharded directories: each name resolved through verified blocks; a rerun asks nothing."""
+    monkeypatch.chdir(tmp_path)
     with LoopbackGateway() as gw:
-        gw.paths[f"{BAYC_METADATA_CID}/0"] = json.dumps(TOKEN0).encode()
-        gw.fault(f"{BAYC_METADATA_CID}/0", "html")
-        client = GatewayClient([gw.url], timeout_s=0.3, retries=2, backoff_s=0.01)
-        rows, failures = fetch_metadata_rows(client, [0, 1], tmp_path)
-        assert [row.token_id for row in rows] == [0] and rows[0].traits["Eyes"] == "X Eyes"
-        assert failures == [{"token_id": 1, "cid": f"{BAYC_METADATA_CID}/1", "reason": "metadata_http_404"}]
+        root, images = _collection(gw, fanout=fanout)
+        rows, summary = fetch_bayc(_data(root, gw.url, min_fraction=1.0), tmp_path / "img")
+        assert [r["token_id"] for r in rows] == list(range(10)) and summary["verified"] == 10
+        assert all((tmp_path / "img" / f"{i}.png").read_bytes() == images[i] for i in range(10))
+        assert rows[3]["fur"] == "fur3"
         before = gw.requests
-        assert fetch_metadata_rows(client, [0], tmp_path) == (rows, [])
-        assert gw.requests == before == 3  # html, then JSON, then one 404; the rerun asked nothing
+        assert fetch_bayc(_data(root, gw.url, min_fraction=1.0), tmp_path / "img")[0] == rows
+        assert gw.requests == before
+        rows, failures = fetch_metadata_rows(GatewayClient([gw.url], timeout_s=0.5, retries=0), [11], Path(".cache/ipfs"), root)
+        assert rows == [] and failures == [{"token_id": 11, "cid": f"{root}/11", "reason": "metadata_missing"}]
+
+
+def test_a_lying_gateway_cannot_swap_token_metadata(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A gateway that answers token 3's JSON with token 9's: refused (verify), never cached; the honest
+    gateway's copy is used, and a later run against an honest gateway repairs what the liar alone failed."""
+    monkeypatch.chdir(tmp_path)
+    with LoopbackGateway() as liar, LoopbackGateway() as honest:
+        root, images = _collection(liar)
+        _collection(honest)
+        liar.paths[f"{root}/3"] = liar.paths.get(f"{root}/9", b"")  # the old path form is never asked
+        node = Directory(parse_cid(root), lambda cid: liar.blocks[str(cid)])
+        three, nine = str(node.lookup("3")), str(node.lookup("9"))
+        liar.blocks[three] = liar.blocks[nine]
+        with pytest.raises(FetchError) as err:
+            fetch_bayc(_data(root, liar.url, min_fraction=1.0), tmp_path / "img")
+        assert err.value.summary["failed_by_reason"] == {"metadata_verify": 1}
+        assert not (tmp_path / "img" / "3.png").exists()
+        assert not (tmp_path / ".cache/ipfs/dag" / three).exists()
+        rows, summary = fetch_bayc(_data(root, honest.url, min_fraction=1.0), tmp_path / "img")
+        assert honest.hits[three] == 1 and (tmp_path / "img" / "3.png").read_bytes() == images[3]
+        assert summary["verified"] == 10 and [r["token_id"] for r in rows] == list(range(10))
+        shutil.rmtree(tmp_path / "img")
+        shutil.rmtree(tmp_path / ".cache")
+        rows, summary = fetch_bayc(_data(root, liar.url, honest.url, min_fraction=1.0), tmp_path / "img")
+        assert summary["verified"] == 10 and (tmp_path / "img" / "3.png").read_bytes() == images[3]
+
+
+def test_a_bad_cached_block_is_refetched(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    with LoopbackGateway() as gw:
+        root, images = _collection(gw)
+        fetch_bayc(_data(root, gw.url), tmp_path / "img")
+        three = str(Directory(parse_cid(root), lambda cid: gw.blocks[str(cid)]).lookup("3"))
+        (tmp_path / ".cache/ipfs/dag" / three).write_bytes(gw.blocks[str(Directory(parse_cid(root), lambda cid: gw.blocks[str(cid)]).lookup("9"))])
+        before = gw.hits[three]
+        rows, _ = fetch_bayc(_data(root, gw.url), tmp_path / "img")
+        assert gw.hits[three] == before + 1 and (tmp_path / "img" / "3.png").read_bytes() == images[3]
+
+
+@pytest.mark.parametrize(("extra", "match"), [
+    ([{"trait_type": "Token_ID", "value": "7"}], "overwrite the manifest column 'token_id'"),
+    ([{"trait_type": "CID", "value": "x"}], "overwrite the manifest column 'cid'"),
+    ([{"trait_type": "SHA256", "value": "x"}], "column 'sha256'"),
+    ([{"trait_type": "Bytes", "value": "many"}], "column 'bytes'"),
+    ([{"trait_type": "Hat", "value": "a"}, {"trait_type": "hat", "value": "b"}], "'Hat' and 'hat' differ only in case"),
+])
+def test_traits_never_overwrite_manifest_columns(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, extra: list,
+                                                 match: str) -> None:
+    """A token whose traits would clash with token_id/cid/sha256/bytes, or with each other by case, fails
+    with a reason; every other row keeps its own verified columns."""
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(ManifestError, match=match):
+        parse_token_metadata(1, json.dumps({**TOKEN0, "attributes": extra}).encode())
+    with LoopbackGateway() as gw:
+        root, _ = _collection(gw, traits={1: extra})
+        rows, summary = fetch_bayc(_data(root, gw.url, min_fraction=0.5), tmp_path / "img")
+    assert [r["token_id"] for r in rows] == [0, *range(2, 10)]
+    assert summary["failures"][0]["reason"] == "metadata_invalid" and match.split("'")[1] in summary["failures"][0]["detail"]
+    write_manifest(rows, tmp_path / "manifest.csv")
+    back = read_manifest(tmp_path / "manifest.csv")
+    assert [r["token_id"] for r in back] == [str(r["token_id"]) for r in rows]
+    assert all(r["cid"] == row["cid"] and r["bytes"] == str(row["bytes"]) for r, row in zip(back, rows))
 
 
 def test_selection_spec_and_limit() -> None:

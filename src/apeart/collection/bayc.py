@@ -11,6 +11,7 @@ from apeart.collection.sources import (
     read_provenance_csv,
     select_rows,
     select_token_ids,
+    trait_columns,
 )
 from apeart.core.config import DataParams
 from apeart.ipfs.fetch import fetch_images
@@ -47,5 +48,5 @@ def fetch_bayc(params: DataParams, images_dir: Path) -> tuple[list[dict], dict]:
         if row.token_id in failed or not path.is_file():
             continue
         out.append({"token_id": row.token_id, "cid": row.cid, "sha256": row.sha256 or "",
-                    "bytes": path.stat().st_size, **{k.lower(): v for k, v in row.traits.items()}})
+                    "bytes": path.stat().st_size, **trait_columns(row.traits)})
     return out, summary

@@ -10,9 +10,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterable
 
-from apeart.core.files import write_bytes
-from apeart.ipfs.cid import CidError, parse_cid
-from apeart.ipfs.gateway import GatewayClient, GatewayError
+from apeart.core.catalog import BASE_COLUMNS
+from apeart.ipfs.cid import CidError, Directory, NameNotFound, parse_cid, read_file
+from apeart.ipfs.gateway import BlockCache, GatewayClient, GatewayError
 
 PROVENANCE_HEADER = ["INITIAL SEQUENCE INDEX", "ASSIGNED BAYC TOKEN ID", "SHA-256 HASH", "IPFS HASH"]
 PLAIN_HEADERS = (["token_id", "cid"], ["token_id", "cid", "sha256"])
@@ -76,9 +76,27 @@ def read_plain_csv(path: Path) -> list[ManifestRow]:
     return _read_csv(path, list(PLAIN_HEADERS), row)
 
 
+def trait_columns(traits: dict[str, str]) -> dict[str, str]:
+    """Manifest columns for traits (names lower-cased); ManifestError when a name would overwrite a base
+    column or two names differ only in case."""
+    columns: dict[str, str] = {}
+    for name, value in traits.items():
+        column = name.lower()
+        if column in BASE_COLUMNS:
+            raise ManifestError(f"trait {name!r} would overwrite the manifest column {column!r}")
+        if column in columns:
+            other = next(n for n in traits if n.lower() == column)
+            raise ManifestError(f"traits {other!r} and {name!r} differ only in case")
+        columns[column] = value
+    return columns
+
+
 def parse_token_metadata(token_id: int, body: bytes) -> ManifestRow:
     """A row from token metadata JSON: `image: ipfs://<cid>` and `attributes` of trait_type/value."""
-    doc = json.loads(body)
+    try:
+        doc = json.loads(body)
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ManifestError(f"token {token_id}: metadata is not JSON ({exc})") from None
     if not isinstance(doc, dict) or not isinstance(doc.get("image"), str) or not doc["image"].startswith("ipfs://"):
         raise ManifestError(f"token {token_id}: metadata has no `image: ipfs://<cid>`")
     attributes = doc.get("attributes", [])
@@ -89,10 +107,14 @@ def parse_token_metadata(token_id: int, body: bytes) -> ManifestRow:
         name, value = (attr.get("trait_type"), attr.get("value")) if isinstance(attr, dict) else (None, None)
         scalar = isinstance(value, (str, int, float)) and not isinstance(value, bool)
         if not (_short_text(name) and scalar and _short_text(str(value))):
-            raise ManifestError(f"token {token_id}: bad attribute {attr!r}")
+            raise ManifestError(f"token {token_id}: bad attribute {_cut(repr(attr))}")
         if name in traits:
             raise ManifestError(f"token {token_id}: trait {name!r} given twice")
         traits[name] = str(value)
+    try:
+        trait_columns(traits)
+    except ManifestError as exc:
+        raise ManifestError(f"token {token_id}: {exc}") from None
     return ManifestRow(token_id, check_cid(doc["image"][len("ipfs://") :]), None, traits)
 
 
@@ -103,25 +125,26 @@ def fetch_metadata_rows(
     metadata_cid: str = BAYC_METADATA_CID,
     workers: int = 8,
 ) -> tuple[list[ManifestRow], list[dict]]:
-    """Rows from `/ipfs/<metadata_cid>/<token_id>`, cached under `cache_dir`; returns (rows, failures).
+    """Rows from the token JSON files of the directory `metadata_cid`; returns (rows, failures).
 
-    The metadata is not verified against a CID (it sits under a directory path); the images it names are.
+    The directory (flat or HAMT-sharded) and each JSON file are read as `?format=raw` blocks, every block
+    verified against its CID and kept in `cache_dir/dag/` (re-verified on reuse, so a rerun asks nothing).
     """
-    folder = cache_dir / "metadata" / check_cid(metadata_cid)
-    folder.mkdir(parents=True, exist_ok=True)
+    blocks = BlockCache(cache_dir / "dag", client.fetch_block)
+    directory = Directory(parse_cid(check_cid(metadata_cid)), blocks.get)
 
     def one(token_id: int) -> ManifestRow | dict:
-        path = folder / f"{token_id}.json"
-        if path.exists():
-            return parse_token_metadata(token_id, path.read_bytes())
+        failure = {"token_id": token_id, "cid": f"{metadata_cid}/{token_id}"}
         try:
-            row, body = client.fetch_path(
-                metadata_cid, str(token_id), lambda b: (parse_token_metadata(token_id, b), b), MAX_METADATA_BYTES
-            )
+            return parse_token_metadata(token_id, read_file(directory.lookup(str(token_id)), blocks.get, MAX_METADATA_BYTES))
         except GatewayError as exc:
-            return {"token_id": token_id, "cid": f"{metadata_cid}/{token_id}", "reason": f"metadata_{exc.reason}"}
-        write_bytes(path, body, durable=True)
-        return row
+            return {**failure, "reason": f"metadata_{exc.reason}"}
+        except NameNotFound:
+            return {**failure, "reason": "metadata_missing"}
+        except CidError as exc:
+            return {**failure, "reason": "metadata_bad_dag", "detail": _cut(str(exc))}
+        except ManifestError as exc:
+            return {**failure, "reason": "metadata_invalid", "detail": _cut(str(exc))}
 
     with ThreadPoolExecutor(max_workers=workers) as pool:
         results = list(pool.map(one, sorted(set(token_ids))))
@@ -175,6 +198,11 @@ def _read_csv(path: Path, headers: list[list[str]], build: Callable[[list[str]],
                 raise ManifestError(f"{path}:{reader.line_num}: token {row.token_id} appears twice")
             rows[row.token_id] = row
     return sorted(rows.values(), key=lambda row: row.token_id)
+
+
+def _cut(text: str, limit: int = 120) -> str:
+    """`text` cut to `limit` characters for a one-line message."""
+    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 def _short_text(value: object) -> bool:

@@ -8,17 +8,20 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import threading
 from dataclasses import dataclass
 from typing import Callable, Iterator
 
 import base58
+import mmh3
 
 CHUNK_SIZE = 262144  # kubo's default fixed-size chunker
 MAX_LINKS = 174  # kubo's balanced layout: links per internal node
 DAG_PB = 0x70
 RAW = 0x55
 SHA2_256 = 0x12
-UNIXFS_RAW, UNIXFS_DIRECTORY, UNIXFS_FILE = 0, 1, 2
+UNIXFS_RAW, UNIXFS_DIRECTORY, UNIXFS_FILE, UNIXFS_HAMT = 0, 1, 2, 5
+MURMUR3_X64_64 = 0x22  # the only HAMT hash function UnixFS defines
 _MAX_DEPTH = 32
 
 
@@ -108,6 +111,8 @@ class Node:
     data: bytes
     filesize: int | None
     blocksizes: tuple[int, ...]
+    hash_type: int | None = None
+    fanout: int | None = None
 
 
 def decode_node(cid: Cid, block: bytes) -> Node:
@@ -124,7 +129,7 @@ def decode_node(cid: Cid, block: bytes) -> Node:
             raise CidError(f"malformed dag-pb node {cid}")
     if unixfs is None:
         raise CidError(f"dag-pb node {cid} has no UnixFS data")
-    kind, data, filesize, blocksizes = None, b"", None, []
+    kind, data, filesize, blocksizes, hash_type, fanout = None, b"", None, [], None, None
     for field, value in _fields(unixfs):
         if field == 1 and isinstance(value, int):
             kind = value
@@ -134,9 +139,70 @@ def decode_node(cid: Cid, block: bytes) -> Node:
             filesize = value
         elif field == 4:
             blocksizes.extend(_packed(value) if isinstance(value, bytes) else [value])
+        elif field == 5 and isinstance(value, int):
+            hash_type = value
+        elif field == 6 and isinstance(value, int):
+            fanout = value
     if kind is None:
         raise CidError(f"UnixFS node {cid} has no type")
-    return Node(tuple(links), kind, data, filesize, tuple(blocksizes))
+    return Node(tuple(links), kind, data, filesize, tuple(blocksizes), hash_type, fanout)
+
+
+class NameNotFound(CidError):
+    """A verified directory has no entry of that name."""
+
+
+def hamt_hash(name: str) -> bytes:
+    """UnixFS HAMT hash of an entry name: murmur3-x64-64 (the 128-bit hash's first half), big-endian."""
+    return mmh3.hash64(name.encode(), signed=False)[0].to_bytes(8, "big")
+
+
+class Directory:
+    """Name lookups in a UnixFS directory, flat or HAMT-sharded, every block verified; thread-safe, each
+    directory block fetched and decoded once."""
+
+    def __init__(self, root: Cid, get_block: Callable[[Cid], bytes]) -> None:
+        self.root, self.get_block = root, get_block
+        self._nodes: dict[Cid, tuple[Node, dict[str, Link]]] = {}
+        self._locks: dict[Cid, threading.Lock] = {}
+        self._lock = threading.Lock()
+
+    def lookup(self, name: str) -> Cid:
+        """The CID the directory links under `name`; NameNotFound when it has none."""
+        cid, bits_used = self.root, 0
+        for _ in range(_MAX_DEPTH):
+            node, links = self._node(cid)
+            if node.kind == UNIXFS_DIRECTORY and cid == self.root:
+                if name not in links:
+                    raise NameNotFound(f"directory {self.root} has no entry {name!r}")
+                return links[name].cid
+            if node.kind != UNIXFS_HAMT:
+                raise CidError(f"{cid} is not a directory (UnixFS type {node.kind})")
+            fanout = node.fanout or 0
+            bits = fanout.bit_length() - 1
+            if node.hash_type != MURMUR3_X64_64 or not 2 <= fanout <= 4096 or fanout != 1 << bits:
+                raise CidError(f"HAMT shard {cid}: unsupported hash type {node.hash_type} or fanout {fanout}")
+            if bits_used + bits > 64:
+                raise CidError(f"HAMT under {self.root} is deeper than its 64-bit hash")
+            index = int.from_bytes(hamt_hash(name), "big") >> (64 - bits_used - bits) & (fanout - 1)
+            prefix = f"{index:0{len(f'{fanout - 1:X}')}X}"
+            if prefix + name in links:
+                return links[prefix + name].cid
+            if prefix not in links:
+                raise NameNotFound(f"directory {self.root} has no entry {name!r}")
+            cid, bits_used = links[prefix].cid, bits_used + bits
+        raise CidError(f"directory under {self.root} is deeper than {_MAX_DEPTH}")
+
+    def _node(self, cid: Cid) -> tuple[Node, dict[str, Link]]:
+        with self._lock:
+            lock = self._locks.setdefault(cid, threading.Lock())
+        with lock:
+            if cid not in self._nodes:
+                block = self.get_block(cid)
+                verify_block(cid, block)
+                node = decode_node(cid, block)
+                self._nodes[cid] = node, {link.name: link for link in node.links}
+            return self._nodes[cid]
 
 
 def read_file(cid: Cid, get_block: Callable[[Cid], bytes], max_bytes: int) -> bytes:

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import email.utils
+import hashlib
 import random
-import re
 import threading
 import time
+from pathlib import Path
 from typing import Callable, Sequence, TypeVar
 from urllib.parse import urlsplit
 
@@ -14,13 +15,13 @@ import requests
 import urllib3.exceptions
 from requests.adapters import HTTPAdapter
 
+from apeart.core.files import write_bytes
 from apeart.ipfs.cid import DAG_PB, Cid, CidError, parse_cid, read_file, verify_block, verify_file
 
 T = TypeVar("T")
 RAW_BLOCK = "application/vnd.ipld.raw"
 MAX_BLOCK = 2 * 1024 * 1024  # the largest block IPFS implementations are required to handle
 _CHUNK = 64 * 1024
-_NAME = re.compile(r"[A-Za-z0-9_.-]{1,255}")
 
 
 class GatewayError(Exception):
@@ -96,21 +97,16 @@ class GatewayClient:
                 raise GatewayError("bad_dag", str(exc), permanent=True) from None
         return self._get(f"/ipfs/{parsed}", lambda body: _checked_file(parsed, body), raw=False, max_bytes=self.max_bytes)
 
-    def fetch_path(self, cid: str, name: str, parse: Callable[[bytes], T], max_bytes: int = 1024 * 1024) -> T:
-        """GET `/ipfs/<cid>/<name>` and return `parse(body)`; a parse error counts as a bad response and is retried.
-
-        The bytes are not verified against a CID: use it for metadata, never for content that gets stored.
-        """
-        if not _NAME.fullmatch(name) or name in (".", ".."):
-            raise ValueError(f"invalid path name {name!r}")
-        return self._get(f"/ipfs/{parse_cid(cid)}/{name}", parse, raw=False, max_bytes=max_bytes)
-
     def close(self) -> None:
         """Close the HTTP sessions of all threads."""
         with self._lock:
             for session in self._sessions:
                 session.close()
             self._sessions.clear()
+
+    def fetch_block(self, cid: Cid) -> bytes:
+        """One `?format=raw` block, verified against `cid` (with failover across gateways)."""
+        return self._block(cid)
 
     def _block(self, cid: Cid) -> bytes:
         def check(block: bytes) -> bytes:
@@ -195,6 +191,27 @@ class GatewayClient:
             if response.status_code != 200:
                 raise _status_error(url, response)
             return _read_body(response, url, max_bytes, deadline, self.timeout_s)
+
+
+class BlockCache:
+    """Verified blocks in `folder/<cid>`: a cached block is re-verified when read, a missing or bad one fetched."""
+
+    def __init__(self, folder: Path, fetch: Callable[[Cid], bytes]) -> None:
+        self.folder, self.fetch = Path(folder), fetch
+        self.folder.mkdir(parents=True, exist_ok=True)
+
+    def get(self, cid: Cid) -> bytes:
+        """The block `cid` names, from the cache or `fetch`; only verified bytes are stored."""
+        path = self.folder / str(cid)
+        if path.is_file():
+            block = path.read_bytes()
+            if hashlib.sha256(block).digest() == cid.multihash[2:]:
+                return block
+            path.unlink(missing_ok=True)
+        block = self.fetch(cid)
+        verify_block(cid, block)
+        write_bytes(path, block, durable=True)
+        return block
 
 
 def _checked_file(cid: Cid, body: bytes) -> bytes:

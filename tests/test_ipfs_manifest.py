@@ -219,3 +219,51 @@ def test_selection_spec_and_limit() -> None:
         parse_token_id("1e3")
 
 
+
+
+@pytest.mark.parametrize(("content", "match"), [
+    (None, "larger than"),  # 200 MB of zero bytes, no newline (a sparse file)
+    (HEADER.encode() + b"x" * 5000 + b"\n", ":2: line longer than 4096"),
+    (HEADER.encode() + f"0,1147,{SHA},{CID}\n".encode() + b"0,1148,\xff\xfe,x\n", ":3: not UTF-8"),
+    (HEADER.encode() + b'0,1,"' + b"x" * 100 * 2000 + b'"\n', ":2: line longer"),
+    (HEADER.encode() + b'0,1,"' + (b"x" * 100 + b"\n") * 2000 + b'"\n', "field larger than field limit"),
+])
+def test_manifest_reads_are_bounded_and_errors_are_one_line(tmp_path: Path, content: bytes | None, match: str) -> None:
+    """Oversized files, long lines, bad UTF-8 and csv errors: one ManifestError naming the file (and line), in
+    bounded memory."""
+    import tracemalloc
+
+    path = tmp_path / "manifest.csv"
+    if content is None:
+        with path.open("wb") as fh:
+            fh.truncate(200_000_000)
+    else:
+        path.write_bytes(content)
+    tracemalloc.start()
+    with pytest.raises(ManifestError, match=match) as info:
+        read_provenance_csv(path)
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    assert peak < 100_000_000 and str(path) in str(info.value) and "\n" not in str(info.value)
+    assert len(str(info.value)) < 300 + len(str(path))
+
+
+def test_dev_zero_as_manifest_path_is_refused() -> None:
+    with pytest.raises(ManifestError, match="/dev/zero: larger than"):
+        read_plain_csv(Path("/dev/zero"))
+
+
+def test_long_values_are_cut_short_in_messages(tmp_path: Path) -> None:
+    with pytest.raises(ManifestError, match=r"\.\.\.") as info:
+        read_provenance_csv(_write(tmp_path, HEADER + f"0,1147,{SHA},Qm{'z' * 3000}\n"))
+    assert len(str(info.value)) < 200 + len(str(tmp_path))
+
+
+def test_a_prepared_manifest_is_read_bounded_too(tmp_path: Path) -> None:
+    from apeart.core.catalog import read_manifest
+
+    path = _write(tmp_path, "token_id,cid\n1,a\n")
+    assert read_manifest(path) == [{"token_id": "1", "cid": "a"}]
+    path.write_bytes(b"token_id,cid\n1,\xff\n")
+    with pytest.raises(ManifestError, match=":2: not UTF-8"):
+        read_manifest(path)

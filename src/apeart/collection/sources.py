@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 import json
 import re
 from concurrent.futures import ThreadPoolExecutor
@@ -10,7 +9,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterable
 
-from apeart.core.catalog import BASE_COLUMNS
+from apeart.core.catalog import BASE_COLUMNS, ManifestError, csv_records
+from apeart.core.catalog import cut as _cut
 from apeart.ipfs.cid import CidError, Directory, NameNotFound, parse_cid, read_file
 from apeart.ipfs.gateway import BlockCache, GatewayClient, GatewayError
 
@@ -20,10 +20,6 @@ BAYC_METADATA_CID = "QmeSjSinHpPnmXmspMjwiXyN6zS4E9zccariGR3jxcaWtq"
 MAX_TOKEN_ID = 9999
 MAX_METADATA_BYTES = 64 * 1024
 _SHA256 = re.compile(r"[0-9a-fA-F]{64}")
-
-
-class ManifestError(ValueError):
-    """A manifest that is malformed or names an invalid token id, CID or hash."""
 
 
 @dataclass(frozen=True)
@@ -180,29 +176,23 @@ def select_rows(rows: list[ManifestRow], ids: str | None = None, limit: int | No
 def _read_csv(path: Path, headers: list[list[str]], build: Callable[[list[str]], ManifestRow]) -> list[ManifestRow]:
     """Check the header, build a row per record (errors name the line) and reject duplicate token ids."""
     rows: dict[int, ManifestRow] = {}
-    with Path(path).open(newline="", encoding="utf-8-sig") as fh:
-        reader = csv.reader(fh)
-        header = next(reader, None)
-        if header not in headers:
-            raise ManifestError(f"{path}: header {header!r}, expected one of {headers}")
-        for rec in reader:
-            if not rec:
-                continue
-            if len(rec) != len(header):
-                raise ManifestError(f"{path}:{reader.line_num}: {len(rec)} fields, expected {len(header)}")
-            try:
-                row = build([cell.strip() for cell in rec])
-            except ManifestError as exc:
-                raise ManifestError(f"{path}:{reader.line_num}: {exc}") from None
-            if row.token_id in rows:
-                raise ManifestError(f"{path}:{reader.line_num}: token {row.token_id} appears twice")
-            rows[row.token_id] = row
+    records = csv_records(path)
+    _, header = next(records, (1, None))
+    if header not in headers:
+        raise ManifestError(f"{path}:1: header {_cut(repr(header))}, expected one of {headers}")
+    for line, rec in records:
+        if not rec:
+            continue
+        if len(rec) != len(header):
+            raise ManifestError(f"{path}:{line}: {len(rec)} fields, expected {len(header)}")
+        try:
+            row = build([cell.strip() for cell in rec])
+        except ManifestError as exc:
+            raise ManifestError(f"{path}:{line}: {_cut(str(exc))}") from None
+        if row.token_id in rows:
+            raise ManifestError(f"{path}:{line}: token {row.token_id} appears twice")
+        rows[row.token_id] = row
     return sorted(rows.values(), key=lambda row: row.token_id)
-
-
-def _cut(text: str, limit: int = 120) -> str:
-    """`text` cut to `limit` characters for a one-line message."""
-    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 def _short_text(value: object) -> bool:

@@ -1,13 +1,51 @@
-"""The collection manifest CSV: one row per image with token id, CID, sha256 and traits."""
+"""The collection manifest CSV: one row per image with token id, CID, sha256 and traits; bounded CSV reading."""
 from __future__ import annotations
 
 import csv
 import io
 from pathlib import Path
+from typing import Iterator
 
 from apeart.core.files import write_bytes
 
 BASE_COLUMNS = ["token_id", "cid", "sha256", "bytes"]
+MAX_CSV_BYTES = 16 * 1024 * 1024  # BAYC's provenance CSV for 10,000 tokens is ~1.3 MB
+MAX_LINE = 4096
+
+
+class ManifestError(ValueError):
+    """A manifest that is malformed or names an invalid token id, CID or hash."""
+
+
+def cut(text: str, limit: int = 120) -> str:
+    """`text` cut to `limit` characters for a one-line message."""
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def csv_records(path: Path) -> Iterator[tuple[int, list[str]]]:
+    """(line number, record) of a UTF-8 CSV, read within MAX_CSV_BYTES and MAX_LINE; any fault is a
+    one-line ManifestError naming the file and line."""
+    try:
+        with Path(path).open("rb") as fh:
+            data = fh.read(MAX_CSV_BYTES + 1)
+    except OSError as exc:
+        raise ManifestError(f"{path}: cannot read ({exc.strerror or exc})") from None
+    if len(data) > MAX_CSV_BYTES:
+        raise ManifestError(f"{path}: larger than {MAX_CSV_BYTES} bytes")
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        raise ManifestError(f"{path}:{line}: not UTF-8 (byte 0x{data[exc.start]:02x})") from None
+    for number, line in enumerate(text.split("\n"), 1):
+        if len(line) > MAX_LINE:
+            raise ManifestError(f"{path}:{number}: line longer than {MAX_LINE} characters: {cut(line, 40)!r}")
+    reader = csv.reader(io.StringIO(text, newline=""))
+    try:
+        for rec in reader:
+            yield reader.line_num, rec
+    except csv.Error as exc:
+        raise ManifestError(f"{path}:{reader.line_num}: {cut(str(exc))}") from None
 
 
 def write_manifest(rows: list[dict], path: Path) -> None:
@@ -23,6 +61,15 @@ def write_manifest(rows: list[dict], path: Path) -> None:
 
 
 def read_manifest(path: Path) -> list[dict[str, str]]:
-    """Rows of a manifest written by `write_manifest`."""
-    with open(path, newline="") as f:
-        return list(csv.DictReader(f))
+    """Rows of a manifest written by `write_manifest` (token ids checked)."""
+    records = csv_records(path)
+    _, header = next(records, (1, []))
+    if header[:1] != ["token_id"]:
+        raise ManifestError(f"{path}:1: header {cut(repr(header))}, expected token_id first")
+    rows = []
+    for line, rec in records:
+        if len(rec) != len(header) or not rec[0].isdigit():
+            raise ManifestError(f"{path}:{line}: {len(rec)} fields or token id {cut(repr(rec[:1]))}, "
+                                f"expected {len(header)} fields and a token id")
+        rows.append(dict(zip(header, rec)))
+    return rows

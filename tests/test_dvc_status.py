@@ -11,6 +11,8 @@ import stage_graph as g
 from repo_copy import clone_built, run
 from ruamel.yaml import YAML
 
+pytestmark = pytest.mark.slow  # `pytest -m 'not slow'` is the fast inner loop
+
 
 def changed(value: object) -> object:
     """A different value of the same type (DVC compares values; validity does not matter here)."""

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 import torch
 
 from apeart.collection.demo import generate
@@ -11,6 +12,8 @@ from apeart.gan.data import load_images
 from apeart.gan.evaluate import score_generator
 from apeart.gan.train import Trainer
 from apeart.prepare import prepare_images
+
+pytestmark = pytest.mark.slow  # `pytest -m 'not slow'` is the fast inner loop
 
 CPU = torch.device("cpu")
 

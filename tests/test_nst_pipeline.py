@@ -8,6 +8,8 @@ import pytest
 from PIL import Image
 from repo_copy import clone_built, run
 
+pytestmark = pytest.mark.slow  # `pytest -m 'not slow'` is the fast inner loop
+
 
 @pytest.fixture(scope="module")
 def repo(built_repo: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:

@@ -7,6 +7,8 @@ from repo_copy import clone_built, ran, run
 
 from apeart.core.config import load_params
 
+pytestmark = pytest.mark.slow  # `pytest -m 'not slow'` is the fast inner loop
+
 
 @pytest.fixture(scope="module")
 def repo(built_repo: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:

@@ -15,6 +15,8 @@ from pathlib import Path
 import pytest
 from repo_copy import attempt, clone_built, commit, ran, run, tree_digest
 
+pytestmark = pytest.mark.slow  # `pytest -m 'not slow'` is the fast inner loop
+
 BUCKET = "apeart-test"
 KEY, SECRET = "apeart-test-key", "apeart-test-secret"
 

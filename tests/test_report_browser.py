@@ -20,6 +20,8 @@ import pytest
 import websocket  # websocket-client, in the dev extra
 from repo_copy import run
 
+pytestmark = pytest.mark.slow  # `pytest -m 'not slow'` is the fast inner loop
+
 CHROMIUM = Path("/usr/bin/chromium")
 FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
          "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-dev-shm-usage",

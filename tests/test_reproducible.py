@@ -12,6 +12,8 @@ from pathlib import Path
 import pytest
 from repo_copy import STAGES, clone_built, lock_outs, ran, run, tree_digest
 
+pytestmark = pytest.mark.slow  # `pytest -m 'not slow'` is the fast inner loop
+
 TIMINGS = ["metrics/perf/*.json", "metrics/fetch.json"]
 
 

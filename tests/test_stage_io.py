@@ -10,6 +10,8 @@ import stage_graph as g
 from repo_copy import trace_file
 from ruamel.yaml import YAML
 
+pytestmark = pytest.mark.slow  # `pytest -m 'not slow'` is the fast inner loop
+
 RESUME_STATE = {"train_gan": ".cache/train_gan"}  # outside the outs on purpose: DVC deletes outs before a run
 IGNORED = (".git/", ".dvc/")
 REPO_CONFIG = [".gitignore", ".dvcignore", "params.yaml"]  # dvclive checks the ignore files; every stage reads params

@@ -7,6 +7,7 @@ import os
 import struct
 import zlib
 
+import numpy as np
 import pytest
 from PIL import Image
 
@@ -117,3 +118,60 @@ def test_resize_square_center_crops() -> None:
     assert out.size == (64, 64) and out.mode == "RGB"
     assert out.getcolors() == [(64 * 64, (0, 255, 0))]
     assert resize_square(Image.new("RGBA", (10, 40)), 16).size == (16, 16)
+
+
+def _dds(size: int = 4900) -> bytes:
+    """A DDS file with a pixel format PIL does not implement (its decoder raises NotImplementedError)."""
+    pixel_format = struct.pack("<II4sIIIII", 32, 0x4, b"XYZW", 0, 0, 0, 0, 0)
+    header = struct.pack("<7I", 124, 0x1007, 32, 32, 0, 0, 0) + b"\0" * 44 + pixel_format + struct.pack("<5I", 0x1000, 0, 0, 0, 0)
+    return b"DDS " + header + b"\0" * (size - 128)
+
+
+def _tiff(img: Image.Image) -> bytes:
+    buf = io.BytesIO()
+    img.save(buf, format="TIFF")
+    return buf.getvalue()
+
+
+def test_a_dds_named_png_is_a_bad_image_not_a_crash(tmp_path) -> None:
+    path = tmp_path / "7.png"
+    path.write_bytes(_dds())
+    with pytest.raises(BadImageError, match="not an image of a known format"):
+        open_image(path)
+
+
+@pytest.mark.parametrize("content", [b"<html>not an image</html>", _dds()], ids=["html", "dds"])
+def test_skip_reasons_hold_no_memory_address(tmp_path, content: bytes) -> None:
+    path = tmp_path / "x.png"
+    path.write_bytes(content)
+    reasons = set()
+    for _ in range(2):
+        with pytest.raises(BadImageError) as info:
+            open_image(path)
+        reasons.add(info.value.reason)
+    assert len(reasons) == 1 and " at 0x" not in reasons.pop()
+
+
+def test_sixteen_bit_gray_mid_gray_stays_mid_gray(tmp_path) -> None:
+    path = tmp_path / "gray16.png"
+    path.write_bytes(_png(Image.fromarray(np.full((8, 8), 32768, np.uint16))))
+    assert to_rgb(open_image(path)).getpixel((3, 3)) == (127, 127, 127)
+    path.write_bytes(_tiff(Image.fromarray(np.full((8, 8), 65535, np.uint16))))
+    assert to_rgb(open_image(path)).getpixel((3, 3)) == (255, 255, 255)
+
+
+def test_lab_is_converted_through_a_colour_transform(tmp_path) -> None:
+    path = tmp_path / "lab.tif"
+    path.write_bytes(_tiff(Image.new("LAB", (8, 8), (128, 128, 128))))  # L* 50, a* = b* = 0: sRGB ~119 gray
+    r, g, b = to_rgb(open_image(path)).getpixel((0, 0))
+    assert abs(r - 119) <= 2 and r == g == b
+
+
+@pytest.mark.parametrize("mode", ["F", "I"])
+def test_float_and_32_bit_integer_samples_are_refused_with_a_reason(tmp_path, mode: str) -> None:
+    path = tmp_path / f"{mode}.tif"
+    path.write_bytes(_tiff(Image.new(mode, (8, 8), 1)))
+    with pytest.raises(BadImageError, match=f"pixel mode {mode}"):
+        open_image(path)
+    with pytest.raises(ValueError, match="no defined range"):
+        to_rgb(Image.new(mode, (8, 8), 1))

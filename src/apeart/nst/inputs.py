@@ -3,7 +3,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import numpy as np
 import torch
 from PIL import Image
 from torchvision.transforms.functional import pil_to_tensor
@@ -21,9 +20,7 @@ def image_files(folder: Path) -> list[Path]:
 
 
 def _rgb(image: Image.Image) -> Image.Image:
-    """`to_rgb`, with 16-bit grayscale (I;16*, I) scaled to 8 bits first instead of clipped to white."""
-    if image.mode.startswith("I;16") or (image.mode == "I" and image.getextrema()[1] > 255):
-        image = Image.fromarray((np.asarray(image, dtype=np.float64) / 257).clip(0, 255).astype(np.uint8), "L")
+    """`to_rgb` (core/images.py: 16-bit grayscale scaled to 8 bits, LAB converted, the one conversion prepare uses)."""
     return to_rgb(image)
 
 

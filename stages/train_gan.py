@@ -15,7 +15,7 @@ from apeart.core.runtime import deterministic, peak_rss_mb, resolve_device
 from apeart.gan.data import load_images
 from apeart.gan.figures import interpolation, progress_gif, progress_strip
 from apeart.gan.sample import save_generator
-from apeart.gan.train import Trainer, TrainingError, fingerprint
+from apeart.gan.train import Trainer, TrainingError, fingerprint, loss_warning
 
 MODELS, REPORTS, RESUME = Path("models/dcgan"), Path("reports/gan"), Path(".cache/train_gan")
 
@@ -33,6 +33,8 @@ def main() -> None:
         state = trainer.run()
     except TrainingError as error:
         sys.exit(f"train_gan: {error}")
+    if warning := loss_warning(state.history):
+        print(f"train_gan: WARNING: {warning}", file=sys.stderr)
 
     nrow = max(1, int(params.grid_size ** 0.5))
     for epoch, images in state.grids.items():

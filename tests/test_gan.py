@@ -19,6 +19,8 @@ from apeart.gan.train import (
     TrainingError,
     ema_beta,
     fingerprint,
+    loss_warning,
+    payload_digest,
     real_label_at,
 )
 
@@ -212,12 +214,51 @@ def test_checkpoint_of_other_config_is_refused(data: torch.Tensor, tmp_path: Pat
         Trainer(other, data, CPU, tmp_path / "ck.pt").run()
 
 
-def test_unreadable_checkpoint_is_refused_clearly(data: torch.Tensor, tmp_path: Path) -> None:
+def _damage(checkpoint: Path, how: str, trainer: Trainer) -> None:
+    """Truncate the file, invert 64 bytes inside G's first weight (the zip stays valid), or store NaN weights
+    under a matching digest."""
+    raw = checkpoint.read_bytes()
+    if how == "truncated":
+        checkpoint.write_bytes(raw[:1000])
+    elif how == "flipped":
+        weight = trainer.G.state_dict()["main.0.weight"].numpy().tobytes()
+        at = raw.index(weight[:256]) + 128
+        checkpoint.write_bytes(raw[:at] + bytes(b ^ 0xFF for b in raw[at : at + 64]) + raw[at + 64 :])
+    else:
+        payload = torch.load(checkpoint, weights_only=True)
+        payload["G"]["main.0.weight"][0, 0, 0, 0] = float("nan")
+        payload["digest"] = payload_digest(payload)
+        torch.save(payload, checkpoint)
+
+
+@pytest.mark.parametrize("how", ["truncated", "flipped", "nan"])
+def test_damaged_checkpoint_starts_over_with_a_message(data: torch.Tensor, tmp_path: Path,
+                                                       capsys: pytest.CaptureFixture, how: str) -> None:
+    """Unreadable, bit-flipped (digest mismatch) or non-finite: never resumed; training starts over and ends
+    with the weights of an uninterrupted run."""
     checkpoint = tmp_path / "ck.pt"
-    Trainer(tiny_params(epochs=1), data, CPU, checkpoint).run()
-    checkpoint.write_bytes(checkpoint.read_bytes()[:1000])  # truncated
-    with pytest.raises(TrainingError, match="not a readable checkpoint.*delete it"):
-        Trainer(tiny_params(epochs=2), data, CPU, checkpoint).run()
+    first = Trainer(tiny_params(epochs=1), data, CPU, checkpoint)
+    first.run()
+    _damage(checkpoint, how, first)
+    resumed = Trainer(tiny_params(epochs=1), data, CPU, checkpoint)
+    resumed.run()
+    err = capsys.readouterr().err
+    assert "ck.pt is damaged" in err and "training from epoch 1" in err
+    fresh = Trainer(tiny_params(epochs=1), data, CPU, tmp_path / "fresh.pt")
+    fresh.run()
+    assert_same(state_of(resumed), state_of(fresh))
+
+
+def test_divergence_without_nan_fails_naming_the_losses(data: torch.Tensor, tmp_path: Path) -> None:
+    """gan.lr 1e3: finite but absurd losses (~1e8) fail the run instead of becoming metrics."""
+    with pytest.raises(TrainingError, match=r"diverged at epoch 1, step \d+: d_loss .* lower gan.lr; no checkpoint yet"):
+        Trainer(tiny_params(lr=1e3), data, CPU, tmp_path / "ck.pt").run()
+
+
+def test_unstable_losses_are_warned_about() -> None:
+    history = [{"epoch": 1, "d_loss": 0.5, "g_loss": 2.0}, {"epoch": 2, "d_loss": 80.0, "g_loss": 1.0}]
+    assert "d_loss is 80" in loss_warning(history)
+    assert loss_warning(history[:1]) is None
 
 
 def test_nan_raises_naming_the_epoch(data: torch.Tensor, tmp_path: Path) -> None:
@@ -229,9 +270,21 @@ def test_nan_raises_naming_the_epoch(data: torch.Tensor, tmp_path: Path) -> None
             super()._epoch(epoch, bar)
 
     checkpoint = tmp_path / "ck.pt"
-    with pytest.raises(TrainingError, match=r"epoch 2, step 5"):
+    with pytest.raises(TrainingError, match=r"epoch 2, step 5; last good checkpoint \(epoch 1\) kept"):
         Poisoned(tiny_params(), data, CPU, checkpoint).run()
     assert torch.load(checkpoint, weights_only=True)["epoch"] == 1  # last good checkpoint kept
+
+
+def test_nan_in_the_first_epoch_says_no_checkpoint_exists_yet(data: torch.Tensor, tmp_path: Path) -> None:
+    class Poisoned(Trainer):
+        def _epoch(self, epoch: int, bar) -> None:
+            with torch.no_grad():
+                self.D.main[0].weight.fill_(float("nan"))
+            super()._epoch(epoch, bar)
+
+    with pytest.raises(TrainingError, match=r"epoch 1, step 1; no checkpoint yet") as info:
+        Poisoned(tiny_params(), data, CPU, tmp_path / "ck.pt").run()
+    assert "kept" not in str(info.value)
 
 
 CHILD = """

@@ -5,6 +5,7 @@ import copy
 import hashlib
 import io
 import json
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -19,8 +20,52 @@ from apeart.gan.augment import diff_augment, parse_policy
 from apeart.gan.models import Discriminator, Generator, init_weights, seeded_generator, to_uint8
 
 
+DIVERGED = 1e3  # a BCE loss this large means logits of ~1e3: the run is broken, not merely unstable
+SUSPECT = 50.0  # a last-epoch mean loss above this is worth a warning
+
+
 class TrainingError(RuntimeError):
     """Training diverged, or a checkpoint does not belong to this configuration."""
+
+
+def payload_digest(payload: dict) -> str:
+    """SHA-256 over a checkpoint payload: every tensor's bytes and every other value, keys in order."""
+    digest = hashlib.sha256()
+
+    def feed(key: str, value: object) -> None:
+        if isinstance(value, torch.Tensor):
+            digest.update(f"{key}:{value.dtype}:{tuple(value.shape)}".encode())
+            digest.update(value.detach().cpu().contiguous().reshape(-1).view(torch.uint8).numpy().tobytes())
+        elif isinstance(value, dict):
+            for k in sorted(value, key=str):
+                feed(f"{key}/{k}", value[k])
+        elif isinstance(value, (list, tuple)):
+            for i, v in enumerate(value):
+                feed(f"{key}[{i}]", v)
+        else:
+            digest.update(f"{key}={value!r};".encode())
+
+    feed("", {k: v for k, v in payload.items() if k != "digest"})
+    return digest.hexdigest()
+
+
+def _non_finite(payload: object, key: str = "") -> str | None:
+    """The key of the first floating tensor in `payload` holding NaN or inf, else None."""
+    if isinstance(payload, torch.Tensor):
+        return key if payload.is_floating_point() and not torch.isfinite(payload).all() else None
+    items = payload.items() if isinstance(payload, dict) else enumerate(payload) if isinstance(payload, (list, tuple)) else ()
+    return next((bad for k, v in items if (bad := _non_finite(v, f"{key}/{k}"))), None)
+
+
+def loss_warning(history: list[dict[str, float]]) -> str | None:
+    """A warning when the last epoch's mean D or G loss is suspiciously high (unstable training), else None."""
+    last = [h for h in history if h["epoch"] == history[-1]["epoch"]] if history else []
+    for name in ("d_loss", "g_loss"):
+        mean = sum(h[name] for h in last) / max(1, len(last))
+        if mean > SUSPECT:
+            return (f"last epoch's mean {name} is {mean:.3g} (> {SUSPECT:g}): training is unstable; "
+                    "the samples are likely noise (lower gan.lr?)")
+    return None
 
 
 @dataclass
@@ -122,19 +167,24 @@ class Trainer:
             "opt_d": self.opt_d.state_dict(),
             "rng": self.rng.get_state(),
         }
+        payload["digest"] = payload_digest(payload)
         buffer = io.BytesIO()  # in memory, so the bytes do not depend on a file name
         torch.save(payload, buffer)
         write_bytes(self.checkpoint, buffer.getvalue(), durable=True)
 
     def load(self) -> bool:
-        """Resume from the checkpoint if there is one; refuse one from another configuration."""
+        """Resume from the checkpoint if there is one and it is intact (digest, finite tensors); a damaged one
+        is reported and training starts over; one from another configuration is refused."""
         if not self.checkpoint.is_file():
             return False
         try:
             payload = torch.load(self.checkpoint, map_location=self.device, weights_only=True)
         except Exception as error:  # zip, pickle and weights_only errors have no common base class
-            raise TrainingError(f"{self.checkpoint} is not a readable checkpoint ({error}); "
-                                "delete it to start over") from error
+            return self._start_over(f"not a readable checkpoint ({str(error).splitlines()[0][:200]})")
+        if not isinstance(payload, dict) or payload.get("digest") != payload_digest(payload):
+            return self._start_over("its contents do not match the digest stored with them (damaged on disk?)")
+        if bad := _non_finite(payload):
+            return self._start_over(f"non-finite values in {bad}")
         if payload.get("fingerprint") != self.key:
             raise TrainingError(
                 f"{self.checkpoint} was written for other GAN params or data "
@@ -150,6 +200,10 @@ class Trainer:
         grids = {int(k): v for k, v in payload["grids"].items()}
         self.state = TrainState(payload["epoch"], payload["step"], payload["history"], grids)
         return True
+
+    def _start_over(self, why: str) -> bool:
+        print(f"train_gan: {self.checkpoint} is damaged: {why}; ignoring it and training from epoch 1", file=sys.stderr)
+        return False
 
     def _autocast(self) -> torch.autocast:
         """bf16 autocast for the forward passes when `precision: bf16`; a no-op for fp32."""
@@ -193,9 +247,17 @@ class Trainer:
                                        out_fake.detach().sigmoid().mean()]))
         values = torch.stack(losses).cpu()
         bad = (~torch.isfinite(values)).any(1).nonzero()
+        kept = (f"last good checkpoint (epoch {self.state.epoch}) kept" if self.state.epoch
+                else "no checkpoint yet (it is written after each epoch)")
         if len(bad):
             step = self.state.step + int(bad[0]) + 1
-            raise TrainingError(f"non-finite loss at epoch {epoch + 1}, step {step}; last good checkpoint kept")
+            raise TrainingError(f"non-finite loss at epoch {epoch + 1}, step {step}; {kept}")
+        huge = (values[:, :2] > DIVERGED).any(1).nonzero()
+        if len(huge):
+            i = int(huge[0])
+            d, g = values[i, :2].tolist()
+            raise TrainingError(f"diverged at epoch {epoch + 1}, step {self.state.step + i + 1}: d_loss {d:.3g}, "
+                                f"g_loss {g:.3g} (> {DIVERGED:g}); lower gan.lr; {kept}")
         for d, g, d_x, d_gz in values.tolist():
             self.state.step += 1
             self.state.history.append({"step": self.state.step, "epoch": epoch + 1, "d_loss": d, "g_loss": g,

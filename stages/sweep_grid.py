@@ -1,7 +1,7 @@
 """Render a queued beta sweep: rows = content images, columns = beta, from finished DVC experiments.
 
     dvc exp run --queue -S 'nst.beta=1e1,1e2,1e3,1e4' && dvc queue start   # then wait: dvc queue status
-    python stages/sweep_grid.py          # -> reports/sweep/beta_grid.png
+    python -m apeart stages/sweep_grid.py    # -> reports/sweep/beta_grid.png (the launcher: OMP_WAIT_POLICY before torch)
 
 Reads `dvc exp show --json` for the experiments of the current commit (or those named), takes each one's
 nst.beta and its reports/nst/results/*.png through DVC's file system at the experiment's revision (from

@@ -51,11 +51,11 @@ def _stage_root(spec: dict) -> Path:
 
 
 def script(spec: dict) -> Path:
-    """The Python file a stage's cmd runs (`python path.py` or `python -m module`)."""
+    """The Python file a stage's cmd runs (`python -m apeart path.py`, `python path.py` or `python -m module`)."""
     words = shlex.split(spec["cmd"] if isinstance(spec["cmd"], str) else spec["cmd"][0])
-    if "-m" in words:
-        return _module_file(words[words.index("-m") + 1])
-    return (_stage_root(spec) / next(w for w in words if w.endswith(".py"))).resolve()
+    if any(w.endswith(".py") for w in words):
+        return (_stage_root(spec) / next(w for w in words if w.endswith(".py"))).resolve()
+    return _module_file(words[words.index("-m") + 1])
 
 
 def declared_deps(spec: dict) -> list[str]:

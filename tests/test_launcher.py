@@ -1,0 +1,48 @@
+"""Every stage process gets OMP_WAIT_POLICY=PASSIVE before torch loads, however its script orders imports:
+dvc.yaml runs each stage as `python -m apeart stages/<name>.py`, and the launcher loads `apeart` first."""
+from __future__ import annotations
+
+import os
+import shlex
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import stage_graph as g
+
+# Imports torch before anything of apeart (as stages/train_gan.py did), then reports what torch started with.
+PROBE = """import torch, os, sys
+print(os.environ.get("OMP_WAIT_POLICY"), "apeart" in sys.modules, sys.argv[1:])
+"""
+
+
+@pytest.mark.parametrize("name", sorted(g.stages()))
+def test_each_stage_cmd_sets_the_wait_policy_before_torch(name: str, tmp_path: Path) -> None:
+    """The stage's own cmd, run by a shell as DVC does, with its script replaced by the probe."""
+    spec = g.stages()[name]
+    cmd = spec["cmd"]
+    words = shlex.split(cmd)
+    assert words[:3] == ["python", "-m", "apeart"], f"{name}: cmd {cmd!r} does not run through the launcher"
+    script = tmp_path / g.rel(g.script(spec))
+    script.parent.mkdir(parents=True)
+    script.write_text(PROBE)
+    env = {k: v for k, v in os.environ.items() if k != "OMP_WAIT_POLICY"}
+    env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env['PATH']}"
+    out = subprocess.run(cmd + " --x", shell=True, cwd=tmp_path, env=env, capture_output=True, text=True, check=True)
+    assert out.stdout.split() == ["PASSIVE", "True", "['--x']"], out.stderr
+
+
+def test_an_explicit_policy_is_kept_and_a_late_import_warns(tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if k != "OMP_WAIT_POLICY"}
+    late = subprocess.run([sys.executable, "-c", "import torch, apeart, os; print(os.environ['OMP_WAIT_POLICY'])"],
+                          env=env, capture_output=True, text=True, check=True)
+    assert late.stdout.strip() == "PASSIVE" and "torch was imported before apeart" in late.stderr
+    kept = subprocess.run([sys.executable, "-c", "import apeart, os; print(os.environ['OMP_WAIT_POLICY'])"],
+                          env={**env, "OMP_WAIT_POLICY": "ACTIVE"}, capture_output=True, text=True, check=True)
+    assert kept.stdout.strip() == "ACTIVE"
+
+
+def test_the_launcher_refuses_a_missing_script() -> None:
+    out = subprocess.run([sys.executable, "-m", "apeart"], capture_output=True, text=True)
+    assert out.returncode != 0 and "usage: python -m apeart stages/<name>.py" in out.stderr

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from apeart.core.cli import run_stage
 from apeart.core.config import load_params
 from apeart.core.files import write_json
 from apeart.core.runtime import deterministic, resolve_device
@@ -24,4 +25,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    run_stage("evaluate_gan", main)

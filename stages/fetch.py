@@ -7,6 +7,7 @@ from pathlib import Path
 from apeart.collection import demo
 from apeart.collection.bayc import fetch_bayc
 from apeart.core.catalog import write_manifest
+from apeart.core.cli import run_stage
 from apeart.core.config import load_params
 from apeart.core.files import write_json
 from apeart.ipfs.fetch import FetchError
@@ -26,18 +27,23 @@ def main() -> None:
         try:
             rows, summary = fetch_bayc(params, images)
         except FetchError as err:
-            write_json(Path("metrics/fetch.json"), err.summary)
-            raise SystemExit(f"fetch: {err}") from None
-    write_json(RAW / "failures.json", summary.pop("failures", []))
+            write_reports(err.summary, time.perf_counter() - start)  # what failed and why, also when too few verified
+            raise
+    summary.update(bytes=sum(int(r["bytes"]) for r in rows))
     write_manifest(rows, RAW / "manifest.csv")
     seconds = time.perf_counter() - start
-    summary.update(bytes=sum(int(r["bytes"]) for r in rows))
-    # What varies run to run (time, cache hits, requests) is perf, not a metric.
-    perf = {key: summary.pop(key) for key in PERF_KEYS if key in summary}
-    write_json(Path("metrics/fetch.json"), summary)
-    write_json(Path("metrics/perf/fetch.json"), {**perf, "seconds": round(seconds, 2)})
+    write_reports(summary, seconds)
     print(f"fetch: {len(rows)} images ({params.source}) in {seconds:.1f}s")
 
 
+def write_reports(summary: dict, seconds: float) -> None:
+    """data/raw/failures.json, metrics/fetch.json and, apart (it varies run to run), metrics/perf/fetch.json."""
+    summary = dict(summary)
+    write_json(RAW / "failures.json", summary.pop("failures", []))
+    perf = {key: summary.pop(key) for key in PERF_KEYS if key in summary}
+    write_json(Path("metrics/fetch.json"), summary)
+    write_json(Path("metrics/perf/fetch.json"), {**perf, "seconds": round(seconds, 2)})
+
+
 if __name__ == "__main__":
-    main()
+    run_stage("fetch", main, FetchError)

@@ -4,6 +4,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from apeart.core.catalog import read_manifest
+from apeart.core.cli import run_stage
 from apeart.core.config import load_params
 from apeart.core.files import write_json
 from apeart.prepare import GAN_SIZE, prepare_images
@@ -27,4 +28,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    run_stage("prepare", main)

@@ -5,9 +5,9 @@ nst.reconstruct_size for nst.reconstruct_steps steps -> reports/reconstruct/{sty
 """
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
+from apeart.core.cli import run_stage
 from apeart.core.config import load_params
 from apeart.core.files import save_png, write_json
 from apeart.core.grids import square, tile_grid
@@ -24,10 +24,7 @@ def main() -> None:
     deterministic(params.seed)
     device = resolve_device(params.device)
     names, content, styles = load_inputs(params)
-    try:
-        rec = reconstruct(content[0], styles[0], params, device)
-    except NSTError as error:
-        sys.exit(f"reconstruct: {error}")
+    rec = reconstruct(content[0], styles[0], params, device)
     tile = rec.style_images.shape[-1]
     save_png(tile_grid([[square(styles[0]), *rec.style_images]], tile, ["style", *rec.style_labels]),
              OUT / "style_rows.png")
@@ -45,4 +42,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    run_stage("reconstruct", main, NSTError)

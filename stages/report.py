@@ -5,6 +5,7 @@ import dataclasses
 import json
 from pathlib import Path
 
+from apeart.core.cli import run_stage
 from apeart.core.config import load_params, speed_only
 from apeart.core.files import save_png, write_bytes
 from apeart.core.grids import rows, style_tile, to_pil
@@ -68,4 +69,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    run_stage("report", main)

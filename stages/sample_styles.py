@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from apeart.core.cli import run_stage
 from apeart.core.config import load_params
 from apeart.core.files import save_png
 from apeart.core.grids import grid, to_pil
@@ -25,4 +26,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    run_stage("sample_styles", main)

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import torch
 
+from apeart.core.cli import run_stage
 from apeart.core.config import load_params
 from apeart.core.files import save_png, write_bytes, write_json
 from apeart.core.grids import grid, side_by_side, to_pil
@@ -29,10 +30,7 @@ def main() -> None:
     trainer = Trainer(params, data, resolve_device(params.device), checkpoint)
     if checkpoint.is_file():
         print(f"train_gan: resuming from {checkpoint}")
-    try:
-        state = trainer.run()
-    except TrainingError as error:
-        sys.exit(f"train_gan: {error}")
+    state = trainer.run()
     if warning := loss_warning(state.history):
         print(f"train_gan: WARNING: {warning}", file=sys.stderr)
 
@@ -58,4 +56,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    run_stage("train_gan", main, TrainingError)

@@ -126,9 +126,18 @@ def test_not_found_is_not_retried_on_the_same_gateway(gateway: LoopbackGateway) 
 def test_redirect_loop_is_cut_off(gateway: LoopbackGateway) -> None:
     cid = gateway.add_file(_payload(11))
     gateway.fault(cid, *["redirect"] * 10)
+    client = GatewayClient([gateway.url], max_redirects=3, **FAST)
     with pytest.raises(GatewayError) as info:
-        GatewayClient([gateway.url], max_redirects=3, **FAST).fetch_file(cid)
-    assert info.value.reason == "redirects" and gateway.requests == 4
+        client.fetch_file(cid)
+    assert info.value.reason == "redirects" and gateway.requests == client.requests == 4
+
+
+def test_redirect_hops_count_as_requests(gateway: LoopbackGateway) -> None:
+    cid = gateway.add_file(_payload(13))
+    gateway.fault(cid, "redirect", "redirect")
+    client = GatewayClient([gateway.url], **FAST)
+    assert client.fetch_file(cid) == _payload(13)
+    assert gateway.requests == client.requests == 3
 
 
 def test_body_over_max_bytes_is_refused(gateway: LoopbackGateway) -> None:

@@ -136,7 +136,7 @@ def test_metadata_directory_is_resolved_and_verified(tmp_path: Path, monkeypatch
         rows, summary = fetch_bayc(_data(root, gw.url, min_fraction=1.0), tmp_path / "img")
         assert [r["token_id"] for r in rows] == list(range(10)) and summary["verified"] == 10
         assert all((tmp_path / "img" / f"{i}.png").read_bytes() == images[i] for i in range(10))
-        assert rows[3]["fur"] == "fur3"
+        assert rows[3]["fur"] == "fur3" and summary["requests"] == gw.requests  # metadata blocks and images
         before = gw.requests
         assert fetch_bayc(_data(root, gw.url, min_fraction=1.0), tmp_path / "img")[0] == rows
         assert gw.requests == before

@@ -13,34 +13,42 @@ from apeart.collection.sources import (
     select_token_ids,
     trait_columns,
 )
-from apeart.core.config import DataParams
-from apeart.ipfs.fetch import fetch_images
+from apeart.core.config import DataParams, ParamsError
+from apeart.ipfs.fetch import FetchError, fetch_images
 from apeart.ipfs.gateway import GatewayClient
 
 CACHE = Path(".cache/ipfs")
 
 
-def manifest_rows(params: DataParams) -> tuple[list[ManifestRow], list[dict]]:
-    """Rows selected by `data.token_ids` / `data.limit` from the configured manifest; plus failures."""
+def manifest_rows(params: DataParams) -> tuple[list[ManifestRow], list[dict], int]:
+    """Rows selected by `data.token_ids` / `data.limit` from the configured manifest; plus failures and the
+    number of HTTP requests made for the manifest (token metadata)."""
     ids = params.token_ids or None
     if params.manifest == "metadata":
         client = GatewayClient(params.gateways, per_gateway=params.per_gateway, timeout_s=params.timeout_s,
                                retries=params.retries)
         wanted = select_token_ids(range(MAX_TOKEN_ID + 1), ids, params.limit)
-        return fetch_metadata_rows(client, wanted, CACHE, params.metadata_cid)
+        rows, failures = fetch_metadata_rows(client, wanted, CACHE, params.metadata_cid)
+        client.close()
+        return rows, failures, client.requests
     if not params.manifest_path:
-        raise ValueError(f"data.manifest_path: required for data.manifest: {params.manifest}")
+        raise ParamsError(f"data.manifest_path: required for data.manifest: {params.manifest}")
     read = read_provenance_csv if params.manifest == "provenance" else read_plain_csv
-    return select_rows(read(Path(params.manifest_path)), ids, params.limit), []
+    return select_rows(read(Path(params.manifest_path)), ids, params.limit), [], 0
 
 
 def fetch_bayc(params: DataParams, images_dir: Path) -> tuple[list[dict], dict]:
     """Fetch and verify the selected images into `images_dir`; returns (manifest rows, summary)."""
-    rows, failures = manifest_rows(params)
-    summary = fetch_images(
-        rows, images_dir, CACHE / "blocks", params.gateways, concurrency=params.concurrency,
-        per_gateway=params.per_gateway, timeout_s=params.timeout_s, retries=params.retries,
-        max_bytes=params.max_bytes, min_fraction=params.min_fraction, failures=failures)
+    rows, failures, requests = manifest_rows(params)
+    try:
+        summary = fetch_images(
+            rows, images_dir, CACHE / "blocks", params.gateways, concurrency=params.concurrency,
+            per_gateway=params.per_gateway, timeout_s=params.timeout_s, retries=params.retries,
+            max_bytes=params.max_bytes, min_fraction=params.min_fraction, failures=failures)
+    except FetchError as err:
+        err.summary["requests"] += requests
+        raise
+    summary["requests"] += requests
     failed = {int(f["token_id"]) for f in summary["failures"] if f.get("token_id") is not None}
     out = []
     for row in rows:

@@ -171,15 +171,19 @@ class GatewayClient:
                 self._sessions.append(session)
         return session
 
+    def _count(self, n: int) -> None:
+        with self._lock:
+            self.requests += n
+
     def _request(self, url: str, raw: bool, max_bytes: int) -> bytes:
         """One GET with connect/stall timeouts, a total deadline and a size limit."""
         headers = {"Accept": RAW_BLOCK if raw else "*/*", "Accept-Encoding": "identity"}
         deadline = time.monotonic() + self.deadline_s
-        with self._lock:
-            self.requests += 1
+        self._count(1)
         try:
             response = self._session().get(url, headers=headers, stream=True, timeout=(self.timeout_s, self.timeout_s))
         except requests.TooManyRedirects:
+            self._count(self.max_redirects)  # the hops followed before giving up
             raise GatewayError("redirects", f"{url}: more than {self.max_redirects} redirects", permanent=True) from None
         except requests.ConnectTimeout:
             raise GatewayError("connect_timeout", url) from None
@@ -187,6 +191,7 @@ class GatewayClient:
             raise GatewayError("stall", f"{url}: no response in {self.timeout_s} s") from None
         except requests.RequestException as exc:
             raise GatewayError("connection", f"{url}: {exc}") from None
+        self._count(len(response.history))  # each redirect hop was a request too
         with response:
             if response.status_code != 200:
                 raise _status_error(url, response)

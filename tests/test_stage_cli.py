@@ -1,0 +1,53 @@
+"""Stages as DVC runs them (`python -m apeart stages/<name>.py` in the repo folder): a known fault is one line
+on stderr and exit status 1, no traceback; fetch writes what failed even when too few images verify."""
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from ipfs_server import LoopbackGateway
+
+ROOT = Path(__file__).resolve().parents[1]
+STAGES = ["fetch", "prepare", "train_gan", "evaluate_gan", "sample_styles", "reconstruct", "report"]
+
+
+def run_stage(name: str, folder: Path) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "apeart", str(ROOT / "stages" / f"{name}.py")], cwd=folder,
+                          capture_output=True, text=True, timeout=300)
+
+
+def one_line(out: subprocess.CompletedProcess) -> str:
+    lines = [line for line in out.stderr.splitlines() if line.strip() and "%|" not in line]
+    assert out.returncode == 1 and "Traceback" not in out.stderr and len(lines) == 1, out.stderr
+    return lines[0]
+
+
+@pytest.mark.parametrize("name", STAGES)
+def test_bad_params_are_one_line(name: str, tmp_path: Path) -> None:
+    (tmp_path / "params.yaml").write_text("gan:\n  lr: .nan\n")
+    assert one_line(run_stage(name, tmp_path)) == f"{name}: gan.lr: nan is not a finite number"
+
+
+def test_bad_manifest_is_one_line(tmp_path: Path) -> None:
+    (tmp_path / "bad.csv").write_text("token_id,cid\n1,not-a-cid\n")
+    (tmp_path / "params.yaml").write_text("data:\n  source: ipfs\n  manifest: csv\n  manifest_path: bad.csv\n")
+    assert one_line(run_stage("fetch", tmp_path)) == "fetch: bad.csv:2: invalid CID 'not-a-cid'"
+
+
+def test_too_few_verified_still_writes_failures(tmp_path: Path) -> None:
+    """min_fraction fails: one line, exit 1, and data/raw/failures.json lists what failed and why."""
+    cids = ["QmT78zSuBmuS4z925WZfrqQ1qHaJ56DQaTfyMUF7F8ff5o", "QmRRPWG96cmgTn2qSzjwr2qvfNEuhunv6FNeMFGa9bx6mQ"]
+    (tmp_path / "m.csv").write_text("token_id,cid\n" + "".join(f"{i},{c}\n" for i, c in enumerate(cids)))
+    with LoopbackGateway() as gw:
+        (tmp_path / "params.yaml").write_text(
+            f"data:\n  source: ipfs\n  manifest: csv\n  manifest_path: m.csv\n  gateways: ['{gw.url}']\n  retries: 0\n")
+        line = one_line(run_stage("fetch", tmp_path))
+    assert line.startswith("fetch: only 0/2 images verified (min_fraction 0.95)")
+    failures = json.loads((tmp_path / "data/raw/failures.json").read_text())
+    assert [(f["token_id"], f["reason"]) for f in failures] == [(0, "http_404"), (1, "http_404")]
+    metrics = json.loads((tmp_path / "metrics/fetch.json").read_text())
+    assert metrics["failed"] == 2 and "failures" not in metrics and "requests" not in metrics
+    assert json.loads((tmp_path / "metrics/perf/fetch.json").read_text())["requests"] == 2

@@ -58,6 +58,14 @@ def script(spec: dict) -> Path:
     return _module_file(words[words.index("-m") + 1])
 
 
+def used_files(spec: dict) -> frozenset[Path]:
+    """What a stage's cmd runs: the launcher module of `python -m <module> script.py` and the script's imports."""
+    words = shlex.split(spec["cmd"] if isinstance(spec["cmd"], str) else spec["cmd"][0])
+    launcher = _module_file(words[words.index("-m") + 1]) if "-m" in words else None
+    main = launcher.with_name("__main__.py") if launcher and launcher.name == "__init__.py" else launcher
+    return imports(script(spec)) | ({main} if main else set())
+
+
 def declared_deps(spec: dict) -> list[str]:
     """The stage's deps as repo-relative paths."""
     return [rel(_stage_root(spec) / d) for d in spec.get("deps", [])]

@@ -73,6 +73,6 @@ def test_every_key_and_file_makes_exactly_its_readers_stale(repo: Path) -> None:
         keys = {f"{k}.{f}" for k in keys if k in g.FIELDS for f in g.FIELDS[k]} | (keys - set(g.FIELDS))
         assert keys == g.param_reads(g.script(spec)) - g.speed_only(), name
         code = {p for p in seen.get(name, {}) if p.startswith(("src/", "stages/"))}
-        imported = {g.rel(p) for p in g.imports(g.script(spec))}
+        imported = {g.rel(p) for p in g.used_files(spec)}
         assert code and all(any(i == p or i.startswith(p + "/") for i in imported) for p in code), name
         assert all(any(i == p or i.startswith(p + "/") for p in code) for i in imported), name

@@ -36,7 +36,7 @@ def test_both_pipelines_are_seen() -> None:
 @pytest.mark.parametrize("name", sorted(STAGES))
 def test_every_imported_file_is_a_dep_and_every_dep_is_used(name: str) -> None:
     spec = STAGES[name]
-    used = {g.rel(p) for p in g.imports(g.script(spec))}
+    used = {g.rel(p) for p in g.used_files(spec)}
     deps = code_deps(spec)
     missing = sorted(p for p in used if not covered(p, deps))
     assert not missing, f"{name} imports {missing}, which are not among its deps"

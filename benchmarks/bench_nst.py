@@ -39,11 +39,12 @@ from apeart.collection.demo import generate
 from apeart.core.config import NstParams
 from apeart.core.grids import to_pil
 from apeart.nst.inputs import load_rgb
-from apeart.nst.losses import content_loss, gram
+from apeart.nst.losses import Convention, content_loss, gram
 from apeart.nst.objective import layer_weights
 from apeart.nst.transfer import transfer
 from apeart.vgg.backbones import VGGFeatures
 
+CONVENTION = Convention("gatys")  # the naive baselines' loss scale (speed is what is compared)
 PAINTING = Path(__file__).resolve().parents[1] / "data/styles/paintings/starry_night.jpg"  # shipped
 
 
@@ -86,7 +87,7 @@ def _naive_one(image, style, params, device, net: VGGFeatures, rebuild: bool) ->
         with torch.no_grad():
             c = net(net.to_input(image))
             s = net(net.to_input(style[None]))
-        return ({n: c[n] for n in params.content_layers}, {n: gram(s[n]) for n in params.style_layers})
+        return ({n: c[n] for n in params.content_layers}, {n: gram(s[n], CONVENTION) for n in params.style_layers})
 
     fixed = None if rebuild else targets()
     x = net.to_input(image).detach().clone().requires_grad_(True)
@@ -97,8 +98,8 @@ def _naive_one(image, style, params, device, net: VGGFeatures, rebuild: bool) ->
         opt.zero_grad()
         c_t, s_t = fixed or targets()
         feats = net(x)
-        c_loss = sum(content_loss(feats[n], c_t[n]) for n in params.content_layers)
-        s_loss = sum(w * (gram(feats[n]) - s_t[n]).pow(2).sum() for w, n in zip(weights, params.style_layers))
+        c_loss = sum(content_loss(feats[n], c_t[n], CONVENTION) for n in params.content_layers)
+        s_loss = sum(w * (gram(feats[n], CONVENTION) - s_t[n]).pow(2).sum() for w, n in zip(weights, params.style_layers))
         loss = (params.alpha * c_loss + params.beta * s_loss).sum()
         if not scale:
             scale.append(loss.item() / x.numel())

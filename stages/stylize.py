@@ -4,6 +4,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
+from apeart.core.cli import run_stage
 from apeart.core.config import load_params
 from apeart.core.files import save_png, write_json
 from apeart.core.grids import grid, to_pil
@@ -46,10 +47,10 @@ def main() -> None:
     log_history(Path("metrics/stylize"), curves, [f"{t}_loss" for t in TERMS], {})
     write_json(Path("metrics/perf/stylize.json"), {
         "seconds_per_step": round(result.seconds_per_step, 4), "images": n,
-        "steps": len(result.history), "peak_rss_mb": round(peak_rss_mb(), 1),
+        "steps": len(result.history) - 1, "peak_rss_mb": round(peak_rss_mb(), 1),
         "peak_cuda_mb": round(result.peak_device_mb, 1), "device": str(device)})
-    print(f"stylize: {n} images, {len(result.history)} steps, {result.seconds_per_step:.3f}s/step")
+    print(f"stylize: {n} images, {len(result.history) - 1} steps, {result.seconds_per_step:.3f}s/step")
 
 
 if __name__ == "__main__":
-    main()
+    run_stage("stylize", main)

@@ -1,7 +1,6 @@
 """Gateway client against a real loopback gateway: verification, retries, failover, limits."""
 
 import hashlib
-import json
 import random
 import signal
 import socket

@@ -64,3 +64,42 @@ def test_grid_picks_finished_experiments_newest_per_beta() -> None:
     chosen = newest_per_beta(finished_experiments(show, []))
     assert list(chosen) == [1e-05, 10.0] and chosen[10.0]["name"] == "c"
     assert [e["name"] for e in finished_experiments(show, ["a"])] == ["a"]
+
+
+def test_stylize_metrics_are_the_losses_of_the_saved_pngs(repo: Path) -> None:
+    """Recomputed here from the result PNGs with seed 000's formulas (not the library's loss code): the
+    batch means in metrics.json agree within 1%, and the curve's last row is the same numbers."""
+    import torch
+
+    from apeart.core.config import load_params
+    from apeart.nst.inputs import load_rgb, load_styles
+    from apeart.vgg.backbones import VGGFeatures
+
+    p = load_params(repo / "params.yaml").nst
+    assert p.gram_norm == "seed000" and p.style_source == "gan"
+    net = VGGFeatures(p.backbone, p.content_layers + p.style_layers, p.pooling)
+    styles = load_styles(p, repo / "data/styles/gan")
+
+    def features(image: torch.Tensor) -> dict[str, torch.Tensor]:
+        x = net.to_input(image[None])
+        scale = (356**2 / (x.shape[-2] * x.shape[-1])) ** 0.5 / net.feature_scale  # sums at 356 px, torchvision units
+        return {k: (v[0] * scale).flatten(1).double() for k, v in net(x).items()}
+
+    def gram(f: torch.Tensor) -> torch.Tensor:
+        return f @ f.T
+
+    names = sorted(p.stem for p in (repo / "reports/nst/results").glob("*.png"))
+    targets = [{k: gram(f) for k, f in features(s).items()} for s in styles]
+    content_losses, style_losses = [], []
+    with torch.no_grad():
+        for name in names:
+            result = features(load_rgb(repo / f"reports/nst/results/{name}.png"))
+            content = features(load_rgb(repo / f"data/prepared/content/{name}.png"))
+            content_losses.append(sum(float((result[k] - content[k]).square().sum()) for k in p.content_layers))
+            style_losses.append(sum(float((gram(result[k]) - t[k]).square().sum()) / len(p.style_layers)
+                                    for t in targets for k in p.style_layers) / len(targets))
+    metrics = json.loads((repo / "metrics/stylize/metrics.json").read_text())
+    assert metrics["content_loss"] == pytest.approx(sum(content_losses) / len(names), rel=0.01)
+    assert metrics["style_loss"] == pytest.approx(sum(style_losses) / len(names), rel=0.01)
+    last = (repo / "metrics/stylize/plots/metrics/style_loss.tsv").read_text().splitlines()[-1].split("\t")
+    assert float(last[-1]) == pytest.approx(metrics["style_loss"], rel=1e-6) and int(last[0]) == p.steps

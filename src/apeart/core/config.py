@@ -113,14 +113,14 @@ class NstParams:
     size: int = field(default=128, metadata=_range(16, 4096))
     backbone: Literal["vgg19_caffe", "vgg19", "vgg16"] = "vgg19_caffe"
     pooling: Literal["max", "avg"] = "max"
-    content_layers: list[str] = field(default_factory=lambda: ["conv4_2"])
+    content_layers: list[str] = field(default_factory=lambda: ["conv1_1", "conv2_1", "conv3_1", "conv4_1", "conv5_1"])
     style_layers: list[str] = field(
         default_factory=lambda: ["conv1_1", "conv2_1", "conv3_1", "conv4_1", "conv5_1"]
     )
     style_layer_weights: list[float] = field(default_factory=list)
     alpha: float = field(default=1.0, metadata=_range(0))
-    beta: float = field(default=1e3, metadata=_range(0))
-    gram_norm: Literal["gatys", "none"] = "gatys"
+    beta: float = field(default=1e-6, metadata=_range(0))
+    gram_norm: Literal["seed000", "gatys", "tutorial", "none"] = "seed000"  # loss convention: nst/losses.py
     tv_weight: float = field(default=0.0, metadata=_range(0))
     optimizer: Literal["lbfgs", "adam", "sgd"] = "lbfgs"
     lr: float = field(default=1.0, metadata=_range(0, lo_open=True))
@@ -138,7 +138,7 @@ class NstParams:
     snapshots: int = field(default=3, metadata=_range(1))
     seed: int = field(default=0, metadata=_range(0))
     device: Literal["auto", "cpu", "cuda"] = "auto"
-    sweep_betas: list[float] = field(default_factory=list)
+    sweep_betas: list[float] = field(default_factory=lambda: [1e-7, 1e-6, 1e-5, 1e-4])  # seed 000 fig. 14
     reconstruct_size: int = field(default=64, metadata=_range(16, 4096))
     reconstruct_steps: int = field(default=40, metadata=_range(1))
     reconstruct_content_layers: list[str] = field(

@@ -26,23 +26,61 @@ class _Gram(torch.autograd.Function):
         return (torch.bmm(flat, sym) if ctx.transposed else torch.bmm(sym, flat)), None
 
 
-def gram(features: torch.Tensor, normalize: bool = True) -> torch.Tensor:
-    """Gram matrices (B, C, C) of features (B, C, H, W).
+REFERENCE_SIDE = 356  # seed 000's image size: `seed000` losses are the sums seed 000 got at this size
+CONVENTIONS = ("seed000", "gatys", "tutorial", "none")
 
-    With `normalize`, scaled by 1/(2NM) so that the squared distance of two such Grams equals
-    Gatys' E_l = 1/(4 N^2 M^2) * sum (G - A)^2 (N channels, M = H*W positions).
+
+@dataclass(frozen=True)
+class Convention:
+    """How raw sums become losses (nst.gram_norm): gram = gram_factor * F F^T per layer and
+    content = content_factor * sum (F - P)^2, for a layer of N channels at M positions.
+
+    - seed000: seed 000's sums (unnormalised Gram, content without 1/2) in torchvision feature units and
+      at its 356-px image size: features / `feature_scale` (the backbone's), and sums over positions
+      rescaled by the area ratio (356 x 356) / (H x W), so a beta means the same at any size.
+    - gatys: Gatys et al.'s E_l = 1/(4 N^2 M^2) sum (G - A)^2 and content 1/2 sum (F - P)^2.
+    - tutorial: the PyTorch tutorial's Gram / (N M) with mean squared errors.
+    - none: unnormalised Gram in the backbone's own units, content 1/2 sum (F - P)^2.
     """
+
+    name: str = "seed000"
+    feature_scale: float = 1.0
+    area_ratio: float = 1.0  # (REFERENCE_SIDE ** 2) / (H * W) of the network input
+
+    @classmethod
+    def of(cls, name: str, feature_scale: float, height: int, width: int) -> Convention:
+        return cls(name, feature_scale, REFERENCE_SIDE**2 / (height * width))
+
+    def factors(self, channels: int, positions: int) -> tuple[float, float]:
+        """(gram_factor, content_factor) for one layer."""
+        if self.name == "gatys":
+            return 1 / (2 * channels * positions), 0.5
+        if self.name == "tutorial":
+            return 1 / (channels**2 * positions), 1 / (channels * positions)
+        if self.name == "none":
+            return 1.0, 0.5
+        scale = self.area_ratio / self.feature_scale**2
+        return scale, scale
+
+    def tv_factor(self) -> float:
+        """TV of the network input in the same units (seed000: torchvision units at 356 px)."""
+        return self.area_ratio / self.feature_scale**2 if self.name == "seed000" else 1.0
+
+
+def gram(features: torch.Tensor, convention: Convention) -> torch.Tensor:
+    """Gram matrices (B, C, C) of features (B, C, H, W), times the convention's factor (see `Convention`)."""
     b, c, h, w = features.shape
     if c > 1 and features.is_contiguous(memory_format=torch.channels_last):
         g = _Gram.apply(features.permute(0, 2, 3, 1).reshape(b, h * w, c), True)  # a view: positions x channels
     else:
         g = _Gram.apply(features.reshape(b, c, h * w), False)
-    return g / (2 * c * h * w) if normalize else g
+    return g * convention.factors(c, h * w)[0]
 
 
-def content_loss(features: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
-    """Gatys content loss 1/2 * sum (F - P)^2 per image."""
-    return 0.5 * (features - target).square().sum(dim=(1, 2, 3))
+def content_loss(features: torch.Tensor, target: torch.Tensor, convention: Convention) -> torch.Tensor:
+    """Content loss per image: the convention's factor times sum (F - P)^2."""
+    factor = convention.factors(features.shape[1], features.shape[2] * features.shape[3])[1]
+    return factor * (features - target).square().sum(dim=(1, 2, 3))
 
 
 @dataclass(frozen=True)
@@ -67,9 +105,9 @@ class StyleTarget:
         return cls(mean, spread)
 
 
-def style_loss(features: torch.Tensor, target: StyleTarget, normalize: bool = True) -> torch.Tensor:
-    """Squared Gram distance per image to a (blended) style target."""
-    diff = gram(features, normalize) - target.mean
+def style_loss(features: torch.Tensor, target: StyleTarget, convention: Convention) -> torch.Tensor:
+    """Squared Gram distance per image to a (blended) style target of the same convention."""
+    diff = gram(features, convention) - target.mean
     return diff.square().sum(dim=(1, 2)) + target.spread
 
 

@@ -5,7 +5,7 @@ import torch
 
 from apeart.core.config import NstParams
 from apeart.nst import color
-from apeart.nst.losses import StyleTarget, content_loss, gram, style_loss, tv_loss
+from apeart.nst.losses import Convention, StyleTarget, content_loss, gram, style_loss, tv_loss
 from apeart.vgg.backbones import VGGFeatures
 
 
@@ -36,8 +36,8 @@ class Objective:
 
     def __init__(self, net: VGGFeatures, content_targets: dict[str, torch.Tensor],
                  style_targets: dict[str, StyleTarget], content_weights: torch.Tensor,
-                 style_weights: torch.Tensor, alpha, beta, tv_weight: float, normalize: bool) -> None:
-        self.net, self.normalize = net, normalize
+                 style_weights: torch.Tensor, alpha, beta, tv_weight: float, gram_norm: str) -> None:
+        self.net, self.gram_norm = net, gram_norm
         self.content_targets, self.style_targets = content_targets, style_targets
         self.content_weights, self.style_weights = content_weights, style_weights
         self.alpha, self.beta, self.tv_weight = alpha, beta, tv_weight
@@ -45,19 +45,25 @@ class Objective:
     def __call__(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
         feats = self.net(x)
         batch = x.shape[0]
+        convention = convention_of(self.net, self.gram_norm, x)
         content = x.new_zeros(batch)
         for j, (name, target) in enumerate(self.content_targets.items()):
-            content = content + self.content_weights[:, j] * content_loss(feats[name], target)
+            content = content + self.content_weights[:, j] * content_loss(feats[name], target, convention)
         style = x.new_zeros(batch)
         for j, (name, target) in enumerate(self.style_targets.items()):
-            style = style + self.style_weights[:, j] * style_loss(feats[name], target, self.normalize)
+            style = style + self.style_weights[:, j] * style_loss(feats[name], target, convention)
         if self.tv_weight > 0:
-            tv = tv_loss(x)
+            tv = tv_loss(x) * convention.tv_factor()
         else:  # reported, not optimised
             with torch.no_grad():
-                tv = tv_loss(x.detach())
+                tv = tv_loss(x.detach()) * convention.tv_factor()
         total = self.alpha * content + self.beta * style + self.tv_weight * tv
         return {"total": total, "content": content, "style": style, "tv": tv}
+
+
+def convention_of(net: VGGFeatures, gram_norm: str, x: torch.Tensor) -> Convention:
+    """The loss convention for network input `x` (its size sets seed000's area ratio)."""
+    return Convention.of(gram_norm, net.feature_scale, x.shape[-2], x.shape[-1])
 
 
 def as_format(x: torch.Tensor, fmt: torch.memory_format) -> torch.Tensor:
@@ -65,14 +71,15 @@ def as_format(x: torch.Tensor, fmt: torch.memory_format) -> torch.Tensor:
 
 
 @torch.no_grad()
-def style_grams(net: VGGFeatures, styles: list[torch.Tensor], layers: list[str], normalize: bool,
+def style_grams(net: VGGFeatures, styles: list[torch.Tensor], layers: list[str], gram_norm: str,
                 fmt: torch.memory_format) -> dict[str, torch.Tensor]:
     """Gram matrices (K, C, C) per layer of K style images (one pass each: sizes may differ)."""
     grams: dict[str, list[torch.Tensor]] = {name: [] for name in layers}
     for style in styles:
-        feats = net(as_format(net.to_input(style.unsqueeze(0)), fmt))
+        x = as_format(net.to_input(style.unsqueeze(0)), fmt)
+        feats, convention = net(x), convention_of(net, gram_norm, x)
         for name in layers:
-            grams[name].append(gram(feats[name], normalize)[0])
+            grams[name].append(gram(feats[name], convention)[0])
     return {name: torch.stack(g) for name, g in grams.items()}
 
 
@@ -90,7 +97,6 @@ def prepare_colors(content: torch.Tensor, styles: list[torch.Tensor], mode: str
 def build_objective(net: VGGFeatures, content: torch.Tensor, styles: list[torch.Tensor], params: NstParams,
                     fmt: torch.memory_format = torch.contiguous_format) -> Objective:
     """The Gatys objective of `params` for a content batch (B, 3, H, W) and style images, all RGB [0, 1]."""
-    normalize = params.gram_norm == "gatys"
     batch = content.shape[0]
     content, per_image = prepare_colors(content, styles, params.preserve_color)
     weights = blend_weights(params, len(styles)).to(content.device)
@@ -98,14 +104,14 @@ def build_objective(net: VGGFeatures, content: torch.Tensor, styles: list[torch.
         feats = net(as_format(net.to_input(content), fmt))
         content_targets = {name: feats[name] for name in params.content_layers}
         if per_image and isinstance(per_image[0], list):  # one style target per content image
-            grams = [style_grams(net, s, params.style_layers, normalize, fmt) for s in per_image]
+            grams = [style_grams(net, s, params.style_layers, params.gram_norm, fmt) for s in per_image]
             style_targets = {n: StyleTarget.from_grams(torch.stack([g[n] for g in grams]), weights)
                              for n in params.style_layers}
         else:
-            grams1 = style_grams(net, per_image, params.style_layers, normalize, fmt)
+            grams1 = style_grams(net, per_image, params.style_layers, params.gram_norm, fmt)
             style_targets = {n: StyleTarget.from_grams(g, weights) for n, g in grams1.items()}
     device = content.device
     cw = torch.ones(batch, len(params.content_layers), device=device)
     sw = torch.tensor(layer_weights(params), device=device).expand(batch, -1)
     return Objective(net, content_targets, style_targets, cw, sw, params.alpha, params.beta, params.tv_weight,
-                     normalize)
+                     params.gram_norm)

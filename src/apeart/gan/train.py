@@ -87,6 +87,19 @@ def fingerprint(params: GanParams, data: torch.Tensor) -> str:
     return digest.hexdigest()[:16]
 
 
+def _intern_keys(obj: object) -> object:
+    """`obj` with every str dict key interned, recursively through dicts and lists.
+
+    pickle memoises by object identity: a fresh run's history and optimiser state share the interned
+    literal keys ("step", "d_loss", "exp_avg", ...), a loaded checkpoint brings one new str per key, so a
+    resumed run wrote the same values in other bytes (+64 B to +12 KB): a different md5 for DVC."""
+    if isinstance(obj, dict):
+        return {(sys.intern(k) if isinstance(k, str) else k): _intern_keys(v) for k, v in obj.items()}
+    if isinstance(obj, list):
+        return [_intern_keys(v) for v in obj]
+    return obj
+
+
 def real_label_at(params: GanParams, epoch: int) -> float:
     """One-sided label smoothing schedule: `real_label`, then `real_label_late` from halfway."""
     return params.real_label if epoch < params.epochs // 2 else params.real_label_late
@@ -185,6 +198,7 @@ class Trainer:
             return self._start_over("its contents do not match the digest stored with them (damaged on disk?)")
         if bad := _non_finite(payload):
             return self._start_over(f"non-finite values in {bad}")
+        payload = _intern_keys(payload)  # saved again, it pickles to the bytes of an uninterrupted run
         if payload.get("fingerprint") != self.key:
             raise TrainingError(
                 f"{self.checkpoint} was written for other GAN params or data "

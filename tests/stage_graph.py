@@ -84,17 +84,21 @@ def _package_of(path: Path) -> str:
     return ".".join(parts[:-1]) if parts else ""
 
 
+def _from_module(path: Path, node: ast.ImportFrom) -> str:
+    """The absolute module name of a `from ... import` in `path` (relative imports resolved)."""
+    if not node.level:
+        return node.module or ""
+    pkg = _package_of(path).split(".")
+    return ".".join(pkg[: len(pkg) - node.level + 1] + ([node.module] if node.module else []))
+
+
 def _imported_names(path: Path) -> set[str]:
     names: set[str] = set()
     for node in ast.walk(ast.parse(path.read_text())):
         if isinstance(node, ast.Import):
             names |= {a.name for a in node.names}
         elif isinstance(node, ast.ImportFrom):
-            if node.level:
-                pkg = _package_of(path).split(".")
-                base = ".".join(pkg[: len(pkg) - node.level + 1] + ([node.module] if node.module else []))
-            else:
-                base = node.module or ""
+            base = _from_module(path, node)
             names |= {base} | {f"{base}.{a.name}" for a in node.names}
     return names
 
@@ -184,11 +188,7 @@ def _aliases(path: Path, tree: ast.Module) -> dict[str, tuple[Path, str | None]]
     out: dict[str, tuple[Path, str | None]] = {}
     for node in ast.walk(tree):
         if isinstance(node, ast.ImportFrom):
-            if node.level:
-                pkg = _package_of(path).split(".")
-                base = ".".join(pkg[: len(pkg) - node.level + 1] + ([node.module] if node.module else []))
-            else:
-                base = node.module or ""
+            base = _from_module(path, node)
             for a in node.names:
                 module = _module_file(f"{base}.{a.name}")
                 if module:

@@ -30,7 +30,7 @@ def test_repro_writes_every_output(repo: Path) -> None:
     assert len(list((repo / "data/styles/gan/batch_000").glob("*.png"))) == 2
     assert sorted(p.name for p in (repo / "reports/nst/results").iterdir()) == ["0.png", "1.png"]
     assert sorted(p.name for p in (repo / "reports/nst/snapshots").iterdir()) == [
-        "step_00000.png", "step_00001.png", "step_00002.png"]
+        "step_00000.png", "step_00002.png", "step_00004.png"]
     gan = json.loads((repo / "metrics/train_gan/metrics.json").read_text())
     assert gan["step"] == 2 and set(gan) == {"d_loss", "g_loss", "d_real", "d_fake", "step"}  # iterations 1, 2
     nst = json.loads((repo / "metrics/stylize/metrics.json").read_text())

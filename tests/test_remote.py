@@ -78,6 +78,9 @@ def test_repro_pull_in_a_fresh_clone_runs_no_stage(pushed: Path) -> None:
     run(["git", "clone", "-q", str(pushed), str(clone)], pushed.parent)
     output = run(["dvc", "repro", "--pull"], clone)
     assert ran(output) == set(), output
+    assert "up to date" in run(["dvc", "status", "dvc.yaml"], clone).lower()  # what `dvc repro` covers
+    output = run(["dvc", "repro", "--pull", "experiments/dvc.yaml"], clone)  # the opt-in pipeline, same way
+    assert ran(output) == set(), output
     assert "up to date" in run(["dvc", "status"], clone).lower()
     assert (clone / "reports/index.html").read_bytes() == (pushed / "reports/index.html").read_bytes()
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import email.utils
 import hashlib
 import random
 import threading
@@ -14,6 +13,8 @@ from urllib.parse import urlsplit
 import requests
 import urllib3.exceptions
 from requests.adapters import HTTPAdapter
+from urllib3.exceptions import InvalidHeader
+from urllib3.util.retry import Retry
 
 from apeart.core.files import write_bytes
 from apeart.ipfs.cid import DAG_PB, Cid, CidError, parse_cid, read_file, verify_block, verify_file
@@ -233,16 +234,14 @@ def _status_error(url: str, response: requests.Response) -> GatewayError:
 
 
 def _retry_after(value: str | None) -> float | None:
-    """Seconds from a Retry-After header (delta-seconds or HTTP-date); None when absent or malformed."""
+    """Seconds from a Retry-After header (delta-seconds or HTTP-date, parsed by urllib3); None when absent
+    or malformed."""
     if not value:
         return None
-    if value.strip().isdigit():
-        return float(value.strip())
     try:
-        when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError):
+        return float(Retry().parse_retry_after(value.strip()))
+    except InvalidHeader:
         return None
-    return max(0.0, when.timestamp() - time.time())
 
 
 def _read_body(response: requests.Response, url: str, max_bytes: int, deadline: float, timeout_s: float) -> bytes:

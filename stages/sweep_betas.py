@@ -3,7 +3,7 @@
 -> reports/sweep/inrun/beta_grid.png (rows = content images, columns = beta), the results per beta in
 reports/sweep/inrun/beta_<beta>/ and final losses in reports/sweep/inrun/sweep.json. With
 nst.sweep_betas empty (the default) it only writes sweep.json. For the same sweep as DVC experiments
-(`dvc exp run --queue -S nst.beta=...`), see stages/sweep_grid.py.
+(`dvc exp run --queue -S nst.beta=...`), see `apeart-beta-grid` (apeart/studies/grid.py).
 """
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
 """The NST experiment stages in the real pipelines (tiny params): reconstruct, the in-run beta sweep of
-experiments/dvc.yaml, and the beta grid of DVC experiments (stages/sweep_grid.py)."""
+experiments/dvc.yaml, and the beta grid of DVC experiments (`apeart-beta-grid`)."""
 import json
 import sys
 from pathlib import Path
@@ -36,34 +36,23 @@ def test_in_run_sweep_renders_rows_by_beta(repo: Path) -> None:
 
 
 def test_grid_of_experiments(repo: Path) -> None:
-    run(["dvc", "exp", "run", "stylize", "-S", "nst.beta=1e4"], repo)
-    run([sys.executable, "stages/sweep_grid.py"], repo)
+    run(["dvc", "exp", "run", "stylize", "-S", "nst.beta=1e-4"], repo)
+    run([str(Path(sys.executable).parent / "apeart-beta-grid")], repo)  # the console entry point
     width, height = Image.open(repo / "reports/sweep/beta_grid.png").size
-    assert width > 2 * 96 and height > 2 * 96  # 2 rows: content | beta=10000
+    assert width > 2 * 96 and height > 2 * 96  # 2 rows: content | beta=0.0001
 
 
 def test_grid_picks_finished_experiments_newest_per_beta() -> None:
-    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "stages"))
-    from sweep_grid import finished_experiments, newest_per_beta
+    from apeart.studies.grid import finished_experiments, newest_per_beta
 
-    def rev(name, beta, ts, error=None):
-        return {"rev": name * 8, "name": name, "error": error, "experiments": None,
-                "data": {"timestamp": ts, "params": {"params.yaml": {"data": {"nst": {"beta": beta}}}}}}
+    def row(name, beta, state=None, typ="branch_commit"):  # as dvc.api.exp_show() gives them, newest first
+        return {"Experiment": name, "rev": (name or "h") * 7, "typ": typ, "State": state, "nst.beta": beta}
 
-    show = [
-        {"rev": "workspace", "name": None, "data": {}, "experiments": None},
-        {"rev": "head", "name": "main", "data": {}, "experiments": [
-            {"executor": None, "name": "a", "revs": [rev("a", 10, "2026-01-01T10:00:00")]},
-            {"executor": {"state": "success"}, "name": "b", "revs": [rev("b", "1e-05", "2026-01-01T11:00:00")]},
-            {"executor": None, "name": "c", "revs": [rev("c", 10, "2026-01-01T12:00:00")]},
-            {"executor": {"state": "queued"}, "name": "q", "revs": [rev("q", 3, "2026-01-01T13:00:00")]},
-            {"executor": {"state": "failed"}, "name": "f", "revs": [rev("f", 4, "2026-01-01T13:00:00")]},
-            {"executor": None, "name": "e", "revs": [rev("e", 5, "2026-01-01T13:00:00", error={"msg": "x"})]},
-        ]},
-    ]
-    chosen = newest_per_beta(finished_experiments(show, []))
+    rows = [row(None, 1, typ="baseline"), row("c", 10.0), row("q", 3.0, "Queued"), row("f", 4.0, "Failed"),
+            row("b", 1e-05, "Success"), row("a", 10.0), row("n", None)]
+    chosen = newest_per_beta(finished_experiments(rows, []))
     assert list(chosen) == [1e-05, 10.0] and chosen[10.0]["name"] == "c"
-    assert [e["name"] for e in finished_experiments(show, ["a"])] == ["a"]
+    assert [e["name"] for e in finished_experiments(rows, ["a"])] == ["a"]
 
 
 def test_stylize_metrics_are_the_losses_of_the_saved_pngs(repo: Path) -> None:

@@ -62,6 +62,7 @@ def main() -> None:
     # Every param that can shape an output (speed-only knobs are no deps of any stage, so none is shown).
     shown = {section: {k: v for k, v in values.items() if k not in speed_only(getattr(params, section))}
              for section, values in dataclasses.asdict(params).items()}
+    shown = {section: values for section, values in shown.items() if values}  # prepare: speed-only alone
     page = render_report("BAYC art pipeline report", shown, read_metrics(), sections,
                          subtitle)
     write_bytes(Path("reports/index.html"), page.encode())

@@ -14,6 +14,8 @@ def test_gram_by_hand() -> None:
     assert torch.allclose(gram(f, GATYS)[0], torch.tensor([[5.0, 11.0], [11.0, 25.0]]) / 8)
     # PyTorch tutorial: Gram / (N M), then a mean over the N^2 entries: 1 / (N^2 M) on the plain Gram's terms.
     assert torch.allclose(gram(f, Convention("tutorial"))[0], torch.tensor([[5.0, 11.0], [11.0, 25.0]]) / 8)
+    # ... in torchvision units: features twice torchvision's -> a further 1/2^2.
+    assert torch.allclose(gram(f, Convention("tutorial", 2.0))[0], torch.tensor([[5.0, 11.0], [11.0, 25.0]]) / 32)
 
 
 def test_normalized_distance_is_gatys_el() -> None:

@@ -39,7 +39,7 @@ class Convention:
       at its 356-px image size: features / `feature_scale` (the backbone's), and sums over positions
       rescaled by the area ratio (356 x 356) / (H x W), so a beta means the same at any size.
     - gatys: Gatys et al.'s E_l = 1/(4 N^2 M^2) sum (G - A)^2 and content 1/2 sum (F - P)^2.
-    - tutorial: the PyTorch tutorial's Gram / (N M) with mean squared errors.
+    - tutorial: the PyTorch tutorial's Gram / (N M) with mean squared errors, in torchvision units.
     - none: unnormalised Gram in the backbone's own units, content 1/2 sum (F - P)^2.
     """
 
@@ -56,7 +56,8 @@ class Convention:
         if self.name == "gatys":
             return 1 / (2 * channels * positions), 0.5
         if self.name == "tutorial":
-            return 1 / (channels**2 * positions), 1 / (channels * positions)
+            units = self.feature_scale**2  # the tutorial's network sees torchvision's input
+            return 1 / (channels**2 * positions * units), 1 / (channels * positions * units)
         if self.name == "none":
             return 1.0, 0.5
         scale = self.area_ratio / self.feature_scale**2

@@ -59,10 +59,10 @@ def main() -> None:
     subtitle = (f"{p.data.source} collection, {p.data.limit} images; DCGAN {p.gan.epochs} epochs; "
                 f"NST {p.nst.steps} {p.nst.optimizer} steps at {p.nst.size}px, alpha {p.nst.alpha:g}, "
                 f"beta {p.nst.beta:g}, style from {p.nst.style_source}")
-    # Every param that can shape an output (speed-only knobs are no deps of any stage, so none is shown).
-    shown = {section: {k: v for k, v in values.items() if k not in speed_only(getattr(params, section))}
-             for section, values in dataclasses.asdict(params).items()}
-    shown = {section: values for section, values in shown.items() if values}  # prepare: speed-only alone
+    # Every param that can shape an output: speed-only knobs are no deps of any stage, so none is shown
+    # (and prepare, with nothing else, has no table).
+    shown = {section: kept for section, values in dataclasses.asdict(params).items()
+             if (kept := {k: v for k, v in values.items() if k not in speed_only(getattr(params, section))})}
     page = render_report("BAYC art pipeline report", shown, read_metrics(), sections,
                          subtitle)
     write_bytes(Path("reports/index.html"), page.encode())

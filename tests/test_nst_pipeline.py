@@ -65,7 +65,7 @@ def test_stylize_metrics_are_the_losses_of_the_saved_pngs(repo: Path) -> None:
     from apeart.vgg.backbones import VGGFeatures
 
     p = load_params(repo / "params.yaml").nst
-    assert p.gram_norm == "seed000" and p.style_source == "gan"
+    assert p.gram_norm == "seed000" and p.style_source == "gan" and not p.style_layer_weights  # equal, sum 1
     net = VGGFeatures(p.backbone, p.content_layers + p.style_layers, p.pooling)
     styles = load_styles(p, repo / "data/styles/gan")
 

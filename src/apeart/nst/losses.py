@@ -60,12 +60,15 @@ class Convention:
             return 1 / (channels**2 * positions * units), 1 / (channels * positions * units)
         if self.name == "none":
             return 1.0, 0.5
-        scale = self.area_ratio / self.feature_scale**2
-        return scale, scale
+        return self._seed000_scale(), self._seed000_scale()
 
     def tv_factor(self) -> float:
         """TV of the network input in the same units (seed000: torchvision units at 356 px)."""
-        return self.area_ratio / self.feature_scale**2 if self.name == "seed000" else 1.0
+        return self._seed000_scale() if self.name == "seed000" else 1.0
+
+    def _seed000_scale(self) -> float:
+        """A squared sum over positions brought to torchvision units and seed 000's 356-px area."""
+        return self.area_ratio / self.feature_scale**2
 
 
 def gram(features: torch.Tensor, convention: Convention) -> torch.Tensor:

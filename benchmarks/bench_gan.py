@@ -24,7 +24,7 @@ from torchvision import datasets, transforms
 import apeart  # noqa: F401  (sets the OpenMP wait policy before torch starts)
 from apeart.collection.demo import generate
 from apeart.core.config import GanParams
-from apeart.gan.data import load_images
+from apeart.core.datasets import load_pngs
 from apeart.gan.models import Discriminator, Generator, init_weights
 from apeart.gan.train import Trainer
 from apeart.prepare import prepare_images
@@ -62,7 +62,7 @@ def baseline_epoch(folder: Path, params: GanParams) -> int:
 
 def ours_epoch(folder: Path, params: GanParams, work: Path) -> int:
     """One epoch of our Trainer, including the one-time decode; returns images seen."""
-    data = load_images(folder)
+    data = load_pngs(folder)[1]
     ckpt = work / f"ckpt-{time.monotonic_ns()}.pt"
     Trainer(params, data, torch.device("cpu"), ckpt).run()
     ckpt.unlink()

@@ -21,7 +21,7 @@ import torch
 import apeart  # noqa: F401  (sets the OpenMP wait policy before torch starts)
 from apeart.core.config import load_params
 from apeart.core.runtime import deterministic
-from apeart.gan.data import load_images
+from apeart.core.datasets import load_pngs
 from apeart.gan.evaluate import score_generator
 from apeart.gan.train import Trainer
 
@@ -74,7 +74,7 @@ def main() -> None:
     args = parser.parse_args()
     args.out.parent.mkdir(parents=True, exist_ok=True)
     rows = [json.loads(line) for line in args.out.read_text().splitlines()] if args.out.is_file() else []
-    data = load_images(Path("data/prepared/gan"))
+    data = load_pngs(Path("data/prepared/gan"))[1]
     for seed in args.seeds:
         for name in args.variants:
             if any(r["variant"] == name and r["seed"] == seed for r in rows):

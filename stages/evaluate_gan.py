@@ -7,7 +7,7 @@ from apeart.core.cli import run_stage
 from apeart.core.config import load_params
 from apeart.core.files import write_json
 from apeart.core.runtime import deterministic, resolve_device
-from apeart.gan.data import load_images
+from apeart.core.datasets import load_pngs
 from apeart.gan.evaluate import score_generator
 from apeart.gan.sample import load_generator
 
@@ -17,7 +17,7 @@ def main() -> None:
     deterministic(params.gan.seed)
     device = resolve_device(params.gan.device)
     G, _ = load_generator(Path("models/dcgan/generator.pt"), device)
-    metrics, record = score_generator(G, params.gan, params.evaluate, load_images(Path("data/prepared/gan")), device)
+    metrics, record = score_generator(G, params.gan, params.evaluate, load_pngs(Path("data/prepared/gan"))[1], device)
     write_json(Path("metrics/gan.json"), metrics)
     write_json(Path("reports/quality/scoring.json"), record)
     print(f"evaluate_gan: fd_vgg19 {metrics['fd_vgg19']:.2f} (floor {metrics['floor_fd_vgg19']:.2f}, "

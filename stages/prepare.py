@@ -1,4 +1,5 @@
-"""Stage prepare: 64x64 RGB training set for the GAN and the NST content set at nst.size."""
+"""Stage prepare: 64x64 RGB training set for the GAN, the NST content set at nst.size and the whole
+collection at texnet.size for the texture network."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -20,6 +21,8 @@ def main() -> None:
     bad = {s["file"] for s in skipped}
     content = [src for src in sources if src.name not in bad][: params.nst.content_count]
     prepare_images(content, OUT / "content", params.nst.size, params.prepare.workers)
+    good = [src for src in sources if src.name not in bad]
+    prepare_images(good, OUT / "texnet", params.texnet.size, params.prepare.workers)
     for item in skipped:
         print(f"prepare: skipped {item['file']}: {item['reason']}")
     write_json(OUT / "skipped.json", skipped)

@@ -1,4 +1,5 @@
-"""Stage report: loss plots, content | style | result rows and the self-contained reports/index.html."""
+"""Stage report: loss plots, content | style | result rows and the self-contained reports/index.html, which
+leads with the headline numbers and pictures and folds every param and metric away at the end."""
 from __future__ import annotations
 
 import dataclasses
@@ -17,14 +18,33 @@ FIG = Path("reports/figures")
 GAN = Path("reports/gan")
 GAN_CURVES = Path("metrics/train_gan/plots/metrics")
 NST_CURVES = Path("metrics/stylize/plots/metrics")
+TEXNET_CURVES = Path("metrics/train_texnet/plots/metrics")
+TEXNET = Path("reports/texnet")
 # Exactly the metrics this stage lists as deps in dvc.yaml (timings live in metrics/perf/, not here),
 # so the page is byte-identical across reruns.
-METRICS = [Path("metrics/train_gan/metrics.json"), Path("metrics/gan.json"), Path("metrics/stylize/metrics.json")]
+METRICS = [Path("metrics/train_gan/metrics.json"), Path("metrics/gan.json"), Path("metrics/stylize/metrics.json"),
+           Path("metrics/train_texnet/metrics.json"), Path("metrics/texnet.json")]
 
 
 def read_metrics() -> dict[str, dict]:
-    """The metrics files by source name (train_gan, gan, stylize)."""
+    """The metrics files by source name (train_gan, gan, stylize, train_texnet, texnet)."""
     return {(p.parent.name if p.stem == "metrics" else p.stem): json.loads(p.read_text()) for p in METRICS}
+
+
+def headline(metrics: dict[str, dict]) -> list[tuple[str, str, str]]:
+    """The numbers a reader looks for first, each with how to read it."""
+    gan, nst, tex = metrics["gan"], metrics["stylize"], metrics["texnet"]
+    ratio = tex["texnet"]["total_loss"] / tex["gatys"]["total_loss"]
+    return [
+        ("DCGAN sample quality, fd_vgg19", f"{gan['fd_vgg19']:.1f}",
+         f"lower is better: real vs real {gan['floor_fd_vgg19']:.2f}, untrained generator {gan['ceiling_fd_vgg19']:.1f}"),
+        ("Gatys NST total loss (stylize)", f"{nst['total_loss']:.4g}",
+         f"content {nst['content_loss']:.4g} + beta x style {nst['style_loss']:.4g}, batch mean after {nst['step']} steps"),
+        ("Texture network / Gatys total loss", f"{ratio:.2f}",
+         f"held-out images, same style and loss: texture network {tex['texnet']['total_loss']:.4g} "
+         f"(content {tex['texnet']['content_loss']:.4g}), Gatys {tex['gatys']['total_loss']:.4g} "
+         f"(content {tex['gatys']['content_loss']:.4g}); 1 = as good as optimising each image"),
+    ]
 
 
 def main() -> None:
@@ -34,6 +54,9 @@ def main() -> None:
     write_bytes(FIG / "nst_losses.png", loss_plot(
         {"content": NST_CURVES / "content_loss.tsv", "style": NST_CURVES / "style_loss.tsv",
          "total": NST_CURVES / "total_loss.tsv"}, "NST losses per step (batch mean)", log_y=True))
+    write_bytes(FIG / "texnet_losses.png", loss_plot(
+        {"content": TEXNET_CURVES / "content_loss.tsv", "style": TEXNET_CURVES / "style_loss.tsv",
+         "total": TEXNET_CURVES / "total_loss.tsv"}, "Texture network training losses per step", log_y=True))
 
     names, content, styles = load_inputs(params.nst)
     tile = style_tile(styles, params.nst.size)
@@ -44,6 +67,14 @@ def main() -> None:
     snapshots = [figure(p, f"NST batch at step {int(p.stem.split('_')[1])}")
                  for p in image_files(Path("reports/nst/snapshots"))]
     sections = [
+        ("Neural style transfer", [figure(FIG / "nst_rows.png", "Gatys NST: content | style batch | result"),
+                                   figure(FIG / "nst_losses.png", "NST losses per step (batch mean, log scale)"),
+                                   gallery(snapshots)]),
+        ("Texture network", [figure(TEXNET / "comparison.png", "Held-out images: content | Gatys | texture network "
+                                    "(same style, size and loss)"),
+                             figure(TEXNET / "contact_sheet.png", "The collection through the texture network (first 64)"),
+                             figure(TEXNET / "noise_scales.png", "Test-time input noise scale k (seed 002 fig. 6)"),
+                             figure(FIG / "texnet_losses.png", "Texture network training losses per step (log scale)")]),
         ("GAN training", [gallery([figure(GAN / "progress.gif", "Fixed-noise samples over training"),
                                    figure(GAN / "progress_strip.png", "Fixed noise (rows) by epoch (columns)")]),
                           figure(GAN / "real_vs_fake.png", "Real (left) vs generated (right)"),
@@ -51,20 +82,18 @@ def main() -> None:
                           figure(FIG / "gan_losses.png", "Discriminator and generator loss per iteration")]),
         ("Style batches", [gallery([figure(p, p.stem.replace("_", " "))
                                     for p in image_files(Path("reports/styles"))])]),
-        ("Neural style transfer", [figure(FIG / "nst_rows.png", "content | style | result"),
-                                   figure(FIG / "nst_losses.png", "NST losses per step (batch mean)"),
-                                   gallery(snapshots)]),
     ]
     p = params
     subtitle = (f"{p.data.source} collection, {p.data.limit} images; DCGAN {p.gan.epochs} epochs; "
                 f"NST {p.nst.steps} {p.nst.optimizer} steps at {p.nst.size}px, alpha {p.nst.alpha:g}, "
-                f"beta {p.nst.beta:g}, style from {p.nst.style_source}")
+                f"beta {p.nst.beta:g}, style from {p.nst.style_source}; texture network {p.texnet.epochs} epochs on "
+                f"{p.texnet.train_images or 'all'} images at {p.texnet.size}px")
     # Every param that can shape an output: speed-only knobs are no deps of any stage, so none is shown
     # (and prepare, with nothing else, has no table).
     shown = {section: kept for section, values in dataclasses.asdict(params).items()
              if (kept := {k: v for k, v in values.items() if k not in speed_only(getattr(params, section))})}
-    page = render_report("BAYC art pipeline report", shown, read_metrics(), sections,
-                         subtitle)
+    metrics = read_metrics()
+    page = render_report("BAYC art pipeline report", shown, metrics, sections, subtitle, headline(metrics))
     write_bytes(Path("reports/index.html"), page.encode())
     print("report: reports/index.html")
 

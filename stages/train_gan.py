@@ -13,7 +13,7 @@ from apeart.core.files import save_png, write_bytes, write_json
 from apeart.core.grids import grid, side_by_side, to_pil
 from apeart.core.live import log_history
 from apeart.core.runtime import deterministic, peak_rss_mb, resolve_device
-from apeart.gan.data import load_images
+from apeart.core.datasets import load_pngs
 from apeart.gan.figures import interpolation, progress_gif, progress_strip
 from apeart.gan.sample import save_generator
 from apeart.gan.train import Trainer, TrainingError, fingerprint, loss_warning
@@ -24,7 +24,7 @@ MODELS, REPORTS, RESUME = Path("models/dcgan"), Path("reports/gan"), Path(".cach
 def main() -> None:
     params = load_params().gan
     deterministic(params.seed)
-    data = load_images(Path("data/prepared/gan"))
+    data = load_pngs(Path("data/prepared/gan"))[1]
     # Resume state lives outside the stage's outputs (DVC deletes those before a run), keyed by config.
     checkpoint = RESUME / f"checkpoint-{fingerprint(params, data)}.pt"
     trainer = Trainer(params, data, resolve_device(params.device), checkpoint)

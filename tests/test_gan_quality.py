@@ -8,7 +8,7 @@ import torch
 
 from apeart.collection.demo import generate
 from apeart.core.config import EvaluateParams, GanParams
-from apeart.gan.data import load_images
+from apeart.core.datasets import load_pngs
 from apeart.gan.evaluate import score_generator
 from apeart.gan.train import Trainer
 from apeart.prepare import prepare_images
@@ -21,7 +21,7 @@ CPU = torch.device("cpu")
 def test_scores_improve_with_training(tmp_path: Path) -> None:
     generate(range(128), 0, tmp_path / "raw")
     prepare_images(sorted((tmp_path / "raw").glob("*.png")), tmp_path / "gan", 64)
-    data = load_images(tmp_path / "gan")
+    data = load_pngs(tmp_path / "gan")[1]
     scores = {}
     for epochs in (4, 16):  # 64 and 256 steps
         params = GanParams(epochs=epochs, batch_size=8, ngf=16, ndf=16, grid_size=4, device="cpu")

@@ -48,7 +48,7 @@ def test_style_scale_sets_the_style_size(tmp_path: Path) -> None:
 def test_empty_or_missing_style_folder_is_clear(tmp_path: Path) -> None:
     with pytest.raises(FileNotFoundError, match="nst.style_dir: no images"):
         load_styles(_params(tmp_path), Path("unused"))
-    with pytest.raises(FileNotFoundError, match="nst.style_batch: no style batch"):
+    with pytest.raises(FileNotFoundError, match="style_batch: no style batch"):
         load_styles(NstParams(size=32), tmp_path)
 
 

@@ -26,7 +26,8 @@ CHROMIUM = Path("/usr/bin/chromium")
 FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
          "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-dev-shm-usage",
          "--hide-scrollbars", "--window-size=1200,900", "--remote-debugging-port=0"]
-SECTIONS = ["Parameters", "Metrics", "GAN training", "Style batches", "Neural style transfer"]
+SECTIONS = ["Results", "Neural style transfer", "Texture network", "GAN training", "Style batches", "Metrics",
+            "Parameters"]
 
 NO_CHROMIUM = f"{CHROMIUM} not found: install Debian's chromium (.ci/run does)"
 # Skipped only off CI: under CI=true (where .ci/run installs chromium) a missing browser fails the tests.

@@ -63,7 +63,7 @@ def test_every_param_is_read_by_some_stage_and_speed_only_ones_by_none() -> None
     read = set().union(*(g.param_reads(g.script(s)) for s in STAGES.values()))
     every = {f"{s}.{k}" for s, keys in g.FIELDS.items() for k in keys}
     assert every - read == set(), "params no stage reads"
-    assert g.speed_only() == {"data.concurrency", "data.per_gateway", "prepare.workers"}
+    assert g.speed_only() == {"data.concurrency", "data.per_gateway", "prepare.workers", "texnet.workers"}
     assert not any(g.speed_only() & declared_params(s) for s in STAGES.values())
 
 

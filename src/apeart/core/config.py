@@ -147,6 +147,39 @@ class NstParams:
 
 
 @dataclass(frozen=True)
+class TexnetParams:
+    """Ulyanov et al. 2016 texture networks (seed 002): one feed-forward stylizer per style."""
+
+    size: int = field(default=128, metadata=_range(4, 4096))  # multiple of 2^(levels - 1), >= 2^levels; seed 002: 256
+    levels: int = field(default=6, metadata=_range(1, 8))  # pyramid levels K
+    channels: int = field(default=8, metadata=_range(1, 256))  # per level: 8, 16, ... 8K after the joins
+    norm: Literal["batch", "instance"] = "instance"
+    style_source: Literal["gan", "images"] = "gan"  # the style: a GAN style batch or nst.style_dir's paintings
+    style_batch: int = field(default=0, metadata=_range(0))
+    alpha: float = field(default=1.0, metadata=_range(0))  # loss weights, in nst.gram_norm's convention
+    beta: float = field(default=1e-6, metadata=_range(0))
+    tv_weight: float = field(default=0.0, metadata=_range(0))
+    train_images: int = field(default=100, metadata=_range(0))  # first N; 0 = the collection minus the NST content set
+    epochs: int = field(default=4, metadata=_range(1))
+    batch_size: int = field(default=1, metadata=_range(1))
+    lr: float = field(default=0.01, metadata=_range(0, lo_open=True))
+    noise_scale: float = field(default=1.0, metadata=_range(0))  # k of the U(0, k) noise in training
+    noise_scales: list[float] = field(default_factory=lambda: [0.0, 1.0, 4.0, 16.0])  # fig. 6 row (inference)
+    workers: int = field(default=2, metadata=_range(1, 256, speed_only=True))  # stylize_collection processes
+    seed: int = field(default=0, metadata=_range(0))
+    device: Literal["auto", "cpu", "cuda"] = "auto"
+
+    def __post_init__(self) -> None:
+        step = 2 ** (self.levels - 1)
+        if self.size % step or self.size < 2 * step:
+            raise ParamsError(f"texnet.size: {self.size} is not a multiple of 2^(levels-1) = {step} of at least "
+                              f"{2 * step} (every pyramid level halves it, down to 2 px); "
+                              f"try {max(2 * step, round(self.size / step) * step)}")
+        if any(k < 0 for k in self.noise_scales):
+            raise ParamsError(f"texnet.noise_scales: {self.noise_scales} has a negative value; allowed >= 0")
+
+
+@dataclass(frozen=True)
 class Params:
     data: DataParams = field(default_factory=DataParams)
     prepare: PrepareParams = field(default_factory=PrepareParams)
@@ -154,6 +187,7 @@ class Params:
     evaluate: EvaluateParams = field(default_factory=EvaluateParams)
     sample: SampleParams = field(default_factory=SampleParams)
     nst: NstParams = field(default_factory=NstParams)
+    texnet: TexnetParams = field(default_factory=TexnetParams)
 
 
 def _coerce(key: str, value: Any, hint: Any) -> Any:

@@ -3,9 +3,7 @@ from __future__ import annotations
 
 import copy
 import hashlib
-import io
 import json
-import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -13,8 +11,8 @@ import torch
 import torch.nn.functional as F
 from tqdm import tqdm
 
+from apeart.core.checkpoint import load_checkpoint, save_checkpoint
 from apeart.core.config import GanParams, as_dict
-from apeart.core.files import write_bytes
 from apeart.core.progress import progress
 from apeart.gan.augment import diff_augment, parse_policy
 from apeart.gan.models import Discriminator, Generator, init_weights, seeded_generator, to_uint8
@@ -26,35 +24,6 @@ SUSPECT = 50.0  # a last-epoch mean loss above this is worth a warning
 
 class TrainingError(RuntimeError):
     """Training diverged, or a checkpoint does not belong to this configuration."""
-
-
-def payload_digest(payload: dict) -> str:
-    """SHA-256 over a checkpoint payload: every tensor's bytes and every other value, keys in order."""
-    digest = hashlib.sha256()
-
-    def feed(key: str, value: object) -> None:
-        if isinstance(value, torch.Tensor):
-            digest.update(f"{key}:{value.dtype}:{tuple(value.shape)}".encode())
-            digest.update(value.detach().cpu().contiguous().reshape(-1).view(torch.uint8).numpy().tobytes())
-        elif isinstance(value, dict):
-            for k in sorted(value, key=str):
-                feed(f"{key}/{k}", value[k])
-        elif isinstance(value, (list, tuple)):
-            for i, v in enumerate(value):
-                feed(f"{key}[{i}]", v)
-        else:
-            digest.update(f"{key}={value!r};".encode())
-
-    feed("", {k: v for k, v in payload.items() if k != "digest"})
-    return digest.hexdigest()
-
-
-def _non_finite(payload: object, key: str = "") -> str | None:
-    """The key of the first floating tensor in `payload` holding NaN or inf, else None."""
-    if isinstance(payload, torch.Tensor):
-        return key if payload.is_floating_point() and not torch.isfinite(payload).all() else None
-    items = payload.items() if isinstance(payload, dict) else enumerate(payload) if isinstance(payload, (list, tuple)) else ()
-    return next((bad for k, v in items if (bad := _non_finite(v, f"{key}/{k}"))), None)
 
 
 def loss_warning(history: list[dict[str, float]]) -> str | None:
@@ -85,19 +54,6 @@ def fingerprint(params: GanParams, data: torch.Tensor) -> str:
     digest.update(str(tuple(data.shape)).encode())
     digest.update(data.numpy().tobytes())
     return digest.hexdigest()[:16]
-
-
-def _intern_keys(obj: object) -> object:
-    """`obj` with every str dict key interned, recursively through dicts and lists.
-
-    pickle memoises by object identity: a fresh run's history and optimiser state share the interned
-    literal keys ("step", "d_loss", "exp_avg", ...), a loaded checkpoint brings one new str per key, so a
-    resumed run wrote the same values in other bytes (+64 B to +12 KB): a different md5 for DVC."""
-    if isinstance(obj, dict):
-        return {(sys.intern(k) if isinstance(k, str) else k): _intern_keys(v) for k, v in obj.items()}
-    if isinstance(obj, list):
-        return [_intern_keys(v) for v in obj]
-    return obj
 
 
 def real_label_at(params: GanParams, epoch: int) -> float:
@@ -166,8 +122,7 @@ class Trainer:
 
     def save(self) -> None:
         """Write the checkpoint atomically (temp file + rename)."""
-        self.checkpoint.parent.mkdir(parents=True, exist_ok=True)
-        payload = {
+        save_checkpoint(self.checkpoint, {
             "fingerprint": self.key,
             "epoch": self.state.epoch,
             "step": self.state.step,
@@ -179,26 +134,14 @@ class Trainer:
             "opt_g": self.opt_g.state_dict(),
             "opt_d": self.opt_d.state_dict(),
             "rng": self.rng.get_state(),
-        }
-        payload["digest"] = payload_digest(payload)
-        buffer = io.BytesIO()  # in memory, so the bytes do not depend on a file name
-        torch.save(payload, buffer)
-        write_bytes(self.checkpoint, buffer.getvalue(), durable=True)
+        })
 
     def load(self) -> bool:
-        """Resume from the checkpoint if there is one and it is intact (digest, finite tensors); a damaged one
-        is reported and training starts over; one from another configuration is refused."""
-        if not self.checkpoint.is_file():
+        """Resume from the checkpoint if there is one and it is intact (a damaged one is reported and
+        training starts over); one from another configuration is refused."""
+        payload = load_checkpoint(self.checkpoint, self.device, "train_gan")
+        if payload is None:
             return False
-        try:
-            payload = torch.load(self.checkpoint, map_location=self.device, weights_only=True)
-        except Exception as error:  # zip, pickle and weights_only errors have no common base class
-            return self._start_over(f"not a readable checkpoint ({str(error).splitlines()[0][:200]})")
-        if not isinstance(payload, dict) or payload.get("digest") != payload_digest(payload):
-            return self._start_over("its contents do not match the digest stored with them (damaged on disk?)")
-        if bad := _non_finite(payload):
-            return self._start_over(f"non-finite values in {bad}")
-        payload = _intern_keys(payload)  # saved again, it pickles to the bytes of an uninterrupted run
         if payload.get("fingerprint") != self.key:
             raise TrainingError(
                 f"{self.checkpoint} was written for other GAN params or data "
@@ -214,10 +157,6 @@ class Trainer:
         grids = {int(k): v for k, v in payload["grids"].items()}
         self.state = TrainState(payload["epoch"], payload["step"], payload["history"], grids)
         return True
-
-    def _start_over(self, why: str) -> bool:
-        print(f"train_gan: {self.checkpoint} is damaged: {why}; ignoring it and training from epoch 1", file=sys.stderr)
-        return False
 
     def _autocast(self) -> torch.autocast:
         """bf16 autocast for the forward passes when `precision: bf16`; a no-op for fp32."""

@@ -63,22 +63,26 @@ def load_content(folder: Path) -> tuple[list[str], torch.Tensor]:
 
 
 def load_styles(params: NstParams, gan_root: Path) -> list[torch.Tensor]:
-    """Style images per `nst.style_source`: a GAN style batch, or every image of `nst.style_dir`.
+    """The style images of nst.style_source (nst.style_batch or nst.style_dir) at nst.size x nst.style_scale."""
+    return style_images(params.style_source, params.style_batch, Path(params.style_dir), style_side(params), gan_root)
 
-    GAN styles are square at nst.size x nst.style_scale; paintings keep their aspect ratio (at most
-    MAX_ASPECT) with the shorter side at nst.size x nst.style_scale. Any mode (grayscale, palette, RGBA,
-    CMYK, 16-bit) becomes RGB, transparency composited onto the first opaque pixel's colour.
+
+def style_images(source: str, batch: int, style_dir: Path, side: int, gan_root: Path) -> list[torch.Tensor]:
+    """Style images of `source`: GAN style batch `batch` under `gan_root`, or every image of `style_dir`.
+
+    GAN styles are square at `side`; paintings keep their aspect ratio (at most MAX_ASPECT) with the
+    shorter side at `side`. Any mode (grayscale, palette, RGBA, CMYK, 16-bit) becomes RGB, transparency
+    composited onto the first opaque pixel's colour.
     """
-    side = style_side(params)
-    if params.style_source == "gan":
-        folder = gan_root / f"batch_{params.style_batch:03d}"
+    if source == "gan":
+        folder = gan_root / f"batch_{batch:03d}"
         files = image_files(folder)
         if not files:
-            raise FileNotFoundError(f"nst.style_batch: no style batch at {folder}; is it < sample.batches?")
+            raise FileNotFoundError(f"style_batch: no style batch at {folder}; is it < sample.batches?")
         return [_tensor(resize_square(_rgb(open_image(f)), side)) for f in files]
-    files = image_files(Path(params.style_dir))
+    files = image_files(style_dir)
     if not files:
-        raise FileNotFoundError(f"nst.style_dir: no images in {params.style_dir!r} (style_source: images)")
+        raise FileNotFoundError(f"nst.style_dir: no images in {str(style_dir)!r} (style_source: images)")
     return [_tensor(_shorter_side(_rgb(open_image(f)), side)) for f in files]
 
 

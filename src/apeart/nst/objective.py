@@ -1,6 +1,8 @@
 """The Gatys objective: per-image content, style and TV losses towards content features and blended style Grams."""
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import torch
 
 from apeart.core.config import NstParams
@@ -25,6 +27,20 @@ def blend_weights(params: NstParams, count: int) -> torch.Tensor:
                          "images; give one per style image (sorted by file name) or an empty list")
     w = torch.tensor(params.style_blend_weights, dtype=torch.float32)
     return w / w.sum()
+
+
+@dataclass(frozen=True)
+class Weights:
+    """The weights of the total loss: alpha x content + beta x style + tv x total variation."""
+
+    alpha: float
+    beta: float
+    tv: float
+
+
+def nst_weights(params: NstParams) -> Weights:
+    """nst.alpha, nst.beta and nst.tv_weight."""
+    return Weights(params.alpha, params.beta, params.tv_weight)
 
 
 class Objective:
@@ -94,24 +110,40 @@ def prepare_colors(content: torch.Tensor, styles: list[torch.Tensor], mode: str
     return content, [[color.match_colors(s, c) for s in styles] for c in content]
 
 
-def build_objective(net: VGGFeatures, content: torch.Tensor, styles: list[torch.Tensor], params: NstParams,
-                    fmt: torch.memory_format = torch.contiguous_format) -> Objective:
-    """The Gatys objective of `params` for a content batch (B, 3, H, W) and style images, all RGB [0, 1]."""
-    batch = content.shape[0]
-    content, per_image = prepare_colors(content, styles, params.preserve_color)
-    weights = blend_weights(params, len(styles)).to(content.device)
-    with torch.no_grad():
-        feats = net(as_format(net.to_input(content), fmt))
-        content_targets = {name: feats[name] for name in params.content_layers}
-        if per_image and isinstance(per_image[0], list):  # one style target per content image
-            grams = [style_grams(net, s, params.style_layers, params.gram_norm, fmt) for s in per_image]
-            style_targets = {n: StyleTarget.from_grams(torch.stack([g[n] for g in grams]), weights)
-                             for n in params.style_layers}
-        else:
-            grams1 = style_grams(net, per_image, params.style_layers, params.gram_norm, fmt)
-            style_targets = {n: StyleTarget.from_grams(g, weights) for n, g in grams1.items()}
-    device = content.device
+def blended_styles(net: VGGFeatures, styles: list[torch.Tensor] | list[list[torch.Tensor]], params: NstParams,
+                  fmt: torch.memory_format = torch.contiguous_format) -> dict[str, StyleTarget]:
+    """Blended style Gram targets per style layer: shared by the batch (a list of style images) or one per
+    content image (a list of such lists, from `prepare_colors`)."""
+    if styles and isinstance(styles[0], list):
+        weights = blend_weights(params, len(styles[0]))
+        grams = [style_grams(net, s, params.style_layers, params.gram_norm, fmt) for s in styles]
+        return {n: StyleTarget.from_grams(torch.stack([g[n] for g in grams]), weights.to(grams[0][n].device))
+                for n in params.style_layers}
+    weights = blend_weights(params, len(styles))
+    grams1 = style_grams(net, styles, params.style_layers, params.gram_norm, fmt)
+    return {n: StyleTarget.from_grams(g, weights.to(g.device)) for n, g in grams1.items()}
+
+
+@torch.no_grad()
+def content_features(net: VGGFeatures, seen: torch.Tensor, params: NstParams,
+                    fmt: torch.memory_format = torch.contiguous_format) -> dict[str, torch.Tensor]:
+    """Content features per content layer of a batch as the network sees it (RGB [0, 1])."""
+    feats = net(as_format(net.to_input(seen), fmt))
+    return {name: feats[name] for name in params.content_layers}
+
+
+def objective_for(net: VGGFeatures, targets: dict[str, torch.Tensor], styles: dict[str, StyleTarget],
+                  params: NstParams, weights: Weights, batch: int) -> Objective:
+    """The objective of a batch's content targets and style targets with equal content-layer weights."""
+    device = next(net.parameters()).device
     cw = torch.ones(batch, len(params.content_layers), device=device)
     sw = torch.tensor(layer_weights(params), device=device).expand(batch, -1)
-    return Objective(net, content_targets, style_targets, cw, sw, params.alpha, params.beta, params.tv_weight,
-                     params.gram_norm)
+    return Objective(net, targets, styles, cw, sw, weights.alpha, weights.beta, weights.tv, params.gram_norm)
+
+
+def build_objective(net: VGGFeatures, content: torch.Tensor, styles: list[torch.Tensor], params: NstParams,
+                    weights: Weights, fmt: torch.memory_format = torch.contiguous_format) -> Objective:
+    """The Gatys objective of `params` for a content batch (B, 3, H, W) and style images, all RGB [0, 1]."""
+    seen, per_image = prepare_colors(content, styles, params.preserve_color)
+    targets = content_features(net, seen, params, fmt)
+    return objective_for(net, targets, blended_styles(net, per_image, params, fmt), params, weights, len(content))

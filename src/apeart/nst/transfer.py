@@ -11,7 +11,7 @@ import torch.nn.functional as F
 from apeart.core.config import NstParams
 from apeart.core.grids import quantize
 from apeart.nst import color
-from apeart.nst.objective import as_format, build_objective, prepare_colors
+from apeart.nst.objective import Weights, as_format, build_objective, nst_weights, prepare_colors
 from apeart.nst.optimise import TERMS, NSTError, memory_format, optimise, snapshot_steps
 from apeart.vgg.backbones import MIN_SIDE, VGGFeatures
 
@@ -57,10 +57,17 @@ def _initial(net: VGGFeatures, seen_content: torch.Tensor, params: NstParams) ->
     return net.to_input(noise)
 
 
-def transfer(
+def transfer(content: torch.Tensor, styles: list[torch.Tensor], params: NstParams, device: torch.device,
+             on_snapshot: Callable[[int, torch.Tensor], None] | None = None) -> TransferResult:
+    """`transfer_weighted` with nst.alpha, nst.beta and nst.tv_weight."""
+    return transfer_weighted(content, styles, params, nst_weights(params), device, on_snapshot)
+
+
+def transfer_weighted(
     content: torch.Tensor,
     styles: list[torch.Tensor],
     params: NstParams,
+    weights: Weights,
     device: torch.device,
     on_snapshot: Callable[[int, torch.Tensor], None] | None = None,
 ) -> TransferResult:
@@ -94,7 +101,7 @@ def transfer(
         size = full if last_level else scaled_size(full, factor)
         level_content = resize(content, size)
         level_styles = [resize(s, scaled_size(tuple(s.shape[-2:]), factor)) for s in styles]
-        objective = build_objective(net, level_content, level_styles, params, fmt)
+        objective = build_objective(net, level_content, level_styles, params, weights, fmt)
         if x is None:
             x0 = _initial(net, prepare_colors(level_content, [], params.preserve_color)[0], params)
         else:

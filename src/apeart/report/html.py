@@ -18,7 +18,7 @@ table{border-collapse:collapse;font-size:.9rem} td,th{border:1px solid #ddd;padd
 td.num{text-align:right;font-variant-numeric:tabular-nums} th{background:#f6f6f6}
 .tables{display:flex;flex-wrap:wrap;gap:1rem;align-items:flex-start} td{overflow-wrap:anywhere;max-width:28rem}
 figure{margin:1rem 0} img{max-width:100%;image-rendering:pixelated;border:1px solid #eee}
-figcaption{color:#666;font-size:.85rem} .note{color:#666;font-style:italic}
+figcaption{color:#666;font-size:.85rem} .note{color:#666;font-style:italic} summary{cursor:pointer;color:#444}
 .grid{display:grid;grid-template-columns:repeat(auto-fill,minmax(320px,1fr));gap:0 1.5rem}
 """
 
@@ -91,21 +91,36 @@ def anchor(heading: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", heading.lower()).strip("-") or "section"
 
 
+def headline_table(rows: list[tuple[str, str, str]]) -> str:
+    """The run's headline numbers: (what, value, how to read it) per row."""
+    body = "".join(f"<tr><td>{html.escape(what)}</td><td class=\"num\">{html.escape(value)}</td>"
+                   f"<td>{html.escape(reading)}</td></tr>" for what, value, reading in rows)
+    return ('<table aria-label="headline results"><tr><th scope="col">result</th><th scope="col">value</th>'
+            f'<th scope="col">how to read it</th></tr>{body}</table>')
+
+
+def collapsed(summary: str, content: str) -> str:
+    """`content` folded under a one-line summary."""
+    return f"<details><summary>{html.escape(summary)}</summary>{content}</details>"
+
+
 def render_report(title: str, params: dict, metrics: dict[str, dict], sections: list[tuple[str, list[str]]],
-                  subtitle: str = "") -> str:
-    """The whole page: a contents line, the run's params and metrics, then titled figure sections.
+                  subtitle: str = "", headline: list[tuple[str, str, str]] | None = None) -> str:
+    """The whole page: a contents line, the headline numbers, titled figure sections, then every metric
+    and param folded away at the end.
 
     A section whose parts are all empty is left out (e.g. no beta sweep in this run).
     """
     sections = [(heading, parts) for heading, parts in sections if parts]
-    headings = ["Parameters", "Metrics", *(h for h, _ in sections)]
-    nav = " ".join(f'<a href="#{anchor(h)}">{html.escape(h)}</a>' for h in headings)
+    if headline:
+        sections.insert(0, ("Results", [headline_table(headline)]))
+    sections += [("Metrics", [collapsed("Every metric of this run, by file", metrics_table(metrics))]),
+                 ("Parameters", [collapsed("params.yaml as this run used it", params_table(params))])]
+    nav = " ".join(f'<a href="#{anchor(h)}">{html.escape(h)}</a>' for h, _ in sections)
     body = [f"<h1>{html.escape(title)}</h1>"]
     if subtitle:
         body.append(f'<p class="note">{html.escape(subtitle)}</p>')
-    body += [f"<nav>{nav}</nav>",
-             f'<h2 id="{anchor("Parameters")}">Parameters</h2>', params_table(params),
-             f'<h2 id="{anchor("Metrics")}">Metrics</h2>', metrics_table(metrics)]
+    body.append(f"<nav>{nav}</nav>")
     for heading, parts in sections:
         body += [f'<h2 id="{anchor(heading)}">{html.escape(heading)}</h2>', *parts]
     return (f'<!doctype html><html lang="en"><head><meta charset="utf-8">'

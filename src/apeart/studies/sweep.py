@@ -1,7 +1,6 @@
 """An in-run beta sweep: one batched stylisation per beta, everything else as in the stylize stage."""
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Callable
 
 import torch
@@ -9,17 +8,18 @@ from PIL import Image
 
 from apeart.core.config import NstParams
 from apeart.core.grids import format_beta, square, tile_grid
-from apeart.nst.transfer import TransferResult, transfer
+from apeart.nst.objective import Weights
+from apeart.nst.transfer import TransferResult, transfer_weighted
 
 
 def sweep_betas(content: torch.Tensor, styles: list[torch.Tensor], params: NstParams, device: torch.device,
                 betas: list[float], on_result: Callable[[float, TransferResult], None] | None = None
                 ) -> dict[float, TransferResult]:
-    """{beta: result} of `transfer` with nst.beta replaced by each of `betas` (same seed, same inputs)."""
+    """{beta: result} of the stylize step with each of `betas` as the style weight (same seed, same inputs)."""
     results = {}
     for beta in betas:
         torch.manual_seed(params.seed)
-        results[beta] = transfer(content, styles, dataclasses.replace(params, beta=beta), device)
+        results[beta] = transfer_weighted(content, styles, params, Weights(params.alpha, beta, params.tv_weight), device)
         if on_result:
             on_result(beta, results[beta])
     return results

@@ -1,4 +1,4 @@
-"""The GAN training set, decoded once into one uint8 tensor in memory."""
+"""Prepared image sets, decoded once into one uint8 tensor in memory."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -8,10 +8,10 @@ import torch
 from PIL import Image
 
 
-def load_images(folder: Path) -> torch.Tensor:
-    """All PNGs of `folder` (sorted by name) as a uint8 tensor (N, 3, H, W)."""
+def load_pngs(folder: Path) -> tuple[list[str], torch.Tensor]:
+    """Names and pixels (N, 3, H, W) uint8 of every PNG in `folder`, in token order (numeric names by value)."""
     paths = sorted(folder.glob("*.png"), key=lambda p: (len(p.stem), p.stem))
     if not paths:
         raise FileNotFoundError(f"no PNG images in {folder}; run the prepare stage first")
     arrays = [np.asarray(Image.open(p).convert("RGB")) for p in paths]
-    return torch.from_numpy(np.stack(arrays)).permute(0, 3, 1, 2).contiguous()
+    return [p.stem for p in paths], torch.from_numpy(np.stack(arrays)).permute(0, 3, 1, 2).contiguous()

@@ -1,0 +1,148 @@
+"""Training a texture network: Adam on the Gatys loss of its outputs, a checkpoint every epoch."""
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import torch
+
+from apeart.core.checkpoint import load_checkpoint, save_checkpoint
+from apeart.core.config import NstParams, TexnetParams
+from apeart.core.progress import progress
+from apeart.nst.objective import Weights, blended_styles, content_features, objective_for
+from apeart.texnet.models import TextureNet
+from apeart.vgg.backbones import VGGFeatures
+
+TERMS = ("total", "content", "style", "tv")
+
+
+class TexnetError(RuntimeError):
+    """Training diverged, or a checkpoint does not belong to this configuration."""
+
+
+def loss_network(nst: NstParams, device: torch.device) -> VGGFeatures:
+    """The frozen VGG of the `nst` loss (backbone, pooling, content and style layers)."""
+    layers = list(dict.fromkeys(nst.content_layers + nst.style_layers))
+    return VGGFeatures(nst.backbone, layers, nst.pooling).to(device).eval().requires_grad_(False)
+
+
+def weights_of(params: TexnetParams) -> Weights:
+    """texnet.alpha, texnet.beta and texnet.tv_weight."""
+    return Weights(params.alpha, params.beta, params.tv_weight)
+
+
+def seeded_net(params: TexnetParams) -> TextureNet:
+    """A texture network with PyTorch's default init drawn from texnet.seed."""
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(params.seed)
+        return TextureNet(params.levels, params.channels, params.norm)
+
+
+def fingerprint(params: TexnetParams, nst: NstParams, images: torch.Tensor, styles: list[torch.Tensor]) -> str:
+    """Hash of the texnet params (minus device and inference-only keys), the nst loss keys, and the training
+    and style images."""
+    p = params
+    config = [p.size, p.levels, p.channels, p.norm, p.style_source, p.style_batch, p.alpha, p.beta, p.tv_weight,
+              p.train_images, p.epochs, p.batch_size, p.lr, p.noise_scale, p.seed]
+    loss = [nst.backbone, nst.pooling, nst.content_layers, nst.style_layers, nst.style_layer_weights, nst.gram_norm,
+            nst.style_blend_weights]
+    digest = hashlib.sha256(json.dumps([config, loss], sort_keys=True).encode())
+    for tensor in [images, *styles]:
+        digest.update(str(tuple(tensor.shape)).encode())
+        digest.update(tensor.contiguous().numpy().tobytes())
+    return digest.hexdigest()[:16]
+
+
+@dataclass
+class TrainState:
+    epoch: int = 0
+    step: int = 0
+    history: list[dict[str, float]] = field(default_factory=list)
+
+
+class Loss:
+    """The nst objective (layers, backbone, Gram convention) with texnet's weights towards one style."""
+
+    def __init__(self, nst: NstParams, texnet: TexnetParams, styles: list[torch.Tensor], device: torch.device) -> None:
+        self.nst, self.weights = nst, weights_of(texnet)
+        self.vgg = loss_network(nst, device)
+        self.styles = blended_styles(self.vgg, [s.to(device) for s in styles], nst)
+
+    def __call__(self, content: torch.Tensor, output: torch.Tensor) -> dict[str, torch.Tensor]:
+        """Per-image losses of `output` for `content` (both RGB [0, 1], same shape)."""
+        targets = content_features(self.vgg, content, self.nst)
+        objective = objective_for(self.vgg, targets, self.styles, self.nst, self.weights, len(content))
+        return objective(self.vgg.to_input(output))
+
+
+class Trainer:
+    """A texture network, its Adam state and RNG; `run` trains to texnet.epochs, checkpointing each epoch."""
+
+    def __init__(self, params: TexnetParams, nst: NstParams, images: torch.Tensor, styles: list[torch.Tensor],
+                 device: torch.device, checkpoint: Path) -> None:
+        self.params, self.nst, self.images, self.device, self.checkpoint = params, nst, images, device, checkpoint
+        self.key = fingerprint(params, nst, images, styles)
+        self.net = seeded_net(params).to(device).train()
+        self.losses = Loss(nst, params, styles, device)
+        self.opt = torch.optim.Adam(self.net.parameters(), lr=params.lr)
+        self.rng = torch.Generator().manual_seed(params.seed)
+        self.state = TrainState()
+
+    def save(self) -> None:
+        save_checkpoint(self.checkpoint, {
+            "fingerprint": self.key, "epoch": self.state.epoch, "step": self.state.step,
+            "history": self.state.history, "net": self.net.state_dict(), "opt": self.opt.state_dict(),
+            "rng": self.rng.get_state(),
+        })
+
+    def load(self) -> bool:
+        """Resume from an intact checkpoint of this configuration; a damaged one is reported and ignored."""
+        payload = load_checkpoint(self.checkpoint, self.device, "train_texnet")
+        if payload is None:
+            return False
+        if payload.get("fingerprint") != self.key:
+            raise TexnetError(f"{self.checkpoint} was written for other texnet params or data (fingerprint "
+                              f"{payload.get('fingerprint')} != {self.key}); delete it to start over")
+        self.net.load_state_dict(payload["net"])
+        self.opt.load_state_dict(payload["opt"])
+        self.rng.set_state(payload["rng"])
+        self.state = TrainState(payload["epoch"], payload["step"], payload["history"])
+        return True
+
+    def _epoch(self, epoch: int, bar) -> None:
+        p, size = self.params, self.params.size
+        order = torch.randperm(len(self.images), generator=self.rng)
+        rows = []
+        for idx in order.split(p.batch_size):
+            content = self.images[idx].to(self.device).float().div_(255)
+            noise = self.net.noise(len(idx), size, p.noise_scale, self.rng, self.device)
+            losses = self.losses(content, self.net(content, noise))
+            self.opt.zero_grad(set_to_none=True)
+            losses["total"].mean().backward()
+            self.opt.step()
+            bar.update()
+            rows.append(torch.stack([losses[t].detach().mean() for t in TERMS]))  # no host sync per step
+        values = torch.stack(rows).cpu()
+        bad = (~torch.isfinite(values)).any(1).nonzero()
+        if len(bad):
+            kept = f"last good checkpoint (epoch {self.state.epoch}) kept" if self.state.epoch else "no checkpoint yet"
+            raise TexnetError(f"non-finite loss at epoch {epoch + 1}, step {self.state.step + int(bad[0]) + 1}; "
+                              f"lower texnet.lr; {kept}")
+        for row in values.tolist():
+            self.state.step += 1
+            self.state.history.append({"step": self.state.step, "epoch": epoch + 1, **dict(zip(TERMS, row))})
+
+    def run(self) -> TrainState:
+        """Train (resuming when a matching checkpoint exists) and return the final state."""
+        self.load()
+        p = self.params
+        per_epoch = -(-len(self.images) // p.batch_size)
+        with progress(total=p.epochs * per_epoch, initial=self.state.step, unit="step", desc="train_texnet") as bar:
+            for epoch in range(self.state.epoch, p.epochs):
+                self._epoch(epoch, bar)
+                self.state.epoch = epoch + 1
+                self.save()
+        self.net.eval()
+        return self.state

@@ -1,0 +1,91 @@
+"""Stage stylize_collection: every prepared image through the texture network, with a lineage row each;
+Gatys vs texture network on the held-out NST content images; the noise-scale row (seed 002 fig. 6)."""
+from __future__ import annotations
+
+import statistics
+import time
+from pathlib import Path
+
+import torch
+
+from apeart.core.catalog import read_manifest
+from apeart.core.cli import run_stage
+from apeart.core.config import load_params
+from apeart.core.datasets import load_pngs
+from apeart.core.files import save_png, write_json
+from apeart.core.grids import grid, rows, tile_grid, to_pil
+from apeart.core.progress import progress
+from apeart.core.runtime import deterministic, resolve_device
+from apeart.nst.transfer import transfer_weighted
+from apeart.nst.inputs import image_files, load_rgb
+from apeart.texnet.collection import load_model, stylise, stylise_collection
+from apeart.texnet.data import style_of
+from apeart.texnet.lineage import file_md5, lineage_row, style_record, write_lineage
+from apeart.texnet.train import Loss, weights_of
+
+MODEL, FOLDER = Path("models/texnet/texnet.pt"), Path("data/prepared/texnet")
+OUT, FIG = Path("data/stylized"), Path("reports/texnet")
+REPEATS = 5  # texture-network timing: median of this many passes over the held-out images
+
+
+def _losses(loss: Loss, content: torch.Tensor, images: torch.Tensor, device: torch.device) -> dict[str, float]:
+    """Batch-mean content, style and total loss of `images` (RGB [0, 1]) for `content`."""
+    with torch.no_grad():
+        values = loss(content.to(device), images.to(device))
+    return {f"{t}_loss": float(values[t].mean()) for t in ("content", "style", "total")}
+
+
+def main() -> None:
+    params = load_params()
+    texnet, nst = params.texnet, params.nst
+    deterministic(texnet.seed)
+    device = resolve_device(texnet.device)
+    names, images = load_pngs(FOLDER)
+    cids = {row["token_id"]: row["cid"] for row in read_manifest(Path("data/raw/manifest.csv"))}
+    style, model = style_record(texnet, nst, params.sample.seed), file_md5(MODEL)
+    lineage = []
+    with progress(total=len(names), desc="stylize_collection", unit="img") as bar:
+        def on_image(name: str, png: bytes) -> None:
+            lineage.append(lineage_row(name, cids.get(name, ""), style, model, png))
+            bar.update()
+
+        stylise_collection(MODEL, texnet, FOLDER, names, OUT, device, on_image)
+    write_lineage(OUT / "lineage.csv", lineage)
+    save_png(to_pil(grid(torch.stack([load_rgb(OUT / f"{n}.png") for n in names[:64]]), nrow=8)),
+             FIG / "contact_sheet.png")
+
+    # Gatys vs texture network on the held-out content images: same style, size and loss code; the texture
+    # network's images are the collection's files, its time the median of REPEATS passes in this process.
+    tokens = [p.stem for p in image_files(Path("data/prepared/content")) if p.stem in names]
+    held = images[[names.index(t) for t in tokens]]
+    content = held.float() / 255
+    fast = torch.stack([load_rgb(OUT / f"{t}.png") for t in tokens])
+    net = load_model(MODEL, texnet, device)
+    seconds = []
+    for _ in range(REPEATS):
+        start = time.perf_counter()
+        for token, image in zip(tokens, held):
+            stylise(net, image, token, texnet.noise_scale, texnet.seed, device)
+        seconds.append((time.perf_counter() - start) / len(tokens))
+    styles = style_of(texnet, nst)
+    start = time.perf_counter()
+    gatys = transfer_weighted(content, styles, nst, weights_of(texnet), device)
+    gatys_seconds = (time.perf_counter() - start) / len(tokens)
+    loss = Loss(nst, texnet, styles, device)
+    write_json(Path("metrics/texnet.json"), {"texnet": _losses(loss, content, fast, device),
+                                              "gatys": _losses(loss, content, gatys.images, device)})
+    write_json(Path("metrics/perf/texnet.json"), {
+        "texnet": {"seconds_per_image": round(statistics.median(seconds), 5)},
+        "gatys": {"seconds_per_image": round(gatys_seconds, 4)}, "device": str(device)})
+    save_png(to_pil(rows([list(content), list(gatys.images), list(fast)], texnet.size)), FIG / "comparison.png")
+
+    # Seed 002 fig. 6: one content image, the test-time noise scale k growing along the row.
+    row = [stylise(net, held[0], tokens[0], k, texnet.seed, device) for k in texnet.noise_scales]
+    labels = ["content"] + [f"k={k:g}" for k in texnet.noise_scales]
+    save_png(tile_grid([[content[0], *row]], texnet.size, labels), FIG / "noise_scales.png")
+    print(f"stylize_collection: {len(names)} images; texture net {statistics.median(seconds) * 1000:.1f} ms/image, "
+          f"Gatys {gatys_seconds:.2f} s/image")
+
+
+if __name__ == "__main__":
+    run_stage("stylize_collection", main)

@@ -1,0 +1,166 @@
+"""Texture networks (seed 002): architecture, noise, training, resume, and collection stylisation."""
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+from pathlib import Path
+
+import pytest
+import torch
+import torch.nn as nn
+
+from apeart.core.config import NstParams, ParamsError, TexnetParams, parse_params
+from apeart.core.files import save_png
+from apeart.core.grids import to_pil
+from apeart.texnet import collection
+from apeart.texnet.models import TextureNet, fold_batchnorm, pyramid
+from apeart.texnet.train import Trainer, fingerprint, seeded_net
+
+CPU = torch.device("cpu")
+NST = NstParams(size=32, content_layers=["conv2_1"], style_layers=["conv1_1", "conv2_1"])
+TINY = TexnetParams(size=32, levels=5, train_images=0, epochs=2, batch_size=2, lr=0.05, seed=0)
+
+
+def _images(n: int, size: int, seed: int) -> torch.Tensor:
+    g = torch.Generator().manual_seed(seed)
+    base = torch.rand(n, 3, 4, 4, generator=g)  # smooth images: upsampled 4x4 colour fields
+    return (nn.functional.interpolate(base, size=size, mode="bilinear") * 255).to(torch.uint8)
+
+
+def test_channel_schedule_is_8_to_48_and_the_output_rgb() -> None:
+    net = TextureNet(levels=6, channels=8)
+    joins = [block[0].in_channels for block in net.joins]
+    assert joins == [16, 24, 32, 40, 48]
+    assert [block[-3].out_channels for block in net.joins] == joins  # each join block keeps its count
+    assert all(block[0].in_channels == 6 for block in net.inputs)  # 3 image + 3 noise channels
+    assert (net.out.in_channels, net.out.out_channels) == (48, 3)
+    with torch.no_grad():
+        out = net(torch.rand(2, 3, 64, 64), net.noise(2, 64, 1.0))
+    assert out.shape == (2, 3, 64, 64) and 0 <= float(out.min()) and float(out.max()) <= 1
+
+
+def test_pyramid_halves_the_side_per_level() -> None:
+    x = torch.rand(1, 3, 256, 256)
+    assert [p.shape[-1] for p in pyramid(x, 6)] == [256, 128, 64, 32, 16, 8]
+    assert torch.allclose(pyramid(x, 2)[1][0, :, 0, 0], x[0, :, :2, :2].mean(dim=(1, 2)))
+
+
+def test_size_must_be_a_multiple_of_2_to_the_levels_minus_1() -> None:
+    with pytest.raises(ParamsError, match=r"texnet.size: 100 is not a multiple of 2\^\(levels-1\) = 32 of at least 64"):
+        parse_params({"texnet": {"size": 100}})
+    with pytest.raises(ParamsError, match=r"texnet.size: 32 is not .* at least 64 .*; try 64"):
+        parse_params({"texnet": {"size": 32}})  # the coarsest level would be 1 px
+    assert parse_params({"texnet": {"size": 96, "levels": 6}}).texnet.size == 96
+    assert parse_params({"texnet": {"size": 100, "levels": 3}}).texnet.size == 100
+
+
+@pytest.mark.parametrize("scale", [0.0, 1.0, 5.0])
+def test_noise_is_uniform_on_0_to_k(scale: float) -> None:
+    noise = TextureNet().noise(4, 64, scale, torch.Generator().manual_seed(0))
+    assert [z.shape[-1] for z in noise] == [64, 32, 16, 8, 4, 2]
+    values = torch.cat([z.flatten() for z in noise])
+    assert float(values.min()) >= 0 and float(values.max()) <= scale
+    if scale:
+        assert float(values.max()) > 0.99 * scale and abs(float(values.mean()) - scale / 2) < 0.01 * scale
+
+
+def test_the_noise_scale_changes_the_output() -> None:
+    net, image = seeded_net(TINY).eval(), _images(1, 32, 0)[0]
+    outs = {k: collection.stylise(net, image, "7", k, 0, CPU) for k in (0.0, 1.0, 8.0)}
+    assert torch.equal(outs[0.0], collection.stylise(net, image, "8", 0.0, 0, CPU))  # k = 0: no noise at all
+    assert (outs[1.0] - outs[0.0]).abs().mean() < (outs[8.0] - outs[0.0]).abs().mean()
+
+
+def test_token_noise_depends_on_the_token_and_seed_only() -> None:
+    net = TextureNet()
+    a, again = collection.token_noise(net, "42", 64, 1.0, 0), collection.token_noise(net, "42", 64, 1.0, 0)
+    assert all(torch.equal(x, y) for x, y in zip(a, again))
+    assert not torch.equal(a[0], collection.token_noise(net, "43", 64, 1.0, 0)[0])
+    assert not torch.equal(a[0], collection.token_noise(net, "42", 64, 1.0, 1)[0])
+
+
+def test_folded_batchnorm_computes_what_eval_mode_batchnorm_does() -> None:
+    net = seeded_net(dataclasses.replace(TINY, norm="batch")).train()
+    with torch.no_grad():  # move the running statistics off their initial values
+        for _ in range(3):
+            net(torch.rand(4, 3, 32, 32), net.noise(4, 32, 1.0))
+    x, z = torch.rand(2, 3, 32, 32), net.noise(2, 32, 1.0)
+    with torch.no_grad():
+        expected = net.eval()(x, z)
+        folded = fold_batchnorm(net)
+        assert not any(isinstance(m, nn.BatchNorm2d) for block in folded.inputs for m in block)
+        assert torch.allclose(folded(x, z), expected, atol=1e-5)
+
+
+def _held_out_loss(trainer: Trainer, images: torch.Tensor) -> float:
+    trainer.net.eval()
+    with torch.no_grad():
+        content = images.float() / 255
+        out = trainer.net(content, trainer.net.noise(len(images), 32, 1.0, torch.Generator().manual_seed(9)))
+        return float(trainer.losses(content, out)["total"].mean())
+
+
+def test_training_lowers_the_loss_on_unseen_images(tmp_path: Path) -> None:
+    styles = [_images(1, 32, 5)[0].float() / 255]
+    train, unseen = _images(8, 32, 1), _images(2, 32, 2)
+    params = dataclasses.replace(TINY, epochs=6)
+    trainer = Trainer(params, NST, train, styles, CPU, tmp_path / "ck.pt")
+    before = _held_out_loss(trainer, unseen)
+    state = trainer.run()
+    assert len(state.history) == 6 * 4 and state.history[-1]["step"] == 24
+    assert _held_out_loss(trainer, unseen) < 0.7 * before
+
+
+def test_an_interrupted_run_resumes_to_the_same_weights(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    styles, train = [_images(1, 32, 5)[0].float() / 255], _images(4, 32, 1)
+    whole = Trainer(TINY, NST, train, styles, CPU, tmp_path / "a.pt")
+    whole.run()
+
+    real_epoch = Trainer._epoch
+
+    def crash_in_second_epoch(self: Trainer, epoch: int, bar) -> None:
+        if epoch == 1:
+            raise KeyboardInterrupt
+        real_epoch(self, epoch, bar)
+
+    monkeypatch.setattr(Trainer, "_epoch", crash_in_second_epoch)
+    with pytest.raises(KeyboardInterrupt):
+        Trainer(TINY, NST, train, styles, CPU, tmp_path / "b.pt").run()
+    monkeypatch.setattr(Trainer, "_epoch", real_epoch)
+    resumed = Trainer(TINY, NST, train, styles, CPU, tmp_path / "b.pt")
+    assert resumed.load() and resumed.state.epoch == 1
+    resumed.run()
+    assert resumed.state.history == whole.state.history
+    for name, tensor in whole.net.state_dict().items():
+        assert torch.equal(tensor, resumed.net.state_dict()[name]), name
+
+
+def test_every_training_param_is_in_the_fingerprint() -> None:
+    styles, train = [torch.zeros(3, 32, 32)], _images(2, 32, 1)
+    base = fingerprint(TINY, NST, train, styles)
+    inference_only = {"device", "workers", "noise_scales"}
+    changed = {"size": 64, "levels": 4, "channels": 4, "norm": "batch", "style_source": "images", "style_batch": 1,
+               "alpha": 2.0, "beta": 1.0, "tv_weight": 1.0, "train_images": 3, "epochs": 9, "batch_size": 3,
+               "lr": 0.5, "noise_scale": 2.0, "seed": 5}
+    assert set(changed) | inference_only == {f.name for f in dataclasses.fields(TexnetParams)}
+    for key, value in changed.items():
+        assert fingerprint(dataclasses.replace(TINY, **{key: value}), NST, train, styles) != base, key
+    assert fingerprint(TINY, dataclasses.replace(NST, gram_norm="gatys"), train, styles) != base
+    assert fingerprint(TINY, NST, train, [torch.ones(3, 32, 32)]) != base
+
+
+def test_collection_bytes_do_not_depend_on_the_number_of_processes(tmp_path: Path) -> None:
+    folder, model = tmp_path / "prepared", tmp_path / "texnet.pt"
+    names = [str(i) for i in range(6)]
+    for name, image in zip(names, _images(6, 32, 3)):
+        save_png(to_pil(image), folder / f"{name}.png")
+    collection.save_model(seeded_net(TINY), TINY, model)
+    digests = {}
+    for workers in (1, 2):
+        out, seen = tmp_path / f"out{workers}", []
+        collection.stylise_collection(model, dataclasses.replace(TINY, workers=workers), folder, names, out, CPU,
+                                      lambda name, png: seen.append((name, hashlib.sha256(png).hexdigest())))
+        assert [n for n, _ in seen] == names
+        assert seen == [(n, hashlib.sha256((out / f"{n}.png").read_bytes()).hexdigest()) for n in names]
+        digests[workers] = seen
+    assert digests[1] == digests[2]

@@ -1,4 +1,6 @@
 """End to end: the real `dvc repro` on tiny params in a copy of the repo, then a beta experiment."""
+import csv
+import hashlib
 import json
 from pathlib import Path
 
@@ -36,6 +38,14 @@ def test_repro_writes_every_output(repo: Path) -> None:
     nst = json.loads((repo / "metrics/stylize/metrics.json").read_text())
     assert nst["style_loss"] > 0 and set(nst) == {"content_loss", "style_loss", "tv_loss", "total_loss", "step"}
     assert set(json.loads((repo / "reports/nst/losses.json").read_text())) == {"0", "1"}
+    assert json.loads((repo / "metrics/train_texnet/metrics.json").read_text())["step"] == 4  # 4 images, 1 epoch
+    texnet = json.loads((repo / "metrics/texnet.json").read_text())
+    assert set(texnet) == {"texnet", "gatys"}
+    assert all(set(side) == {"content_loss", "style_loss", "total_loss"} for side in texnet.values())
+    perf = json.loads((repo / "metrics/perf/texnet.json").read_text())
+    assert perf["texnet"]["seconds_per_image"] > 0 and perf["gatys"]["seconds_per_image"] > 0
+    for name in ("comparison.png", "contact_sheet.png", "noise_scales.png"):
+        assert (repo / "reports/texnet" / name).stat().st_size > 0
     html = (repo / "reports/index.html").read_text()
     assert html.count("data:image/png;base64,") >= 8 and 'src="http' not in html and "<script" not in html
     assert "up to date" in run(["dvc", "status"], repo).lower()
@@ -56,3 +66,22 @@ def test_beta_experiment_reruns_only_what_depends_on_it(repo: Path) -> None:
     diff = json.loads(run(["dvc", "metrics", "diff", "--json"], repo, stdout_only=True))
     assert "style_loss" in diff["metrics/stylize/metrics.json"]
     assert "metrics/train_gan/metrics.json" not in diff
+
+
+def test_the_stylised_collection_is_traced_to_its_inputs(repo: Path) -> None:
+    """lineage.csv: one row per stylised file, whose sha256 it gives, back to the manifest's CID and the model."""
+    rows = list(csv.DictReader((repo / "data/stylized/lineage.csv").open()))
+    files = sorted(p.stem for p in (repo / "data/stylized").glob("*.png"))
+    assert sorted(r["token_id"] for r in rows) == files and len(files) == 12
+    cids = {r["token_id"]: r["cid"] for r in csv.DictReader((repo / "data/raw/manifest.csv").open())}
+    model = hashlib.md5((repo / "models/texnet/texnet.pt").read_bytes()).hexdigest()
+    for row in rows:
+        png = (repo / "data/stylized" / f"{row['token_id']}.png").read_bytes()
+        assert row["output_sha256"] == hashlib.sha256(png).hexdigest()
+        assert row["source_cid"] == cids[row["token_id"]] and row["model_md5"] == model
+        assert row["style"] == "gan batch_000 sample.seed=0"
+
+
+def test_a_texnet_experiment_reruns_only_the_texture_network_and_report(repo: Path) -> None:
+    output = run(["dvc", "exp", "run", "-S", "texnet.lr=0.02"], repo)
+    assert ran(output) == {"train_texnet", "stylize_collection", "report"}

@@ -1,48 +1,54 @@
-"""The synchronisation-free L-BFGS follows torch.optim.LBFGS(max_iter=1) step for step."""
+"""L-BFGS in the optimisation loop (torch.optim.LBFGS): one objective evaluation per step, curve row N is
+the loss after N updates, and the step-0 scaling makes huge losses (~1e20) take the same path as ~1."""
 import torch
 
-from apeart.nst.lbfgs import LBFGS
+from apeart.core.config import NstParams
+from apeart.nst.optimise import optimise
 
 
-def _trajectory(make, steps: int = 14) -> torch.Tensor:
-    torch.manual_seed(0)
-    a = torch.randn(24, 24, dtype=torch.float64)
-    a = a @ a.T + torch.eye(24, dtype=torch.float64)
-    b = torch.randn(24, dtype=torch.float64)
-    x = torch.zeros(4, 6, dtype=torch.float64, requires_grad=True)
-    opt = make(x)
-    out = []
-
-    def closure():
-        opt.zero_grad()
-        v = x.reshape(-1)
-        loss = 0.5 * v @ a @ v - b @ v + 0.01 * v.pow(4).sum()
-        loss.backward()
-        return loss
-
-    for _ in range(steps):
-        opt.step(closure)
-        out.append(x.detach().clone())
-    return torch.stack(out)
+class _Net:
+    @staticmethod
+    def to_rgb01(x: torch.Tensor) -> torch.Tensor:
+        return x
 
 
-def test_matches_torch_lbfgs_including_a_full_history_ring() -> None:
-    ours = _trajectory(lambda x: LBFGS(x, lr=1.0, history_size=5))
-    torch_ = _trajectory(lambda x: torch.optim.LBFGS([x], lr=1.0, max_iter=1, history_size=5,
-                                                    tolerance_grad=0.0, tolerance_change=0.0))
-    assert torch.allclose(ours, torch_, atol=1e-9, rtol=1e-7)
+class _Quartic:
+    """A per-image ill-conditioned quadratic plus a quartic, times `k`; records each evaluation's batch mean."""
+
+    net = _Net()
+
+    def __init__(self, k: float) -> None:
+        gen = torch.Generator().manual_seed(0)
+        self.target = torch.rand(2, 3, 8, 8, generator=gen) * 10
+        self.weight = torch.rand(2, 3, 8, 8, generator=gen) * 3 + 0.1
+        self.k, self.calls = k, []
+
+    def __call__(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
+        r = x - self.target
+        content = (self.weight * r.pow(2)).sum((1, 2, 3)) * self.k
+        style = 0.01 * r.pow(4).sum((1, 2, 3)) * self.k
+        total = content + style
+        self.calls.append(float(total.detach().mean()))
+        return {"total": total, "content": content, "style": style, "tv": torch.zeros_like(total)}
 
 
-def test_zero_gradient_leaves_x_unchanged() -> None:
-    x = torch.ones(3, requires_grad=True)
-    opt = LBFGS(x)
+def _run(k: float, steps: int = 12):
+    objective = _Quartic(k)
+    x, history, _ = optimise(objective, torch.zeros(2, 3, 8, 8), NstParams(steps=steps), steps, progress="test")
+    return objective, x, history
 
-    def closure():
-        opt.zero_grad()
-        loss = (x * 0).sum()
-        loss.backward()
-        return loss
 
-    for _ in range(3):
-        opt.step(closure)
-    assert torch.equal(x.detach(), torch.ones(3))
+def test_one_evaluation_per_step_and_row_n_is_the_loss_after_n_updates() -> None:
+    objective, x, history = _run(1.0)
+    assert len(objective.calls) == len(history) == 12
+    assert [row["step"] for row in history] == list(range(12))
+    assert [row["total"] for row in history] == [torch.tensor(c).item() for c in objective.calls]
+    final = objective(x)["total"].mean().item()
+    assert final < 1e-3 * history[0]["total"] and final < history[-1]["total"]
+
+
+def test_huge_initial_losses_take_the_same_path() -> None:
+    _, small, _ = _run(1.0)
+    _, huge, huge_history = _run(1e20)
+    assert huge_history[0]["total"] > 1e22 and all(torch.isfinite(torch.tensor(r["total"])) for r in huge_history)
+    assert torch.allclose(huge, small, rtol=1e-4, atol=1e-4)

@@ -233,9 +233,11 @@ def test_lr_blowup_is_reported() -> None:
 
 @pytest.mark.slow
 def test_seed_000_betas_mean_what_they_meant_there() -> None:
-    """Default convention (seed000): across beta 1e-7, 1e-5, 1e-4 the result's style loss falls strictly; at
-    1e-5 the style is plainly there (mean |result - content| > 0.04 of the 0-1 range), while 1e-7 stays far
-    closer to the content (under 0.6 of 1e-5's change). Demo apes as content, blurred apes as the style."""
+    """Default convention (seed000): from beta 1e-7 to 1e-5 the result's style loss falls, and 1e-4 is
+    saturated (its style loss within 1% of 1e-5's: the two differ by 0.3-0.8% either way with the thread count
+    or the L-BFGS implementation, like the thread-count tolerance below); at 1e-5 the style is plainly there
+    (mean |result - content| > 0.04 of the 0-1 range), while 1e-7 stays far closer to the content (under 0.6
+    of 1e-5's change). Demo apes as content, blurred apes as the style."""
     with tempfile.TemporaryDirectory() as tmp:
         generate(range(4), 0, Path(tmp))
         apes = torch.stack([load_rgb(Path(tmp) / f"{i}.png") for i in range(4)])
@@ -247,7 +249,7 @@ def test_seed_000_betas_mean_what_they_meant_there() -> None:
         result = transfer(content, styles, NstParams(size=64, steps=20, beta=beta), CPU)
         style[beta], change[beta] = sum(result.style), float((result.images - content).abs().mean())
     print(style, change)
-    assert style[1e-7] > style[1e-5] > style[1e-4]
+    assert style[1e-7] > 1.5 * style[1e-5] and style[1e-4] < 1.01 * style[1e-5]
     assert change[1e-5] > 0.04 and change[1e-7] < 0.6 * change[1e-5]
 
 

@@ -1,6 +1,8 @@
-"""The optimisation loop: losses stay on the device, read back every `CHECK_EVERY` steps, at snapshots
-and at the end (where NaN/inf is detected and reported by step and term); on the CPU the optimised
-image runs channels_last (oneDNN's fast layout)."""
+"""The optimisation loop: the per-step loss curves stay on the device, read back every `CHECK_EVERY` steps,
+at snapshots and at the end (where NaN/inf is detected and reported by step and term); on the CPU the
+optimised image runs channels_last (oneDNN's fast layout). L-BFGS is torch.optim.LBFGS with one closure
+evaluation per step (it reads a few scalars back each step; a synchronisation-free version of our own was
+not faster on the CPU: benchmarks/bench_lbfgs.py)."""
 from __future__ import annotations
 
 import time
@@ -10,7 +12,6 @@ import torch
 
 from apeart.core.config import NstParams
 from apeart.core.progress import progress as progress_bar
-from apeart.nst.lbfgs import LBFGS
 from apeart.nst.objective import Objective
 
 TERMS = ("total", "content", "style", "tv")
@@ -40,9 +41,13 @@ def memory_format(params: NstParams, device: torch.device) -> torch.memory_forma
     return torch.channels_last if params.memory_format == "channels_last" else torch.contiguous_format
 
 
-def _optimizer(params: NstParams, x: torch.Tensor):
+def _optimizer(params: NstParams, x: torch.Tensor) -> torch.optim.Optimizer:
+    """Every optimiser's `step(closure)` evaluates the closure once, at the start of the step, then updates."""
     if params.optimizer == "lbfgs":
-        return LBFGS(x, lr=params.lr, history_size=50)
+        # max_iter=1, no line search: one closure evaluation per step; zero tolerances: a step is skipped only
+        # at an exactly zero gradient or a direction that is not a descent direction.
+        return torch.optim.LBFGS([x], lr=params.lr, max_iter=1, history_size=50, line_search_fn=None,
+                                 tolerance_grad=0.0, tolerance_change=0.0)
     if params.optimizer == "sgd":
         return torch.optim.SGD([x], lr=params.lr, momentum=params.momentum)
     return torch.optim.Adam([x], lr=params.lr)
@@ -95,7 +100,6 @@ def optimise(objective: Objective, x0: torch.Tensor, params: NstParams, steps: i
     per_image = leaf[0].numel()
     buffer = torch.zeros(steps, len(TERMS), device=leaf.device)
     state: dict[str, torch.Tensor | dict] = {}
-    lbfgs = isinstance(optimizer, LBFGS)
 
     def closure() -> torch.Tensor:
         optimizer.zero_grad(set_to_none=True)
@@ -124,11 +128,7 @@ def optimise(objective: Objective, x0: torch.Tensor, params: NstParams, steps: i
     callback_seconds += time.perf_counter() - t0
     start = time.perf_counter()
     for step in progress_bar(range(1, steps + 1), desc=progress, unit="step"):
-        if lbfgs:
-            optimizer.step(closure)
-        else:
-            closure()
-            optimizer.step()
+        optimizer.step(closure)  # evaluates the image after step - 1 updates, then updates it
         last = state["last"]
         buffer[step - 1] = torch.stack([last[t].detach().mean() for t in TERMS])
         if step % CHECK_EVERY and step != steps and step not in snaps:

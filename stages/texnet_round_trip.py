@@ -1,0 +1,51 @@
+"""Stage texnet_round_trip (experiments pipeline; seed 002 appendix D.1): a held-out image c stylised to g by
+the trained texture network, then g through a second network trained with c itself as the style, to g'."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import torch
+
+from apeart.core.cli import run_stage
+from apeart.core.config import load_params
+from apeart.core.datasets import load_pngs
+from apeart.core.files import save_png, write_json
+from apeart.core.grids import tile_grid
+from apeart.core.runtime import deterministic, resolve_device
+from apeart.nst.inputs import image_files, load_rgb
+from apeart.texnet.collection import inference_net, stylise
+from apeart.texnet.data import training_set
+from apeart.texnet.train import TexnetError, Trainer, fingerprint
+
+OUT = Path("reports/texnet_round_trip")
+RESUME = Path(".cache/texnet_round_trip")
+
+
+def main() -> None:
+    params = load_params()
+    texnet, nst = params.texnet, params.nst
+    deterministic(texnet.seed)
+    device = resolve_device(texnet.device)
+    names, images = load_pngs(Path("data/prepared/texnet"))
+    held_out = [p.stem for p in image_files(Path("data/prepared/content")) if p.stem in names]
+    token = held_out[0]
+    c = images[names.index(token)]
+    g = load_rgb(Path("data/stylized") / f"{token}.png")  # the collection's stylised c
+    train = training_set(names, images, set(held_out), texnet.train_images)
+    style = [c.float() / 255]
+    checkpoint = RESUME / f"checkpoint-{fingerprint(texnet, nst, train, style)}.pt"
+    trainer = Trainer(texnet, nst, train, style, device, checkpoint)
+    trainer.run()
+    back = stylise(inference_net(trainer.net, device), (g * 255).round().to(torch.uint8), token,
+                   texnet.noise_scale, texnet.seed, device)
+    save_png(tile_grid([[c.float() / 255, g, back]], texnet.size, ["c", "g: style s", "g': style c"], [token]),
+             OUT / "round_trip.png")
+    write_json(OUT / "round_trip.json", {
+        "token_id": token,
+        "mean_abs_diff_g_to_c": round(float((g - c.float() / 255).abs().mean()), 5),
+        "mean_abs_diff_back_to_c": round(float((back - c.float() / 255).abs().mean()), 5)})
+    checkpoint.unlink()
+
+
+if __name__ == "__main__":
+    run_stage("texnet_round_trip", main, TexnetError)

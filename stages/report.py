@@ -9,7 +9,7 @@ from pathlib import Path
 from apeart.core.cli import run_stage
 from apeart.core.config import load_params, speed_only
 from apeart.core.files import save_png, write_bytes
-from apeart.core.grids import rows, style_tile, to_pil
+from apeart.core.grids import rows, style_tile, tile_grid, to_pil
 from apeart.nst.inputs import image_files, load_inputs, load_rgb
 from apeart.report.html import figure, gallery, render_report
 from apeart.report.plots import loss_plot
@@ -20,24 +20,30 @@ GAN_CURVES = Path("metrics/train_gan/plots/metrics")
 NST_CURVES = Path("metrics/stylize/plots/metrics")
 TEXNET_CURVES = Path("metrics/train_texnet/plots/metrics")
 TEXNET = Path("reports/texnet")
+VAEGAN = Path("reports/vaegan")
+VAEGAN_CURVES = Path("metrics/train_vaegan/plots/metrics")
 # Exactly the metrics this stage lists as deps in dvc.yaml (timings live in metrics/perf/, not here),
 # so the page is byte-identical across reruns.
 METRICS = [Path("metrics/train_gan/metrics.json"), Path("metrics/gan.json"), Path("metrics/stylize/metrics.json"),
-           Path("metrics/train_texnet/metrics.json"), Path("metrics/texnet.json")]
+           Path("metrics/train_texnet/metrics.json"), Path("metrics/texnet.json"), Path("metrics/vaegan.json"),
+           Path("metrics/train_vaegan/metrics.json")]
 
 
 def read_metrics() -> dict[str, dict]:
-    """The metrics files by source name (train_gan, gan, stylize, train_texnet, texnet)."""
+    """The metrics files by source name (train_gan, gan, stylize, train_texnet, texnet, vaegan, train_vaegan)."""
     return {(p.parent.name if p.stem == "metrics" else p.stem): json.loads(p.read_text()) for p in METRICS}
 
 
 def headline(metrics: dict[str, dict]) -> list[tuple[str, str, str]]:
     """The numbers a reader looks for first, each with how to read it."""
-    gan, nst, tex = metrics["gan"], metrics["stylize"], metrics["texnet"]
+    gan, nst, tex, vae = metrics["gan"], metrics["stylize"], metrics["texnet"], metrics["vaegan"]
     ratio = tex["texnet"]["total_loss"] / tex["gatys"]["total_loss"]
     return [
         ("DCGAN sample quality, fd_vgg19", f"{gan['fd_vgg19']:.1f}",
          f"lower is better: real vs real {gan['floor_fd_vgg19']:.2f}, untrained generator {gan['ceiling_fd_vgg19']:.1f}"),
+        ("VAE-GAN sample quality, fd_vgg19", f"{vae['fd_vgg19']:.1f}",
+         f"the same yardstick: real vs real {vae['floor_fd_vgg19']:.2f}, untrained generator {vae['ceiling_fd_vgg19']:.1f}; "
+         f"KID {vae['kid_vgg19']:.3f} vs the DCGAN's {gan['kid_vgg19']:.3f}"),
         ("Gatys NST total loss (stylize)", f"{nst['total_loss']:.4g}",
          f"content {nst['content_loss']:.4g} + beta x style {nst['style_loss']:.4g}, batch mean after {nst['step']} steps"),
         ("Texture network / Gatys total loss", f"{ratio:.2f}",
@@ -57,6 +63,13 @@ def main() -> None:
     write_bytes(FIG / "texnet_losses.png", loss_plot(
         {"content": TEXNET_CURVES / "content_loss.tsv", "style": TEXNET_CURVES / "style_loss.tsv",
          "total": TEXNET_CURVES / "total_loss.tsv"}, "Texture network training losses per step", log_y=True))
+
+    write_bytes(FIG / "vaegan_losses.png", loss_plot(
+        {"prior (KL)": VAEGAN_CURVES / "kl.tsv", "reconstruction (Dis_l)": VAEGAN_CURVES / "llike.tsv",
+         "discriminator": VAEGAN_CURVES / "d_loss.tsv"}, "VAE-GAN losses per iteration", log_y=True))
+    dcgan_final = GAN / "progress" / f"epoch_{params.gan.epochs:03d}.png"
+    pair = [load_rgb(dcgan_final), load_rgb(VAEGAN / "samples.png")]
+    save_png(tile_grid([pair], max(t.shape[-1] for t in pair), col_labels=["DCGAN", "VAE-GAN"]), FIG / "dcgan_vs_vaegan.png")
 
     names, content, styles = load_inputs(params.nst)
     tile = style_tile(styles, params.nst.size)
@@ -80,13 +93,20 @@ def main() -> None:
                           figure(GAN / "real_vs_fake.png", "Real (left) vs generated (right)"),
                           figure(GAN / "interpolation.png", "Latent interpolation (slerp), one walk per row"),
                           figure(FIG / "gan_losses.png", "Discriminator and generator loss per iteration")]),
+        ("VAE-GAN (seed 003)", [figure(FIG / "dcgan_vs_vaegan.png", "Samples from fixed prior noise, DCGAN | VAE-GAN "
+                                       "(seed 003 fig. 5), each after its own training run"),
+                                figure(VAEGAN / "reconstructions.png", "Real | reconstruction pairs through the encoder"),
+                                figure(VAEGAN / "latent_walk.png", "Latent walks between two real apes (first and last "
+                                       "column) through the encoder"),
+                                figure(FIG / "vaegan_losses.png", "VAE-GAN prior, reconstruction and discriminator losses "
+                                       "per iteration (seed 003 fig. 4; log scale)")]),
         ("Style batches", [gallery([figure(p, p.stem.replace("_", " "))
                                     for p in image_files(Path("reports/styles"))])]),
     ]
     p = params
     subtitle = (f"{p.data.source} collection, {p.data.limit} images; DCGAN {p.gan.epochs} epochs; "
                 f"NST {p.nst.steps} {p.nst.optimizer} steps at {p.nst.size}px, alpha {p.nst.alpha:g}, "
-                f"beta {p.nst.beta:g}, style from {p.nst.style_source}; texture network {p.texnet.epochs} epochs on "
+                f"beta {p.nst.beta:g}, style from {p.nst.style_source} ({p.sample.model}); VAE-GAN {p.vaegan.epochs} epochs; texture network {p.texnet.epochs} epochs on "
                 f"{p.texnet.train_images or 'all'} images at {p.texnet.size}px")
     # Every param that can shape an output: speed-only knobs are no deps of any stage, so none is shown
     # (and prepare, with nothing else, has no table).

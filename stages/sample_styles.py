@@ -9,6 +9,7 @@ from apeart.core.files import save_png
 from apeart.core.grids import grid, to_pil
 from apeart.core.runtime import deterministic, resolve_device
 from apeart.gan.sample import load_generator, sample_batches
+from apeart.vaegan.sample import load_decoder
 
 OUT = Path("data/styles/gan")
 
@@ -16,13 +17,15 @@ OUT = Path("data/styles/gan")
 def main() -> None:
     params = load_params()
     deterministic(params.sample.seed)
-    G, nz = load_generator(Path("models/dcgan/generator.pt"), resolve_device(params.gan.device))
+    # sample.model picks the generator: models/dcgan (the DCGAN) or models/vaegan (the VAE-GAN's decoder).
+    load = load_decoder if params.sample.model == "vaegan" else load_generator
+    G, nz = load(Path("models") / params.sample.model / "generator.pt", resolve_device(params.gan.device))
     batches = sample_batches(G, nz, params.sample.batches, params.sample.batch_size, params.sample.seed)
     for b, batch in enumerate(batches):
         for i, image in enumerate(batch):
             save_png(to_pil(image), OUT / f"batch_{b:03d}" / f"{i:03d}.png")
         save_png(to_pil(grid(batch)), Path("reports/styles") / f"batch_{b:03d}.png")
-    print(f"sample_styles: {len(batches)} batches of {params.sample.batch_size}")
+    print(f"sample_styles: {len(batches)} batches of {params.sample.batch_size} from {params.sample.model}")
 
 
 if __name__ == "__main__":

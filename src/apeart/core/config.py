@@ -101,10 +101,37 @@ class EvaluateParams:
 
 
 @dataclass(frozen=True)
+class VaeganParams:
+    """Larsen et al. 2016 VAE-GAN (seed 003), trained beside the DCGAN on the same data (stage train_vaegan)."""
+
+    seed: int = field(default=0, metadata=_range(0))
+    epochs: int = field(default=5, metadata=_range(1))  # CPU: about train_gan's wall-clock
+    batch_size: int = field(default=16, metadata=_range(1))  # Larsen: 64
+    latent: int = field(default=128, metadata=_range(1))  # Larsen: 128
+    width: float = field(default=0.125, metadata=_range(0, 4, lo_open=True))  # x Larsen's channels and FC widths
+    decoder: Literal["larsen", "dcgan"] = "larsen"  # dcgan: apeart.gan.models.Generator (width ngf)
+    ngf: int = field(default=32, metadata=_range(1))  # the dcgan decoder's width (gan.ngf holds G fixed)
+    dis_layer: int = field(default=4, metadata=_range(1, 4))  # Dis_l: D's k-th conv, before BatchNorm; Larsen: 4
+    gamma: float = field(default=1e-5, metadata=_range(0))  # decoder: gamma * L_llike - L_GAN; Larsen 1e-6..1e-5
+    margin: float = field(default=0.35, metadata=_range(0))  # Larsen's equilibrium margin; 0 = always update
+    equilibrium: float = field(default=0.68, metadata=_range(0, lo_open=True))
+    optimizer: Literal["adam", "rmsprop"] = "adam"  # seed 003: Adam; Larsen: RMSprop
+    lr: float = field(default=3e-4, metadata=_range(0, lo_open=True))  # Larsen (RMSprop): 3e-4
+    beta1: float = field(default=0.5, metadata=_range(0, 1))  # adam only
+    beta2: float = field(default=0.999, metadata=_range(0, 1))  # adam only
+    grid_size: int = field(default=64, metadata=_range(1, 256))
+    grid_every: int = field(default=5, metadata=_range(1))
+    walk_rows: int = field(default=4, metadata=_range(1, 64))  # latent walks between two real apes (rows)
+    walk_steps: int = field(default=10, metadata=_range(2, 64))
+    device: Literal["auto", "cpu", "cuda"] = "auto"
+
+
+@dataclass(frozen=True)
 class SampleParams:
     seed: int = field(default=0, metadata=_range(0))
     batches: int = field(default=2, metadata=_range(1))
     batch_size: int = field(default=8, metadata=_range(1))
+    model: Literal["dcgan", "vaegan"] = "dcgan"  # the generator of the style batches: models/<model>/generator.pt
 
 
 @dataclass(frozen=True)
@@ -185,6 +212,7 @@ class Params:
     prepare: PrepareParams = field(default_factory=PrepareParams)
     gan: GanParams = field(default_factory=GanParams)
     evaluate: EvaluateParams = field(default_factory=EvaluateParams)
+    vaegan: VaeganParams = field(default_factory=VaeganParams)
     sample: SampleParams = field(default_factory=SampleParams)
     nst: NstParams = field(default_factory=NstParams)
     texnet: TexnetParams = field(default_factory=TexnetParams)

@@ -1,0 +1,259 @@
+"""VAE-GAN training (Larsen et al. 2016, Algorithm 1) with per-epoch checkpoints that make a killed run resume exactly.
+
+Losses per batch x (all means over the batch):
+  L_prior = KL(q(z|x) || N(0, I)), summed over the latent dimensions;
+  L_llike = 1/2 ||Dis_l(x~) - Dis_l(x)||^2, summed over Dis_l's features: the Gaussian negative log-likelihood
+            (sigma 1, constant dropped) of Larsen's `GaussianNegLogLikelihood`; x~ = Dec(z), z ~ q(z|x); Dis_l(x)
+            is the target (no gradient), and D's weights get none of this loss (Larsen: weight 0);
+  L_GAN   = BCE(D(x), 1) + BCE(D(x~), 0) + BCE(D(x_p), 0), x_p = Dec(z_p), z_p ~ N(0, I) (their eq. 9).
+Updates: encoder <- L_prior + L_llike; decoder <- gamma * L_llike - L_GAN; discriminator <- L_GAN. As in Larsen's
+code, the GAN term reaches the decoder from a second decode of z with its gradient to the encoder cut, and
+the equilibrium rule skips D's step while D is too good (a real or fake BCE below equilibrium - margin) and
+the decoder's while D is too poor (above equilibrium + margin).
+
+gamma is Larsen's, in Larsen's scaling: L_llike is a per-image *sum* over Dis_l (256 x 8 x 8 at their width) and
+L_GAN a per-image BCE, as in their summed losses; the default 1e-5 is their CelebA value (`recon_vs_gan_weight`).
+One backward pass computes every gradient: the decoder output on the L_llike path is scaled by gamma on the
+way back (its input by 1/gamma, so the encoder still gets the full L_llike), the GAN decode's output passes a
+gradient reversal (the decoder ascends L_GAN), and Dis_l for L_llike runs D's weights detached.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+from torch.func import functional_call
+from tqdm import tqdm
+
+from apeart.core.checkpoint import load_checkpoint, save_checkpoint
+from apeart.core.config import VaeganParams, as_dict
+from apeart.core.progress import progress
+from apeart.gan.models import to_uint8
+from apeart.vaegan.models import Discriminator, Encoder, seeded_networks
+
+DIVERGED = 1e6  # an L_llike/KL this large (or a BCE of ~1e6) means the run is broken
+CURVES = ("kl", "llike", "d_loss", "dec_gan", "d_real", "d_fake")
+
+
+class TrainingError(RuntimeError):
+    """Training diverged, or a checkpoint does not belong to this configuration."""
+
+
+class ScaleGrad(torch.autograd.Function):
+    """Identity forward; the gradient times `scale` backward (Larsen's ScaleGradient)."""
+
+    @staticmethod
+    def forward(ctx, x: Tensor, scale: float) -> Tensor:  # type: ignore[override]
+        ctx.scale = scale
+        return x.view_as(x)
+
+    @staticmethod
+    def backward(ctx, grad: Tensor) -> tuple[Tensor, None]:  # type: ignore[override]
+        return grad * ctx.scale, None
+
+
+def kl_divergence(mu: Tensor, logvar: Tensor) -> Tensor:
+    """KL(N(mu, exp(logvar)) || N(0, I)) per row: -1/2 sum(1 + logvar - mu^2 - exp(logvar)); (B,)."""
+    return -0.5 * (1 + logvar - mu.pow(2) - logvar.exp()).sum(1)
+
+
+def reparameterise(mu: Tensor, logvar: Tensor, eps: Tensor) -> Tensor:
+    """z = mu + sigma * eps: differentiable in mu and logvar."""
+    return mu + (0.5 * logvar).exp() * eps
+
+
+def feature_llike(D: Discriminator, fake: Tensor, real: Tensor) -> Tensor:
+    """L_llike per image (B,): 1/2 squared distance of Dis_l features, real as the target.
+
+    As in Larsen's code, fake and real go through D in one batch (the same BatchNorm statistics) and D's
+    weights are detached: this loss trains the encoder and decoder, never D."""
+    frozen = {k: v.detach() for k, v in D.state_dict(keep_vars=True).items()}
+    feats = functional_call(D, frozen, args=(torch.cat([fake, real]),), kwargs={"dis_l": True})
+    f_fake, f_real = feats[: len(fake)], feats[len(fake) :].detach()
+    return 0.5 * (f_fake - f_real).pow(2).flatten(1).sum(1)
+
+
+def fingerprint(params: VaeganParams, data: Tensor) -> str:
+    """Hash of the VAE-GAN params (minus device) and the training images; names a resumable run."""
+    config = {k: v for k, v in as_dict(params).items() if k != "device"}
+    digest = hashlib.sha256(json.dumps(config, sort_keys=True).encode())
+    digest.update(str(tuple(data.shape)).encode())
+    digest.update(data.numpy().tobytes())
+    return digest.hexdigest()[:16]
+
+
+@dataclass
+class TrainState:
+    """Everything a checkpoint holds besides the networks and optimisers."""
+
+    epoch: int = 0
+    step: int = 0
+    history: list[dict[str, float]] = field(default_factory=list)
+    grids: dict[int, Tensor] = field(default_factory=dict)
+
+
+def _optimiser(params: VaeganParams, module: nn.Module) -> torch.optim.Optimizer:
+    if params.optimizer == "rmsprop":
+        return torch.optim.RMSprop(module.parameters(), lr=params.lr)
+    return torch.optim.Adam(module.parameters(), lr=params.lr, betas=(params.beta1, params.beta2))
+
+
+class Trainer:
+    """Holds E, Dec, D, their optimisers and RNG; `run` trains to `params.epochs`, checkpointing each epoch."""
+
+    def __init__(self, params: VaeganParams, data: Tensor, device: torch.device, checkpoint: Path) -> None:
+        self.params, self.data, self.device, self.checkpoint = params, data, device, checkpoint
+        self.key = fingerprint(params, data)
+        self.rng = torch.Generator().manual_seed(params.seed)
+        E, Dec, D = seeded_networks(params)
+        self.E, self.Dec, self.D = E.to(device), Dec.to(device), D.to(device)
+        self.opt_e, self.opt_dec, self.opt_d = (_optimiser(params, m) for m in (self.E, self.Dec, self.D))
+        self.fixed_z = torch.randn(params.grid_size, params.latent, generator=self.rng).to(device)
+        self.state = TrainState()
+        self.resumed_from = 0  # the epoch `run` started from (a resumed run trains only the rest)
+
+    def sample_fixed(self) -> Tensor:
+        """The decoder's images (eval mode) for the fixed prior noise, as uint8."""
+        was = self.Dec.training
+        self.Dec.eval()
+        with torch.no_grad():
+            images = to_uint8(self.Dec(self.fixed_z))
+        self.Dec.train(was)
+        return images
+
+    def save(self) -> None:
+        """Write the checkpoint atomically (temp file + rename)."""
+        save_checkpoint(self.checkpoint, {
+            "fingerprint": self.key, "epoch": self.state.epoch, "step": self.state.step,
+            "history": self.state.history, "grids": {str(k): v for k, v in self.state.grids.items()},
+            "E": self.E.state_dict(), "Dec": self.Dec.state_dict(), "D": self.D.state_dict(),
+            "opt_e": self.opt_e.state_dict(), "opt_dec": self.opt_dec.state_dict(), "opt_d": self.opt_d.state_dict(),
+            "rng": self.rng.get_state(),
+        })
+
+    def load(self) -> bool:
+        """Resume from an intact checkpoint of this configuration (a damaged one is reported and ignored)."""
+        payload = load_checkpoint(self.checkpoint, self.device, "train_vaegan")
+        if payload is None:
+            return False
+        if payload.get("fingerprint") != self.key:
+            raise TrainingError(f"{self.checkpoint} was written for other VAE-GAN params or data "
+                                f"(fingerprint {payload.get('fingerprint')} != {self.key}); delete it to start over")
+        for name in ("E", "Dec", "D", "opt_e", "opt_dec", "opt_d"):
+            getattr(self, name).load_state_dict(payload[name])
+        self.rng.set_state(payload["rng"])
+        grids = {int(k): v for k, v in payload["grids"].items()}
+        self.state = TrainState(payload["epoch"], payload["step"], payload["history"], grids)
+        return True
+
+    def losses(self, real: Tensor) -> dict[str, Tensor]:
+        """One batch's forward pass: the three losses (means), the decoder's GAN objective, D's mean outputs,
+        and `total`, whose single backward gives every network its own gradient (module docstring)."""
+        p = self.params
+        gamma = max(p.gamma, 1e-30)  # gamma 0: the decoder ignores L_llike; the encoder still gets all of it
+        mu, logvar = self.E(real)
+        eps = torch.randn(mu.shape, generator=self.rng).to(self.device)
+        z = reparameterise(mu, logvar, eps)
+        z_prior = torch.randn(mu.shape, generator=self.rng).to(self.device)
+
+        recon = ScaleGrad.apply(self.Dec(ScaleGrad.apply(z, 1.0 / gamma)), gamma if p.gamma > 0 else 0.0)
+        kl = kl_divergence(mu, logvar).mean()
+        llike = feature_llike(self.D, recon, real).mean()
+
+        fakes = self.Dec(torch.cat([z.detach(), z_prior]))  # Larsen: the GAN decode; no GAN gradient to E
+        logits = self.D(torch.cat([real, ScaleGrad.apply(fakes, -1.0)]))
+        n = len(real)
+        out_real, out_recon, out_prior = logits[:n], logits[n : 2 * n], logits[2 * n :]
+        bce_real = F.binary_cross_entropy_with_logits(out_real, torch.ones_like(out_real))
+        bce_fake = F.binary_cross_entropy_with_logits(logits[n:], torch.zeros_like(logits[n:]))
+        gan = bce_real + F.binary_cross_entropy_with_logits(out_recon, torch.zeros_like(out_recon)) \
+            + F.binary_cross_entropy_with_logits(out_prior, torch.zeros_like(out_prior))
+        return {"total": kl + llike + gan, "kl": kl, "llike": llike, "d_loss": gan, "dec_gan": -gan,
+                "bce_real": bce_real, "bce_fake": bce_fake,
+                "d_real": out_real.detach().sigmoid().mean(), "d_fake": logits[n:].detach().sigmoid().mean()}
+
+    def step(self, real: Tensor) -> dict[str, float]:
+        """One update of all three networks (the equilibrium rule may skip D's or the decoder's)."""
+        p = self.params
+        for opt in (self.opt_e, self.opt_dec, self.opt_d):
+            opt.zero_grad(set_to_none=True)
+        out = self.losses(real)
+        out["total"].backward()
+        values = {k: float(v.detach()) for k, v in out.items() if k != "total"}
+        update_dec = update_d = True
+        if p.margin > 0:
+            lo, hi = p.equilibrium - p.margin, p.equilibrium + p.margin
+            update_d = not (values["bce_real"] < lo or values["bce_fake"] < lo)
+            update_dec = not (values["bce_real"] > hi or values["bce_fake"] > hi)
+            if not (update_d or update_dec):
+                update_d = update_dec = True
+        bad = [k for k, v in values.items() if not torch.isfinite(torch.tensor(v)) or abs(v) > DIVERGED]
+        if bad:
+            kept = (f"last good checkpoint (epoch {self.state.epoch}) kept" if self.state.epoch
+                    else "no checkpoint yet (it is written after each epoch)")
+            raise TrainingError(f"non-finite or diverged {bad[0]} ({values[bad[0]]:.3g}) at epoch {self.state.epoch + 1}, "
+                                f"step {self.state.step + 1}; lower vaegan.lr; {kept}")
+        self.opt_e.step()
+        if update_dec:
+            self.opt_dec.step()
+        if update_d:
+            self.opt_d.step()
+        values["dec_update"], values["d_update"] = float(update_dec), float(update_d)
+        return values
+
+    def _epoch(self, epoch: int, bar: tqdm) -> None:
+        p, data = self.params, self.data
+        order = torch.randperm(len(data), generator=self.rng)
+        bar.set_description(f"train_vaegan epoch {epoch + 1}/{p.epochs}")
+        for i in range(0, len(data), p.batch_size):
+            idx = order[i : i + p.batch_size]
+            if len(idx) < 2:  # BatchNorm needs two images; a last batch of one is dropped
+                continue
+            real = data[idx].to(self.device).float().div_(127.5).sub_(1)
+            values = self.step(real)
+            self.state.step += 1
+            self.state.history.append({"step": self.state.step, "epoch": epoch + 1, **values})
+            bar.update()
+
+    def run(self) -> TrainState:
+        """Train (resuming when a matching checkpoint exists) and return the final state."""
+        if not self.load():
+            self.state.grids[0] = self.sample_fixed()
+        self.resumed_from = self.state.epoch
+        p = self.params
+        steps_per_epoch = len(range(0, len(self.data), p.batch_size))
+        with progress(total=p.epochs * steps_per_epoch, initial=self.state.epoch * steps_per_epoch, unit="step") as bar:
+            for epoch in range(self.state.epoch, p.epochs):
+                self._epoch(epoch, bar)
+                self.state.epoch = epoch + 1
+                if self.state.epoch % p.grid_every == 0 or self.state.epoch in (p.epochs // 2, p.epochs):
+                    self.state.grids[self.state.epoch] = self.sample_fixed()
+                self.save()
+        return self.state
+
+
+@torch.no_grad()
+def encode(E: Encoder, images: Tensor, device: torch.device) -> Tensor:
+    """The encoder's means (eval mode) for uint8 images (N, 3, 64, 64): (N, latent)."""
+    E.eval()
+    return E(images.to(device).float().div(127.5).sub(1))[0]
+
+
+@torch.no_grad()
+def reconstruct(E: Encoder, Dec: nn.Module, images: Tensor, device: torch.device) -> Tensor:
+    """Dec(mu(x)) as uint8, eval mode."""
+    return to_uint8(Dec.eval()(encode(E, images, device)))
+
+
+@torch.no_grad()
+def latent_walk(E: Encoder, Dec: nn.Module, a: Tensor, b: Tensor, steps: int, device: torch.device) -> Tensor:
+    """Rows of `steps` uint8 images: Dec of the straight line from mu(a_i) to mu(b_i) (endpoints included)."""
+    za, zb = encode(E, a, device), encode(E, b, device)
+    t = torch.linspace(0, 1, steps, device=device)[None, :, None]
+    z = (1 - t) * za[:, None] + t * zb[:, None]
+    return to_uint8(Dec.eval()(z.reshape(-1, za.shape[1])))

@@ -1,0 +1,30 @@
+"""Stage evaluate_vaegan: the VAE-GAN's samples scored with evaluate_gan's yardstick (same fd_vgg19 and KID,
+reference and floor sets, sample counts and seeds) into metrics/vaegan.json, under metrics/gan.json's key names."""
+from __future__ import annotations
+
+from pathlib import Path
+
+from apeart.core.cli import run_stage
+from apeart.core.config import load_params
+from apeart.core.datasets import load_pngs
+from apeart.core.files import write_json
+from apeart.core.runtime import deterministic, resolve_device
+from apeart.vaegan.evaluate import score_decoder
+from apeart.vaegan.sample import load_decoder
+
+
+def main() -> None:
+    params = load_params()
+    deterministic(params.gan.seed)  # the yardstick's seed, as in evaluate_gan
+    device = resolve_device(params.vaegan.device)
+    Dec, latent = load_decoder(Path("models/vaegan/generator.pt"), device)
+    metrics, record = score_decoder(Dec, latent, params.gan, params.evaluate, load_pngs(Path("data/prepared/gan"))[1],
+                                    device)
+    write_json(Path("metrics/vaegan.json"), metrics)
+    write_json(Path("reports/quality_vaegan/scoring.json"), {"model": "vaegan", **record})
+    print(f"evaluate_vaegan: fd_vgg19 {metrics['fd_vgg19']:.2f} (floor {metrics['floor_fd_vgg19']:.2f}, "
+          f"untrained {metrics['ceiling_fd_vgg19']:.2f})")
+
+
+if __name__ == "__main__":
+    run_stage("evaluate_vaegan", main)

@@ -1,0 +1,71 @@
+"""Stage train_vaegan: the Larsen et al. VAE-GAN (seed 003) on data/prepared/gan, beside the DCGAN; resumes
+from the last epoch checkpoint after a crash."""
+from __future__ import annotations
+
+import shutil
+import time
+from pathlib import Path
+
+import torch
+
+from apeart.core.cli import run_stage
+from apeart.core.config import load_params
+from apeart.core.datasets import load_pngs
+from apeart.core.files import save_png, write_json
+from apeart.core.grids import grid, to_pil
+from apeart.core.live import log_history
+from apeart.core.runtime import deterministic, peak_rss_mb, resolve_device
+from apeart.vaegan.sample import save_decoder
+from apeart.vaegan.train import TrainingError, Trainer, fingerprint, latent_walk, reconstruct
+
+MODELS, REPORTS, RESUME = Path("models/vaegan"), Path("reports/vaegan"), Path(".cache/train_vaegan")
+
+
+def main() -> None:
+    params = load_params().vaegan
+    deterministic(params.seed)
+    data = load_pngs(Path("data/prepared/gan"))[1]
+    # Resume state lives outside the stage's outputs (DVC deletes those before a run), keyed by config.
+    checkpoint = RESUME / f"checkpoint-{fingerprint(params, data)}.pt"
+    device = resolve_device(params.device)
+    trainer = Trainer(params, data, device, checkpoint)
+    if checkpoint.is_file():
+        print(f"train_vaegan: resuming from {checkpoint}")
+    start = time.perf_counter()
+    state = trainer.run()
+    seconds = time.perf_counter() - start
+
+    nrow = max(1, int(params.grid_size ** 0.5))
+    for epoch, images in state.grids.items():
+        save_png(to_pil(grid(images, nrow)), REPORTS / "progress" / f"epoch_{epoch:03d}.png")
+    save_png(to_pil(grid(state.grids[params.epochs], nrow)), REPORTS / "samples.png")
+    # Real | reconstruction pairs, and walks between two real apes through the encoder (the DCGAN has none).
+    pick = torch.randperm(len(data), generator=torch.Generator().manual_seed(params.seed))
+    real = data[pick[:32]]
+    recon = reconstruct(trainer.E, trainer.Dec, real, device)
+    save_png(to_pil(grid(torch.stack([real, recon], 1).flatten(0, 1), 8)), REPORTS / "reconstructions.png")
+    rows = min(params.walk_rows, len(data) // 2)
+    a, b = data[pick[-2 * rows : -rows]], data[pick[-rows:]]
+    walk = latent_walk(trainer.E, trainer.Dec, a, b, params.walk_steps, device)
+    rows = [torch.cat([a[i : i + 1], walk[i * params.walk_steps : (i + 1) * params.walk_steps], b[i : i + 1]])
+            for i in range(rows)]
+    save_png(to_pil(grid(torch.cat(rows), params.walk_steps + 2)), REPORTS / "latent_walk.png")
+
+    save_decoder(trainer.Dec, params, MODELS / "generator.pt")
+    MODELS.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(checkpoint, MODELS / "checkpoint.pt")
+    last = state.history[-1]
+    log_history(Path("metrics/train_vaegan"), state.history, ["kl", "llike", "d_loss"],
+                {"d_real": last["d_real"], "d_fake": last["d_fake"]})
+    trained = params.epochs - trainer.resumed_from
+    write_json(Path("metrics/perf/train_vaegan.json"), {
+        "peak_rss_mb": round(peak_rss_mb(), 1),
+        "seconds_per_epoch": round(seconds / trained, 2) if trained else None,
+    })
+    print(f"train_vaegan: {state.step} steps; last kl {last['kl']:.3g}, llike {last['llike']:.4g}, "
+          f"d_loss {last['d_loss']:.3g}")
+    checkpoint.unlink()
+
+
+if __name__ == "__main__":
+    run_stage("train_vaegan", main, TrainingError)

@@ -1,0 +1,456 @@
+"""Texture network inference benchmark: prints figures, appends a JSON line, asserts nothing about time.
+
+    python benchmarks/bench_texnet.py                       # CPU, 3 repeats, Gatys at 128 and 256 px
+    python benchmarks/bench_texnet.py --repeats 5 --gatys-sizes 128
+
+One run. Every measurement runs in a fresh child process (this script with a hidden flag), so its peak RSS
+(ru_maxrss) is its own (Linux starts a child's ru_maxrss at its parent's RSS: the parent does no torch work, and
+the child's VmHWM goes in the JSON as a check); within each repeat the children of the fast networks run in turn
+(interleaved), medians over repeats reported. Seconds per image = timed loop / images, inputs converted from uint8
+(and, for ours, noise drawn) inside the timing, after one warm-up pass of the same shape. Weights are untrained
+(speed does not depend on them). All on the CPU, torch's default thread count.
+
+  ours            params.yaml's texnet (6 levels, 8..48 channels) through texnet.collection.inference_net
+                  (eval, BN folded, channels_last), norm instance (GroupNorm(C, C)) and norm batch; batch 1 is
+                  collection.stylise (per-token noise, inference_mode), batch 16 one forward.
+  TransformerNet  Johnson et al. 2016 as in pytorch/examples fast_neural_style, written here from its layer
+                  list, given ours' levers: eval, channels_last, instance norm as GroupNorm(C, C),
+                  inference_mode, the same threads.
+  Gatys           nst.transfer with params.yaml's nst (60 L-BFGS steps) at the same size: transfer() wall /
+                  batch (VGG build and targets included), the stage's inputs; one repeat (it is long).
+  floor           conv FLOPs (2 x multiply-adds, from module shapes by forward hooks) / the best float32 sgemm
+                  rate measured in the children (512^3 x 50 and 1024^3 x 10 each: a shared CPU only ever slows
+                  it, and short products catch its free moments). Gatys: steps x (forward + input gradient).
+  norms           ours (instance): GroupNorm vs InstanceNorm2d, channels_last vs NCHW; also the norm alone.
+  workers         the collection's way (texnet.workers spawn processes x 1 thread, stylise per image) vs one
+                  process x N threads (batch 16, batch 1), warm pools, 128 px; stylise_collection end to end.
+"""
+from __future__ import annotations
+
+import argparse
+import copy
+import dataclasses
+import json
+import multiprocessing
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+
+import apeart  # noqa: F401, I001  (first: sets OMP_WAIT_POLICY=PASSIVE before torch loads)
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from bench_nst import sgemm_rate  # benchmarks/ is sys.path[0] when this runs as a script
+from apeart.core.config import load_params
+from apeart.core.datasets import load_pngs
+from apeart.core.grids import to_pil
+from apeart.core.runtime import peak_rss_mb
+from apeart.nst.inputs import load_inputs
+from apeart.nst.transfer import resize, transfer
+from apeart.texnet.collection import inference_net, save_model, stylise, stylise_collection
+from apeart.texnet.train import seeded_net
+from apeart.vgg.backbones import VGGFeatures
+
+ROOT = Path(__file__).resolve().parents[1]
+RESULTS = ROOT / "benchmarks/results/bench_texnet.jsonl"
+CPU = torch.device("cpu")
+CL = torch.channels_last
+FAST = ("texnet instance", "texnet batch", "TransformerNet")
+CONFIGS = ((128, 1, 16), (128, 16, 16), (256, 1, 8), (256, 16, 16))  # size, batch, images timed
+
+
+# --- Johnson et al.'s TransformerNet, with ours' levers ---------------------------------------------------
+
+
+def _conv(cin: int, cout: int, kernel: int, stride: int = 1, relu: bool = True) -> nn.Sequential:
+    """Reflection-padded conv + instance norm (GroupNorm(C, C), affine) (+ ReLU)."""
+    layers = [nn.Conv2d(cin, cout, kernel, stride, kernel // 2, padding_mode="reflect"), nn.GroupNorm(cout, cout)]
+    return nn.Sequential(*layers, *([nn.ReLU()] if relu else []))
+
+
+class Residual(nn.Module):
+    def __init__(self, channels: int) -> None:
+        super().__init__()
+        self.body = nn.Sequential(_conv(channels, channels, 3), _conv(channels, channels, 3, relu=False))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x + self.body(x)
+
+
+class TransformerNet(nn.Module):
+    """9x9 32, 3x3 64 /2, 3x3 128 /2, 5 residual blocks of 128, nearest x2 + 3x3 64, x2 + 3x3 32, 9x9 3."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.down = nn.Sequential(_conv(3, 32, 9), _conv(32, 64, 3, 2), _conv(64, 128, 3, 2),
+                                  *[Residual(128) for _ in range(5)])
+        self.up = nn.ModuleList([_conv(128, 64, 3), _conv(64, 32, 3)])
+        self.out = nn.Conv2d(32, 3, 9, padding=4, padding_mode="reflect")
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:  # RGB 0-255 in and out, as in pytorch/examples
+        x = self.down(x)
+        for layer in self.up:
+            x = layer(F.interpolate(x, scale_factor=2, mode="nearest"))
+        return self.out(x)
+
+
+# --- inputs, runs, FLOPs -----------------------------------------------------------------------------------
+
+
+def content_u8(size: int, n: int) -> torch.Tensor:
+    """n uint8 (3, size, size) images: the prepared content set, repeated, bilinear-resized if needed."""
+    images = load_pngs(ROOT / "data/prepared/content")[1]
+    if size != images.shape[-1]:
+        images = F.interpolate(images.float(), size=(size, size), mode="bilinear").round().clamp(0, 255).byte()
+    return images.repeat((n + len(images) - 1) // len(images), 1, 1, 1)[:n]
+
+
+@torch.inference_mode()
+def ours_batch(net, images: torch.Tensor, scale: float, fmt=CL) -> torch.Tensor:
+    noise = [z.contiguous(memory_format=fmt) for z in net.noise(len(images), images.shape[-1], scale)]
+    return net(images.float().div_(255).contiguous(memory_format=fmt), noise)
+
+
+@torch.inference_mode()
+def johnson(net: TransformerNet, images: torch.Tensor) -> torch.Tensor:
+    return net(images.float().contiguous(memory_format=CL)).clamp_(0, 255)
+
+
+def seconds_per_image(run, images: torch.Tensor, batch: int) -> float:
+    start = time.perf_counter()
+    for i in range(0, len(images), batch):
+        run(images[i:i + batch])
+    return (time.perf_counter() - start) / len(images)
+
+
+def conv_flops(net: nn.Module, *inputs) -> float:
+    """2 x conv multiply-adds of one forward per image: output elements x (cin / groups) x kh x kw, by hooks."""
+    total = []
+    hooks = [m.register_forward_hook(lambda m, _, out: total.append(2.0 * out.numel() * m.weight[0].numel()))
+             for m in net.modules() if isinstance(m, nn.Conv2d)]
+    with torch.inference_mode():
+        net(*inputs)
+    for hook in hooks:
+        hook.remove()
+    return sum(total) / len(inputs[0])
+
+
+def fast_net(name: str):
+    """(network, batch-1 run, batch-N run) of a FAST model."""
+    params = load_params(ROOT / "params.yaml").texnet
+    if name == "TransformerNet":
+        net = TransformerNet().eval().to(memory_format=CL)
+        return net, lambda x: johnson(net, x), lambda x: johnson(net, x)
+    net = inference_net(seeded_net(dataclasses.replace(params, norm=name.split()[1])), CPU)
+    return (net, lambda x: stylise(net, x[0], "0", params.noise_scale, params.seed, CPU),
+            lambda x: ours_batch(net, x, params.noise_scale))
+
+
+# --- children ----------------------------------------------------------------------------------------------
+
+
+def best_sgemm() -> float:
+    return max(sgemm_rate(CPU, 512, 50), sgemm_rate(CPU, 1024, 10))
+
+
+def fast_child(args) -> dict:
+    rate = best_sgemm()
+    _, single, batched = fast_net(args.child)
+    inputs = {size: content_u8(size, 32) for size in (128, 256)}
+    base = peak_rss_mb()
+    times = {}
+    for size, batch, n in CONFIGS:
+        run = single if batch == 1 else batched
+        run(inputs[size][:batch])  # warm-up: oneDNN primitives of this shape
+        times[f"{size}/{batch}"] = seconds_per_image(run, inputs[size][:n], batch)
+    return {"s_per_image": times, "sgemm": rate, "rss_start_mb": base, "peak_rss_mb": peak_rss_mb()}
+
+
+def gatys_child(args) -> dict:
+    rate = best_sgemm()
+    nst = dataclasses.replace(load_params(ROOT / "params.yaml").nst, size=args.size)
+    _, content, styles = load_inputs(nst, ROOT / "data")
+    content = resize(content[:args.batch], (args.size, args.size))
+    base = peak_rss_mb()
+    start = time.perf_counter()
+    result = transfer(content, styles, nst, CPU)
+    wall = time.perf_counter() - start
+    return {"s_per_image": wall / args.batch, "loop_s_per_image": result.seconds_per_step * nst.steps / args.batch,
+            "batch": args.batch, "steps": nst.steps, "styles": len(styles), "sgemm": rate, "rss_start_mb": base,
+            "peak_rss_mb": peak_rss_mb()}
+
+
+def with_instance_norm(net: nn.Module) -> nn.Module:
+    """A copy with every GroupNorm(C, C) replaced by the same-weight InstanceNorm2d(C, affine=True)."""
+    net = copy.deepcopy(net)
+    for module in list(net.modules()):
+        for name, child in list(module.named_children()):
+            if isinstance(child, nn.GroupNorm):
+                norm = nn.InstanceNorm2d(child.num_channels, eps=child.eps, affine=True)
+                norm.load_state_dict(child.state_dict())
+                setattr(module, name, norm)
+    return net.eval()
+
+
+def norms_child(args) -> dict:
+    params = load_params(ROOT / "params.yaml").texnet
+    gn = inference_net(seeded_net(params), CPU)
+    nets = {"GroupNorm": gn, "InstanceNorm2d": with_instance_norm(gn)}
+    images = content_u8(128, 32)  # batch 1, the collection's way
+    torch.manual_seed(0)
+    x = torch.randn(1, 48, 128, 128)  # the finest join's activations, one image
+    layers = {"GroupNorm": nn.GroupNorm(48, 48), "InstanceNorm2d": nn.InstanceNorm2d(48, affine=True)}
+    cases = {}
+    for norm, net in nets.items():
+        for layout, fmt in (("channels_last", CL), ("NCHW", torch.contiguous_format)):
+            net_f = copy.deepcopy(net).to(memory_format=fmt)
+            x_f = x.contiguous(memory_format=fmt)
+            cases[f"net {norm} {layout}"] = (lambda xs, net_f=net_f, fmt=fmt: ours_batch(net_f, xs, 1.0, fmt),
+                                             images[:8], 1)
+            cases[f"layer {norm} {layout}"] = (lambda _, layer=layers[norm], x_f=x_f: norm_only(layer, x_f),
+                                               images[:32], 1)
+    for run, xs, batch in cases.values():
+        run(xs[:batch])
+    times = {name: [] for name in cases}
+    for _ in range(args.repeats):
+        for name, (run, xs, batch) in cases.items():
+            times[name].append(seconds_per_image(run, xs, batch))
+    torch.manual_seed(1)
+    same = ours_batch(gn, images[:4], 1.0)
+    torch.manual_seed(1)
+    diff = float((ours_batch(nets["InstanceNorm2d"], images[:4], 1.0) - same).abs().max())
+    return {"seconds": times, "median": {k: statistics.median(v) for k, v in times.items()}, "max_abs_diff": diff,
+            "layer_shape": list(x.shape), "note": "net: s/image; layer: s per call on layer_shape"}
+
+
+@torch.inference_mode()
+def norm_only(layer: nn.Module, x: torch.Tensor) -> torch.Tensor:
+    return layer(x)
+
+
+_WORKER: dict = {}
+
+
+def _worker_start(params) -> None:
+    torch.set_num_threads(1)  # as collection._start
+    _WORKER.update(net=inference_net(seeded_net(params), CPU), images=content_u8(128, 4), params=params)
+
+
+def _worker_stylise(i: int) -> int:
+    p = _WORKER["params"]
+    stylise(_WORKER["net"], _WORKER["images"][i % 4], str(i), p.noise_scale, p.seed, CPU)
+    return os.getpid()
+
+
+def workers_child(args) -> dict:
+    params = load_params(ROOT / "params.yaml").texnet
+    n, threads = args.images, torch.get_num_threads()
+    images = content_u8(128, n)
+    _, single, batched = fast_net("texnet instance")
+    folder = tempfile.TemporaryDirectory()
+    tmp = Path(folder.name)
+    for i, image in enumerate(images):
+        to_pil(image).save(tmp / f"{i}.png")
+    save_model(seeded_net(params), params, tmp / "model.pt")
+    (tmp / "out").mkdir()
+
+    def collection() -> float:
+        start = time.perf_counter()
+        stylise_collection(tmp / "model.pt", params, tmp, [str(i) for i in range(n)], tmp / "out", CPU,
+                           lambda name, data: None)
+        return n / (time.perf_counter() - start)
+
+    def one_thread() -> float:
+        torch.set_num_threads(1)
+        try:
+            return 1 / seconds_per_image(single, images, 1)
+        finally:
+            torch.set_num_threads(threads)
+
+    with multiprocessing.get_context("spawn").Pool(params.workers, _worker_start, (params,)) as pool:
+        while len(set(pool.map(_worker_stylise, range(4 * params.workers), chunksize=1))) < params.workers:
+            pass  # warm-up until every worker has started and stylised (the initializers run after Pool() returns)
+        single(images[:1]), batched(images[:16])
+        ways = {
+            f"{params.workers} spawn processes x 1 thread, per image (warm)":
+                lambda: n / _timed(lambda: pool.map(_worker_stylise, range(n), chunksize=8)),
+            f"1 process x {threads} threads, batch 16": lambda: 1 / seconds_per_image(batched, images, 16),
+            f"1 process x {threads} threads, batch 1": lambda: 1 / seconds_per_image(single, images, 1),
+            "1 process x 1 thread, batch 1": one_thread,
+        }
+        rates = {name: [] for name in ways}
+        for _ in range(args.repeats):
+            for name, way in ways.items():
+                rates[name].append(way())
+    end_to_end = collection()  # once: startup-dominated
+    folder.cleanup()
+    return {"images": n, "images_per_s": rates, "median": {k: statistics.median(v) for k, v in rates.items()},
+            "stylise_collection_images_per_s": end_to_end}
+
+
+def _timed(fn) -> float:
+    start = time.perf_counter()
+    fn()
+    return time.perf_counter() - start
+
+
+def child(name: str, *extra: str) -> dict:
+    cmd = [sys.executable, __file__, "--child", name, *extra]
+    out = subprocess.run(cmd, check=False, capture_output=True, text=True)
+    if out.returncode:
+        sys.exit(f"child {name} failed:\n{out.stderr[-3000:]}")
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def flops_child(args) -> dict[str, dict[int, float]]:
+    """Conv FLOPs per image of each model at 128 and 256 px; Gatys: its whole optimisation."""
+    params = load_params(ROOT / "params.yaml")
+    nst = params.nst
+    vgg = VGGFeatures(nst.backbone, nst.content_layers + nst.style_layers, nst.pooling)
+    out: dict[str, dict[int, float]] = {name: {} for name in (*FAST, "Gatys")}
+    for size in (128, 256):
+        x = torch.rand(1, 3, size, size)
+        for name in FAST:
+            net = fast_net(name)[0]
+            out[name][size] = conv_flops(net, x, net.noise(1, size, 1.0)) if name != "TransformerNet" \
+                else conv_flops(net, x)
+        out["Gatys"][size] = nst.steps * 2 * conv_flops(vgg, x)  # per step: forward + input gradient
+    return out
+
+
+CHILDREN = {**dict.fromkeys(FAST, fast_child), "gatys": gatys_child, "norms": norms_child, "workers": workers_child,
+            "flops": flops_child}
+
+
+def vm_hwm_mb() -> float:
+    """This process's own peak RSS (MiB), from /proc (not inherited from the parent, unlike ru_maxrss)."""
+    line = next(line for line in Path("/proc/self/status").read_text().splitlines() if line.startswith("VmHWM"))
+    return int(line.split()[1]) / 1024
+
+
+# --- main --------------------------------------------------------------------------------------------------
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--gatys-sizes", type=int, nargs="*", default=[128, 256])
+    parser.add_argument("--gatys-batch", type=int, nargs="*", default=[2, 1], help="one per --gatys-sizes")
+    parser.add_argument("--images", type=int, default=64, help="workers comparison: images per way")
+    parser.add_argument("--no-save", action="store_true", help="do not append to results/bench_texnet.jsonl")
+    parser.add_argument("--child", choices=list(CHILDREN), help=argparse.SUPPRESS)
+    parser.add_argument("--size", type=int, default=128, help=argparse.SUPPRESS)
+    parser.add_argument("--batch", type=int, default=1, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child:
+        out = CHILDREN[args.child](args)
+        print(json.dumps({**out, "vm_hwm_mb": vm_hwm_mb()} if "peak_rss_mb" in out else out))
+        return
+    start, load_before = time.perf_counter(), os.getloadavg()[0]
+    print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, {os.cpu_count()} CPUs, OMP_WAIT_POLICY="
+          f"{os.environ.get('OMP_WAIT_POLICY')}, repeats {args.repeats}, load average {load_before:.2f}")
+    flops = {name: {int(size): v for size, v in d.items()} for name, d in child("flops").items()}
+    runs: dict[str, list[dict]] = {name: [] for name in FAST}
+    gatys: dict[int, dict] = {}
+    gatys_jobs = list(zip(args.gatys_sizes, args.gatys_batch))
+    for r in range(max(args.repeats, len(gatys_jobs))):
+        for name in FAST if r < args.repeats else ():
+            runs[name].append(child(name))
+        if r < len(gatys_jobs):  # Gatys' one repeat per size, inside the interleaving
+            size, batch = gatys_jobs[r]
+            gatys[size] = child("gatys", "--size", str(size), "--batch", str(batch))
+    norms = child("norms", "--repeats", str(args.repeats))
+    workers = child("workers", "--repeats", str(args.repeats), "--images", str(args.images))
+
+    rates = [c["sgemm"] for runs_ in runs.values() for c in runs_] + [g["sgemm"] for g in gatys.values()]
+    rate = max(rates)
+    med = {name: {f"{size}/{batch}": statistics.median(c["s_per_image"][f"{size}/{batch}"] for c in runs[name])
+                  for size, batch, _ in CONFIGS} for name in FAST}
+    rss = {name: statistics.median(c["peak_rss_mb"] for c in runs[name]) for name in FAST}
+    rss_start = {name: statistics.median(c["rss_start_mb"] for c in runs[name]) for name in FAST}
+
+    print(f"\nsgemm: best {rate / 1e9:.1f} GFLOP/s over {len(rates)} children (median "
+          f"{statistics.median(rates) / 1e9:.1f}); peak RSS: the child's ru_maxrss (median over repeats), "
+          "at the timing's start in ()")
+    head = (f"{'model':16s} {'px':>4s} {'batch':>5s} {'ms/image':>10s} {'images/s':>9s} {'GFLOP':>7s} "
+            f"{'floor ms':>9s} {'x floor':>8s} {'Gatys/this':>10s} {'TNet/this':>9s} {'peak RSS MiB':>14s}")
+    print(head)
+    table = []
+    for name in FAST:
+        for size, batch, _ in CONFIGS:
+            s = med[name][f"{size}/{batch}"]
+            floor = flops[name][size] / rate
+            row = {"model": name, "size": size, "batch": batch, "ms_per_image": s * 1e3, "images_per_s": 1 / s,
+                   "gflop_per_image": flops[name][size] / 1e9, "floor_ms": floor * 1e3, "over_floor": s / floor,
+                   "gatys_over_this": gatys[size]["s_per_image"] / s if size in gatys else None,
+                   "tnet_over_this": med["TransformerNet"][f"{size}/{batch}"] / s,
+                   "peak_rss_mb": rss[name], "rss_start_mb": rss_start[name]}
+            table.append(row)
+            vs_gatys = f"{row['gatys_over_this']:9.0f}x" if row["gatys_over_this"] else f"{'-':>10s}"
+            print(f"{name:16s} {size:4d} {batch:5d} {s * 1e3:10.1f} {1 / s:9.2f} {row['gflop_per_image']:7.2f} "
+                  f"{floor * 1e3:9.2f} {s / floor:7.1f}x {vs_gatys} {row['tnet_over_this']:8.2f}x "
+                  f"{rss[name]:7.0f} ({rss_start[name]:.0f})")
+    for size, g in gatys.items():
+        floor = flops["Gatys"][size] / rate
+        print(f"{'Gatys (nst)':16s} {size:4d} {g['batch']:5d} {g['s_per_image'] * 1e3:10.0f} "
+              f"{1 / g['s_per_image']:9.3f} {flops['Gatys'][size] / 1e9:7.0f} {floor * 1e3:9.0f} "
+              f"{g['s_per_image'] / floor:7.1f}x {1.0:9.0f}x {'-':>9s} {g['peak_rss_mb']:7.0f} "
+              f"({g['rss_start_mb']:.0f})")
+    if gatys:
+        print("Gatys: one repeat, transfer() wall / batch; loop only: "
+              + ", ".join(f"{s} px {g['steps']} steps {g['loop_s_per_image']:.1f} s/image" for s, g in gatys.items()))
+    skipped = {128, 256} - set(gatys)
+    if skipped:
+        print(f"Gatys skipped at {sorted(skipped)} px (--gatys-sizes)")
+
+    print("\ntargets (texnet instance, same size and batch):")
+    for row in table:
+        if row["model"] == "texnet instance":
+            g = f"{row['gatys_over_this']:.0f}x" if row["gatys_over_this"] else "-"
+            print(f"  {row['size']} px batch {row['batch']:2d}: vs Gatys {g} (target >= 300x), "
+                  f"vs TransformerNet {row['tnet_over_this']:.2f}x (target >= 2x), {row['over_floor']:.1f}x the floor")
+
+    print(f"\nnorms, ours (instance) at 128 px, median of {args.repeats} (outputs max abs diff "
+          f"{norms['max_abs_diff']:.1e}):")
+    m = norms["median"]
+    cells = [(n, lay) for n in ("GroupNorm", "InstanceNorm2d") for lay in ("channels_last", "NCHW")]
+    for what, unit in (("net", "net, batch 1, ms/image"), ("layer", f"layer on {tuple(norms['layer_shape'])}, ms")):
+        print(f"  {unit:36s}" + "  ".join(f"{n} {lay} {m[f'{what} {n} {lay}'] * 1e3:6.2f}" for n, lay in cells))
+
+    print(f"\nworkers, ours (instance) at 128 px, {workers['images']} images, images/s (median of {args.repeats}):")
+    for name, v in workers["median"].items():
+        print(f"  {name:50s} {v:7.1f}   {' '.join(f'{x:.1f}' for x in workers['images_per_s'][name])}")
+    print(f"  {'stylise_collection end to end (spawn, load, PNGs), once':50s} "
+          f"{workers['stylise_collection_images_per_s']:7.1f}")
+
+    record = {
+        "date": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S%z"),
+        "git": subprocess.run(["git", "rev-parse", "--short", "HEAD"], check=False, capture_output=True,
+                              text=True, cwd=ROOT).stdout.strip(),
+        "torch": torch.__version__, "threads": torch.get_num_threads(), "cpus": os.cpu_count(), "device": "cpu",
+        "repeats": args.repeats, "sgemm_gflops": round(rate / 1e9, 2),
+        "sgemm_gflops_all": [round(x / 1e9, 2) for x in rates],
+        "gflop_per_image": {k: {s: round(v / 1e9, 3) for s, v in d.items()} for k, d in flops.items()},
+        "s_per_image": {name: [c["s_per_image"] for c in runs[name]] for name in FAST},
+        "rss_mb": {name: [{k: round(c[k], 1) for k in ("rss_start_mb", "peak_rss_mb", "vm_hwm_mb")} for c in runs[name]]
+                   for name in FAST},
+        "table": [{k: (round(v, 4) if isinstance(v, float) else v) for k, v in row.items()} for row in table],
+        "gatys": gatys, "norms": norms, "workers": workers,
+        "loadavg_before": round(load_before, 2), "loadavg_after": round(os.getloadavg()[0], 2),
+        "wall_s": round(time.perf_counter() - start, 1),
+    }
+    if not args.no_save:
+        with RESULTS.open("a") as f:
+            f.write(json.dumps(record) + "\n")
+    print(f"\n{record['wall_s']:.0f} s in all; load average {load_before:.2f} -> {record['loadavg_after']:.2f}"
+          + ("" if args.no_save else f"; appended to {RESULTS.relative_to(ROOT)}"))
+
+
+if __name__ == "__main__":
+    main()

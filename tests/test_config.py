@@ -80,3 +80,13 @@ def test_non_finite_numbers_are_refused_naming_the_key(tmp_path: Path, section: 
 def test_gateways_need_one_url_with_a_host(gateways: list[str]) -> None:
     with pytest.raises(ParamsError, match="data.gateways"):
         parse_params({"data": {"gateways": gateways}})
+
+
+def test_the_tutorials_layer_names_are_aliases_of_ours() -> None:
+    """Seed 002's `conv_4` is our conv2_2 and its `conv_2` our conv1_2 (the tutorial counts every conv)."""
+    nst = parse_params({"nst": {"content_layers": ["conv_4"], "style_layers": ["conv_1", "conv_2", "conv_3", "conv_5"],
+                                "reconstruct_content_layers": ["conv_16"]}}).nst
+    assert nst.content_layers == ["conv2_2"] and nst.style_layers == ["conv1_1", "conv1_2", "conv2_1", "conv3_1"]
+    assert nst.reconstruct_content_layers == ["conv5_4"]
+    with pytest.raises(ParamsError, match="unknown layer 'conv_17'"):
+        parse_params({"nst": {"style_layers": ["conv_17"]}})

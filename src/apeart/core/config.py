@@ -14,6 +14,8 @@ from ruamel.yaml import YAML
 STYLE_LAYER_NAMES = tuple(
     f"conv{block}_{i}" for block, n in zip(range(1, 6), (2, 2, 4, 4, 4)) for i in range(1, n + 1)
 )
+# The PyTorch tutorial (seeds 002, 003) numbers VGG19's convolutions conv_1 .. conv_16: accepted as aliases.
+TUTORIAL_LAYERS = {f"conv_{i}": name for i, name in enumerate(STYLE_LAYER_NAMES, start=1)}
 DEFAULT_GATEWAYS = ["https://ipfs.io", "https://dweb.link", "https://trustless-gateway.link"]
 
 
@@ -171,6 +173,10 @@ class NstParams:
     reconstruct_content_layers: list[str] = field(
         default_factory=lambda: ["conv1_2", "conv2_2", "conv3_2", "conv4_2", "conv5_2"]
     )
+
+    def __post_init__(self) -> None:
+        for key in ("content_layers", "style_layers", "reconstruct_content_layers"):
+            object.__setattr__(self, key, [TUTORIAL_LAYERS.get(name, name) for name in getattr(self, key)])
 
 
 @dataclass(frozen=True)

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import resource
+from pathlib import Path
 
 import torch
 
@@ -16,7 +17,13 @@ def resolve_device(name: str) -> torch.device:
 
 
 def peak_rss_mb() -> float:
-    """Peak resident memory of this process in MiB (Linux reports KiB)."""
+    """Peak resident memory of this process in MiB: VmHWM on Linux (ru_maxrss also counts the parent's memory
+    at fork, so a stage started from a large process would over-report), else ru_maxrss."""
+    status = Path("/proc/self/status")
+    if status.is_file():
+        for line in status.read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024  # kB
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 

@@ -3,8 +3,9 @@ per token id, so every output's bytes depend only on (image, token, model), what
 
 Why one image and one thread per process: on the CPU the float results of a batch, or of a different thread
 count, differ from a single image's in the last bits (~3e-5 with instance norm), and that flips some 8-bit
-pixels; processes with one thread each are also the faster way to use several cores on 128-px images
-(benchmarks/bench_texnet.py).
+pixels. It costs no speed: one image at a time beat batches of 16 per image in every repeat of
+benchmarks/bench_texnet.py; whether two one-thread processes beat one two-thread process was within the
+noise of a loaded machine there.
 """
 from __future__ import annotations
 

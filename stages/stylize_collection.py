@@ -1,7 +1,11 @@
 """Stage stylize_collection: every prepared image through the texture network, with a lineage row each;
-Gatys vs texture network on the held-out NST content images; the noise-scale row (seed 002 fig. 6)."""
+Gatys vs texture network on the held-out NST content images; the noise-scale row (seed 002 fig. 6).
+
+Sharded under torchrun (`APEART_NPROC=4 dvc repro`, or torchrun itself): each rank stylises names[rank::world];
+every output depends on its token alone, so the files are the same whatever the number of processes."""
 from __future__ import annotations
 
+import shutil
 import statistics
 import time
 from pathlib import Path
@@ -12,18 +16,19 @@ from apeart.core.catalog import read_manifest
 from apeart.core.cli import run_stage
 from apeart.core.config import load_params
 from apeart.core.datasets import load_pngs
-from apeart.core.files import save_png, write_json
+from apeart.core.distributed import barrier, join, leave, relaunch_under_torchrun
+from apeart.core.files import save_png, write_bytes, write_json
 from apeart.core.grids import grid, rows, tile_grid, to_pil
 from apeart.core.progress import progress
 from apeart.core.runtime import deterministic, resolve_device
 from apeart.nst.transfer import transfer_weighted
 from apeart.nst.inputs import image_files, load_rgb
-from apeart.texnet.collection import load_model, stylise, stylise_collection
+from apeart.texnet.collection import load_model, stylise, stylise_collection, work_key
 from apeart.texnet.data import style_of
 from apeart.texnet.lineage import file_md5, lineage_row, style_record, write_lineage
 from apeart.texnet.train import Loss, weights_of
 
-MODEL, FOLDER = Path("models/texnet/texnet.pt"), Path("data/prepared/texnet")
+MODEL, FOLDER, WORK = Path("models/texnet/texnet.pt"), Path("data/prepared/texnet"), Path(".cache/stylize_collection")
 OUT, FIG = Path("data/stylized"), Path("reports/texnet")
 REPEATS = 5  # texture-network timing: median of this many passes over the held-out images
 
@@ -36,20 +41,31 @@ def _losses(loss: Loss, content: torch.Tensor, images: torch.Tensor, device: tor
 
 
 def main() -> None:
+    relaunch_under_torchrun("stages/stylize_collection.py")
+    rank, world = join()
     params = load_params()
     texnet, nst = params.texnet, params.nst
     deterministic(texnet.seed)
     device = resolve_device(texnet.device)
+    if device.type == "cuda" and world > 1:
+        device = torch.device("cuda", rank % torch.cuda.device_count())
     names, images = load_pngs(FOLDER)
+    # Finished files are kept outside the outs (DVC deletes those before a run), so a killed run resumes.
+    work = WORK / work_key(MODEL, texnet, FOLDER, names)
+    with progress(total=len(names[rank::world]), desc=f"stylize_collection rank {rank}/{world}", unit="img",
+                  disable=rank > 0) as bar:
+        stylise_collection(MODEL, texnet, FOLDER, names, work, device, lambda name: bar.update(), rank, world)
+    barrier(world)
+    leave(world)
+    if rank:
+        return
     cids = {row["token_id"]: row["cid"] for row in read_manifest(Path("data/raw/manifest.csv"))}
     style, model = style_record(texnet, nst, params.sample.seed), file_md5(MODEL)
     lineage = []
-    with progress(total=len(names), desc="stylize_collection", unit="img") as bar:
-        def on_image(name: str, png: bytes) -> None:
-            lineage.append(lineage_row(name, cids.get(name, ""), style, model, png))
-            bar.update()
-
-        stylise_collection(MODEL, texnet, FOLDER, names, OUT, device, on_image)
+    for name in names:
+        png = (work / f"{name}.png").read_bytes()
+        write_bytes(OUT / f"{name}.png", png)
+        lineage.append(lineage_row(name, cids.get(name, ""), style, model, png))
     write_lineage(OUT / "lineage.csv", lineage)
     save_png(to_pil(grid(torch.stack([load_rgb(OUT / f"{n}.png") for n in names[:64]]), nrow=8)),
              FIG / "contact_sheet.png")
@@ -83,6 +99,7 @@ def main() -> None:
     row = [stylise(net, held[0], tokens[0], k, texnet.seed, device) for k in texnet.noise_scales]
     labels = ["content"] + [f"k={k:g}" for k in texnet.noise_scales]
     save_png(tile_grid([[content[0], *row]], texnet.size, labels), FIG / "noise_scales.png")
+    shutil.rmtree(work)
     print(f"stylize_collection: {len(names)} images; texture net {statistics.median(seconds) * 1000:.1f} ms/image, "
           f"Gatys {gatys_seconds:.2f} s/image")
 

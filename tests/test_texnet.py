@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -149,18 +151,72 @@ def test_every_training_param_is_in_the_fingerprint() -> None:
     assert fingerprint(TINY, NST, train, [torch.ones(3, 32, 32)]) != base
 
 
-def test_collection_bytes_do_not_depend_on_the_number_of_processes(tmp_path: Path) -> None:
+def _collection(tmp_path: Path) -> tuple[Path, Path, list[str]]:
     folder, model = tmp_path / "prepared", tmp_path / "texnet.pt"
     names = [str(i) for i in range(6)]
     for name, image in zip(names, _images(6, 32, 3)):
         save_png(to_pil(image), folder / f"{name}.png")
     collection.save_model(seeded_net(TINY), TINY, model)
+    return folder, model, names
+
+
+def _digests(folder: Path) -> dict[str, str]:
+    return {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(folder.glob("*.png"))}
+
+
+def test_collection_bytes_do_not_depend_on_the_number_of_processes(tmp_path: Path) -> None:
+    folder, model, names = _collection(tmp_path)
     digests = {}
     for workers in (1, 2):
-        out, seen = tmp_path / f"out{workers}", []
-        collection.stylise_collection(model, dataclasses.replace(TINY, workers=workers), folder, names, out, CPU,
-                                      lambda name, png: seen.append((name, hashlib.sha256(png).hexdigest())))
-        assert [n for n, _ in seen] == names
-        assert seen == [(n, hashlib.sha256((out / f"{n}.png").read_bytes()).hexdigest()) for n in names]
-        digests[workers] = seen
-    assert digests[1] == digests[2]
+        work, seen = tmp_path / f"work{workers}", []
+        collection.stylise_collection(model, dataclasses.replace(TINY, workers=workers), folder, names, work, CPU,
+                                      seen.append)
+        assert sorted(seen) == sorted(names)
+        digests[workers] = _digests(work)
+    assert digests[1] == digests[2] and len(digests[1]) == 6
+
+
+def test_a_resumed_collection_redoes_nothing_finished(tmp_path: Path) -> None:
+    folder, model, names = _collection(tmp_path)
+    work = tmp_path / "work"
+    collection.stylise_collection(model, TINY, folder, names[:4], work, CPU, lambda name: None)
+    (work / ".5.png.abcd.tmp").write_bytes(b"half")  # a writer killed mid-file
+    done = []
+    collection.stylise_collection(model, TINY, folder, names, work, CPU, done.append)
+    assert sorted(done) == ["4", "5"] and not list(work.glob(".*"))
+    whole = tmp_path / "whole"
+    collection.stylise_collection(model, TINY, folder, names, whole, CPU, lambda name: None)
+    assert _digests(work) == _digests(whole)
+
+
+SHARD = """
+import sys
+from pathlib import Path
+import apeart, torch
+from apeart.core.config import TexnetParams
+from apeart.core.distributed import barrier, join, leave
+from apeart.texnet import collection
+rank, world = join()
+root = Path(sys.argv[1])
+params = TexnetParams(size=32, levels=5)
+names = [str(i) for i in range(6)]
+collection.stylise_collection(root / "texnet.pt", params, root / "prepared", names, root / "ranks", torch.device("cpu"),
+                              lambda name: print(rank, name), rank, world)
+barrier(world)
+leave(world)
+"""
+
+
+def test_two_torchrun_ranks_write_the_files_one_process_writes(tmp_path: Path) -> None:
+    """Real torchrun, two processes on gloo: each rank stylises its share, together byte-identical to one process."""
+    folder, model, names = _collection(tmp_path)
+    script = tmp_path / "shard.py"
+    script.write_text(SHARD)
+    run = subprocess.run([sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc-per-node=2",
+                          "-m", "apeart", str(script), str(tmp_path)], capture_output=True, text=True, timeout=300)
+    assert run.returncode == 0, run.stderr[-3000:]
+    by_rank = sorted(line.split() for line in run.stdout.splitlines() if line[:1] in "01")
+    assert sorted(n for _, n in by_rank) == sorted(names) and {r for r, _ in by_rank} == {"0", "1"}
+    single = tmp_path / "single"
+    collection.stylise_collection(model, TINY, folder, names, single, CPU, lambda name: None)
+    assert _digests(tmp_path / "ranks") == _digests(single)

@@ -19,7 +19,7 @@ import torch
 from apeart.core.checkpoint import load_checkpoint, save_checkpoint
 from apeart.core.config import TexnetParams
 from apeart.core.datasets import load_pngs
-from apeart.core.files import png_bytes, write_bytes
+from apeart.core.files import png_bytes, remove_temps, write_bytes
 from apeart.core.grids import to_pil
 from apeart.texnet.models import TextureNet, fold_batchnorm
 from apeart.texnet.train import seeded_net
@@ -75,29 +75,49 @@ def _start(model: Path, params: TexnetParams, folder: Path) -> None:
     _worker.update(net=load_model(model, params, cpu), params=params, images=dict(zip(names, images)))
 
 
-def _render(net: TextureNet, image: torch.Tensor, name: str, params: TexnetParams, out: Path,
-            device: torch.device) -> bytes:
-    """Stylise token `name` and write `out/<name>.png`; the PNG bytes."""
-    data = png_bytes(to_pil(stylise(net, image, name, params.noise_scale, params.seed, device)))
-    write_bytes(out / f"{name}.png", data)
-    return data
+def _render(net: TextureNet, image: torch.Tensor, name: str, params: TexnetParams, work: Path,
+            device: torch.device) -> str:
+    """Stylise token `name` and write `work/<name>.png` atomically; the name."""
+    write_bytes(work / f"{name}.png", png_bytes(to_pil(stylise(net, image, name, params.noise_scale, params.seed,
+                                                               device))))
+    return name
 
 
-def _stylise_file(job: tuple[str, Path]) -> tuple[str, bytes]:
-    name, out = job
-    return name, _render(_worker["net"], _worker["images"][name], name, _worker["params"], out, torch.device("cpu"))
+def _stylise_file(job: tuple[str, Path]) -> str:
+    name, work = job
+    return _render(_worker["net"], _worker["images"][name], name, _worker["params"], work, torch.device("cpu"))
 
 
-def stylise_collection(model: Path, params: TexnetParams, folder: Path, names: list[str], out: Path,
-                       device: torch.device, on_image: Callable[[str, bytes], None]) -> None:
-    """Every image of `folder` named in `names` -> `out/<name>.png`, on the GPU in this process or on the
-    CPU in texnet.workers one-thread processes; `on_image(name, png bytes)` is called in `names` order."""
-    if device.type != "cpu":
+def work_key(model: Path, params: TexnetParams, folder: Path, names: list[str]) -> str:
+    """Names the resume folder: a digest of the model, the noise params and every input image."""
+    digest = hashlib.sha256(model.read_bytes())
+    digest.update(f"{params.noise_scale}:{params.seed}".encode())
+    for name in names:
+        digest.update(name.encode() + (folder / f"{name}.png").read_bytes())
+    return digest.hexdigest()[:16]
+
+
+def stylise_collection(model: Path, params: TexnetParams, folder: Path, names: list[str], work: Path,
+                       device: torch.device, on_image: Callable[[str], None], rank: int = 0, world: int = 1) -> None:
+    """This rank's share (`names[rank::world]`) of the images of `folder` -> `work/<name>.png`, skipping those
+    already there (`work` is resume state: finished files are whole, each written atomically).
+
+    One process (world 1) on the CPU runs texnet.workers one-thread processes; a torchrun rank or a GPU
+    stylises in-process (a rank with one thread). `on_image(name)` is called as each file is finished.
+    """
+    if world == 1:  # with several ranks writing, no one may sweep the folder
+        remove_temps(work)
+    todo = [n for n in names[rank::world] if not (work / f"{n}.png").is_file()]
+    if not todo:
+        return
+    if device.type != "cpu" or world > 1:
+        if device.type == "cpu":
+            torch.set_num_threads(1)
         net, images = load_model(model, params, device), dict(zip(*load_pngs(folder)))
-        for name in names:
-            on_image(name, _render(net, images[name], name, params, out, device))
+        for name in todo:
+            on_image(_render(net, images[name], name, params, work, device))
         return
     context = multiprocessing.get_context("spawn")  # a fresh interpreter: no OpenMP state forked mid-use
     with context.Pool(params.workers, initializer=_start, initargs=(model, params, folder)) as pool:
-        for name, data in pool.imap(_stylise_file, [(n, out) for n in names], chunksize=8):
-            on_image(name, data)
+        for name in pool.imap_unordered(_stylise_file, [(n, work) for n in todo], chunksize=8):
+            on_image(name)

@@ -23,6 +23,7 @@ def main() -> None:
     prepare_images(content, OUT / "content", params.nst.size, params.prepare.workers)
     good = [src for src in sources if src.name not in bad]
     prepare_images(good, OUT / "texnet", params.texnet.size, params.prepare.workers)
+    write_json(OUT / "held_out.json", [src.stem for src in content])  # the texture network never trains on these
     for item in skipped:
         print(f"prepare: skipped {item['file']}: {item['reason']}")
     write_json(OUT / "skipped.json", skipped)

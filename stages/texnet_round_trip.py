@@ -12,10 +12,11 @@ from apeart.core.datasets import load_pngs
 from apeart.core.files import save_png, write_json
 from apeart.core.grids import tile_grid
 from apeart.core.runtime import deterministic, resolve_device
-from apeart.nst.inputs import image_files, load_rgb
+from apeart.nst.inputs import load_rgb
 from apeart.texnet.collection import inference_net, stylise
-from apeart.texnet.data import training_set
-from apeart.texnet.train import TexnetError, Trainer, fingerprint
+from apeart.texnet.data import held_out_names, training_set
+from apeart.texnet.models import TexnetError
+from apeart.texnet.train import Trainer, fingerprint
 
 OUT = Path("reports/texnet_round_trip")
 RESUME = Path(".cache/texnet_round_trip")
@@ -27,7 +28,7 @@ def main() -> None:
     deterministic(texnet.seed)
     device = resolve_device(texnet.device)
     names, images = load_pngs(Path("data/prepared/texnet"))
-    held_out = [p.stem for p in image_files(Path("data/prepared/content")) if p.stem in names]
+    held_out = [t for t in held_out_names() if t in names]
     token = held_out[0]
     c = images[names.index(token)]
     g = load_rgb(Path("data/stylized") / f"{token}.png")  # the collection's stylised c

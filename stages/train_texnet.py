@@ -10,9 +10,9 @@ from apeart.core.datasets import load_pngs
 from apeart.core.files import write_json
 from apeart.core.live import log_history
 from apeart.core.runtime import deterministic, peak_rss_mb, resolve_device
-from apeart.texnet.collection import save_model
-from apeart.texnet.data import style_of, training_set
-from apeart.texnet.train import TERMS, TexnetError, Trainer, fingerprint
+from apeart.texnet.data import held_out_names, style_of, training_set
+from apeart.texnet.models import TexnetError, save_model
+from apeart.texnet.train import TERMS, Trainer, fingerprint
 
 RESUME = Path(".cache/train_texnet")
 
@@ -22,8 +22,7 @@ def main() -> None:
     texnet, nst = params.texnet, params.nst
     deterministic(texnet.seed)
     names, images = load_pngs(Path("data/prepared/texnet"))
-    held_out = {p.stem for p in Path("data/prepared/content").glob("*.png")}
-    images = training_set(names, images, held_out, texnet.train_images)
+    images = training_set(names, images, set(held_out_names()), texnet.train_images)
     styles = style_of(texnet, nst)
     # Resume state lives outside the stage's outputs (DVC deletes those before a run), keyed by config.
     checkpoint = RESUME / f"checkpoint-{fingerprint(texnet, nst, images, styles)}.pt"
@@ -31,11 +30,14 @@ def main() -> None:
         print(f"train_texnet: resuming from {checkpoint}")
     trainer = Trainer(texnet, nst, images, styles, resolve_device(texnet.device), checkpoint)
     state = trainer.run()
-    save_model(trainer.net, texnet, Path("models/texnet/texnet.pt"))
+    save_model(trainer.net, Path("models/texnet/texnet.pt"))
     curves = [{"step": row["step"], **{f"{t}_loss": row[t] for t in TERMS}} for row in state.history]
-    log_history(Path("metrics/train_texnet"), curves, [f"{t}_loss" for t in TERMS], {})
-    write_json(Path("metrics/perf/train_texnet.json"), {"peak_rss_mb": round(peak_rss_mb(), 1),
-                                                        "training_images": len(images)})
+    # The summary: the last epoch's mean of each loss (one batch-1 step is one image's loss: noise) and the count.
+    last = [row for row in state.history if row["epoch"] == state.epoch]
+    summary = {f"{t}_loss": sum(row[t] for row in last) / len(last) for t in TERMS}
+    log_history(Path("metrics/train_texnet"), curves, [f"{t}_loss" for t in TERMS],
+                {**summary, "training_images": len(images)})
+    write_json(Path("metrics/perf/train_texnet.json"), {"peak_rss_mb": round(peak_rss_mb(), 1)})
     print(f"train_texnet: {state.step} steps on {len(images)} images")
     checkpoint.unlink()
 

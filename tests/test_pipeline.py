@@ -79,7 +79,7 @@ def test_the_stylised_collection_is_traced_to_its_inputs(repo: Path) -> None:
         png = (repo / "data/stylized" / f"{row['token_id']}.png").read_bytes()
         assert row["output_sha256"] == hashlib.sha256(png).hexdigest()
         assert row["source_cid"] == cids[row["token_id"]] and row["model_md5"] == model
-        assert row["style"] == "gan batch_000 sample.seed=0"
+        assert row["style"].startswith("gan dcgan batch_000 sha256=")
 
 
 def test_a_texnet_experiment_reruns_only_the_texture_network_and_report(repo: Path) -> None:

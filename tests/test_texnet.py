@@ -15,7 +15,8 @@ from apeart.core.config import NstParams, ParamsError, TexnetParams, parse_param
 from apeart.core.files import save_png
 from apeart.core.grids import to_pil
 from apeart.texnet import collection
-from apeart.texnet.models import TextureNet, fold_batchnorm, pyramid
+from apeart.texnet.data import training_set
+from apeart.texnet.models import TexnetError, TextureNet, fold_batchnorm, pyramid, save_model
 from apeart.texnet.train import Trainer, fingerprint, seeded_net
 
 CPU = torch.device("cpu")
@@ -156,7 +157,7 @@ def _collection(tmp_path: Path) -> tuple[Path, Path, list[str]]:
     names = [str(i) for i in range(6)]
     for name, image in zip(names, _images(6, 32, 3)):
         save_png(to_pil(image), folder / f"{name}.png")
-    collection.save_model(seeded_net(TINY), TINY, model)
+    save_model(seeded_net(TINY), model)
     return folder, model, names
 
 
@@ -220,3 +221,20 @@ def test_two_torchrun_ranks_write_the_files_one_process_writes(tmp_path: Path) -
     single = tmp_path / "single"
     collection.stylise_collection(model, TINY, folder, names, single, CPU, lambda name: None)
     assert _digests(tmp_path / "ranks") == _digests(single)
+
+
+def test_a_damaged_model_file_is_one_error_not_a_hung_pool(tmp_path: Path) -> None:
+    folder, model, names = _collection(tmp_path)
+    model.write_bytes(model.read_bytes()[:-100])  # truncated on disk
+    with pytest.raises(TexnetError, match=r"texnet.pt: not a readable checkpoint .*run train_texnet"):
+        collection.stylise_collection(model, TINY, folder, names, tmp_path / "work", CPU, lambda name: None)
+
+
+def test_an_empty_training_set_is_one_error() -> None:
+    with pytest.raises(TexnetError, match="no training images left after holding out"):
+        training_set(["0", "1"], _images(2, 32, 0), {"0", "1"}, 0)
+
+
+def test_a_texture_network_without_any_loss_weight_is_refused() -> None:
+    with pytest.raises(ParamsError, match="texnet.alpha and texnet.beta are both 0"):
+        parse_params({"texnet": {"alpha": 0, "beta": 0}})

@@ -61,21 +61,27 @@ def save_checkpoint(path: Path, payload: dict) -> None:
     write_bytes(path, buffer.getvalue(), durable=True)
 
 
-def load_checkpoint(path: Path, device: torch.device, stage: str) -> dict | None:
-    """The payload at `path` if it is readable, matches its digest and is finite; a damaged one is
-    reported on stderr and None returned (training starts over); None when there is no file."""
+def read_checkpoint(path: Path, device: torch.device) -> tuple[dict | None, str]:
+    """(payload, "") if `path` is readable, matches its digest and is finite; else (None, why)."""
     if not path.is_file():
-        return None
+        return None, "no such file"
     try:
         payload = torch.load(path, map_location=device, weights_only=True)
     except Exception as error:  # zip, pickle and weights_only errors have no common base class
-        why = f"not a readable checkpoint ({str(error).splitlines()[0][:200]})"
-    else:
-        if not isinstance(payload, dict) or payload.get("digest") != payload_digest(payload):
-            why = "its contents do not match the digest stored with them (damaged on disk?)"
-        elif bad := _non_finite(payload):
-            why = f"non-finite values in {bad}"
-        else:
-            return _intern_keys(payload)  # saved again, it pickles to the bytes of an uninterrupted run
-    print(f"{stage}: {path} is damaged: {why}; ignoring it and training from the start", file=sys.stderr)
-    return None
+        return None, f"not a readable checkpoint ({str(error).splitlines()[0][:200]})"
+    if not isinstance(payload, dict) or payload.get("digest") != payload_digest(payload):
+        return None, "its contents do not match the digest stored with them (damaged on disk?)"
+    if bad := _non_finite(payload):
+        return None, f"non-finite values in {bad}"
+    return _intern_keys(payload), ""  # saved again, it pickles to the bytes of an uninterrupted run
+
+
+def load_checkpoint(path: Path, device: torch.device, stage: str) -> dict | None:
+    """A training run's checkpoint if there is an intact one; a damaged one is reported on stderr and None
+    returned (training starts over); None when there is no file."""
+    if not path.is_file():
+        return None
+    payload, why = read_checkpoint(path, device)
+    if payload is None:
+        print(f"{stage}: {path} is damaged: {why}; ignoring it and training from the start", file=sys.stderr)
+    return payload

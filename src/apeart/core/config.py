@@ -114,8 +114,10 @@ class VaeganParams:
     decoder: Literal["larsen", "dcgan"] = "larsen"  # dcgan: apeart.gan.models.Generator (width ngf)
     ngf: int = field(default=32, metadata=_range(1))  # the dcgan decoder's width (gan.ngf holds G fixed)
     dis_layer: int = field(default=4, metadata=_range(1, 4))  # Dis_l: D's k-th conv, before BatchNorm; Larsen: 4
-    gamma: float = field(default=1e-5, metadata=_range(0))  # decoder: gamma * L_llike - L_GAN; Larsen 1e-6..1e-5
-    margin: float = field(default=0.35, metadata=_range(0))  # Larsen's equilibrium margin; 0 = always update
+    gamma: float = field(default=1e-2, metadata=_range(0))  # decoder: gamma * L_llike + its GAN loss; Larsen 1e-6..1e-5
+    pixel_weight: float = field(default=1.0, metadata=_range(0))  # + this x pixel Gaussian NLL in L_llike; Larsen: 0
+    dec_gan: Literal["nonsaturating", "minimax"] = "nonsaturating"  # decoder's GAN loss; Larsen: minimax
+    margin: float = field(default=0.0, metadata=_range(0))  # Larsen's equilibrium margin (0.35); 0 = always update
     equilibrium: float = field(default=0.68, metadata=_range(0, lo_open=True))
     optimizer: Literal["adam", "rmsprop"] = "adam"  # seed 003: Adam; Larsen: RMSprop
     lr: float = field(default=3e-4, metadata=_range(0, lo_open=True))  # Larsen (RMSprop): 3e-4
@@ -210,6 +212,8 @@ class TexnetParams:
                               f"try {max(2 * step, round(self.size / step) * step)}")
         if any(k < 0 for k in self.noise_scales):
             raise ParamsError(f"texnet.noise_scales: {self.noise_scales} has a negative value; allowed >= 0")
+        if self.alpha == 0 and self.beta == 0:
+            raise ParamsError("texnet.alpha and texnet.beta are both 0: the texture network would have no loss")
 
 
 @dataclass(frozen=True)

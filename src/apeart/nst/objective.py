@@ -5,7 +5,7 @@ from dataclasses import dataclass
 
 import torch
 
-from apeart.core.config import NstParams
+from apeart.core.config import NstParams, ParamsError
 from apeart.nst import color
 from apeart.nst.losses import Convention, StyleTarget, content_loss, gram, style_loss, tv_loss
 from apeart.vgg.backbones import VGGFeatures
@@ -23,7 +23,7 @@ def blend_weights(params: NstParams, count: int) -> torch.Tensor:
     if not params.style_blend_weights:
         return torch.full((count,), 1.0 / count)
     if len(params.style_blend_weights) != count:
-        raise ValueError(f"nst.style_blend_weights: {len(params.style_blend_weights)} weights for {count} style "
+        raise ParamsError(f"nst.style_blend_weights: {len(params.style_blend_weights)} weights for {count} style "
                          "images; give one per style image (sorted by file name) or an empty list")
     w = torch.tensor(params.style_blend_weights, dtype=torch.float32)
     return w / w.sum()

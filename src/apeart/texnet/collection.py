@@ -11,33 +11,23 @@ from __future__ import annotations
 
 import hashlib
 import multiprocessing
+import signal
 from collections.abc import Callable
 from pathlib import Path
 
 import torch
+from PIL import Image
+from torchvision.transforms.functional import pil_to_tensor
 
-from apeart.core.checkpoint import load_checkpoint, save_checkpoint
 from apeart.core.config import TexnetParams
-from apeart.core.datasets import load_pngs
 from apeart.core.files import png_bytes, remove_temps, write_bytes
 from apeart.core.grids import to_pil
-from apeart.texnet.models import TextureNet, fold_batchnorm
-from apeart.texnet.train import seeded_net
+from apeart.texnet.models import TextureNet, fold_batchnorm, read_model
 
 
-def save_model(net: TextureNet, params: TexnetParams, path: Path) -> None:
-    """The trained network's weights (its architecture is texnet.levels, channels and norm)."""
-    save_checkpoint(path, {"net": net.state_dict()})
-
-
-def load_model(path: Path, params: TexnetParams, device: torch.device) -> TextureNet:
-    """The network saved at `path`, ready for inference (`inference_net`)."""
-    payload = load_checkpoint(path, device, "texnet")
-    if payload is None:
-        raise FileNotFoundError(f"no intact texture network at {path}; run train_texnet first")
-    net = seeded_net(params)
-    net.load_state_dict(payload["net"])
-    return inference_net(net, device)
+def load_model(path: Path, device: torch.device) -> TextureNet:
+    """The network saved at `path`, ready for inference (`inference_net`); TexnetError if unusable."""
+    return inference_net(read_model(path, device), device)
 
 
 def inference_net(net: TextureNet, device: torch.device) -> TextureNet:
@@ -68,11 +58,10 @@ def stylise(net: TextureNet, image: torch.Tensor, token: str, scale: float, seed
 _worker: dict = {}
 
 
-def _start(model: Path, params: TexnetParams, folder: Path) -> None:
+def _start(model: Path, params: TexnetParams) -> None:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C: the parent reports it once and stops the pool
     torch.set_num_threads(1)
-    cpu = torch.device("cpu")
-    names, images = load_pngs(folder)
-    _worker.update(net=load_model(model, params, cpu), params=params, images=dict(zip(names, images)))
+    _worker.update(net=load_model(model, torch.device("cpu")), params=params)
 
 
 def _render(net: TextureNet, image: torch.Tensor, name: str, params: TexnetParams, work: Path,
@@ -83,9 +72,10 @@ def _render(net: TextureNet, image: torch.Tensor, name: str, params: TexnetParam
     return name
 
 
-def _stylise_file(job: tuple[str, Path]) -> str:
-    name, work = job
-    return _render(_worker["net"], _worker["images"][name], name, _worker["params"], work, torch.device("cpu"))
+def _stylise_file(job: tuple[str, Path, Path]) -> str:
+    name, source, work = job
+    return _render(_worker["net"], pil_to_tensor(Image.open(source).convert("RGB")), name, _worker["params"],
+                   work, torch.device("cpu"))
 
 
 def work_key(model: Path, params: TexnetParams, folder: Path, names: list[str]) -> str:
@@ -108,16 +98,18 @@ def stylise_collection(model: Path, params: TexnetParams, folder: Path, names: l
     if world == 1:  # with several ranks writing, no one may sweep the folder
         remove_temps(work)
     todo = [n for n in names[rank::world] if not (work / f"{n}.png").is_file()]
+    net = load_model(model, device)  # checked here, so a damaged file is one error, not a failing worker pool
     if not todo:
         return
     if device.type != "cpu" or world > 1:
         if device.type == "cpu":
             torch.set_num_threads(1)
-        net, images = load_model(model, params, device), dict(zip(*load_pngs(folder)))
         for name in todo:
-            on_image(_render(net, images[name], name, params, work, device))
+            image = pil_to_tensor(Image.open(folder / f"{name}.png").convert("RGB"))
+            on_image(_render(net, image, name, params, work, device))
         return
     context = multiprocessing.get_context("spawn")  # a fresh interpreter: no OpenMP state forked mid-use
-    with context.Pool(params.workers, initializer=_start, initargs=(model, params, folder)) as pool:
-        for name in pool.imap_unordered(_stylise_file, [(n, work) for n in todo], chunksize=8):
+    jobs = [(n, folder / f"{n}.png", work) for n in todo]
+    with context.Pool(params.workers, initializer=_start, initargs=(model, params)) as pool:
+        for name in pool.imap_unordered(_stylise_file, jobs, chunksize=8):
             on_image(name)

@@ -9,6 +9,7 @@ from pathlib import Path
 from apeart.core.config import NstParams, TexnetParams
 from apeart.core.files import write_bytes
 from apeart.nst.inputs import image_files
+from apeart.texnet.data import GAN_STYLES
 
 COLUMNS = ("token_id", "source_cid", "style", "model_md5", "output_sha256")
 
@@ -18,12 +19,17 @@ def file_md5(path: Path) -> str:
     return hashlib.md5(path.read_bytes()).hexdigest()
 
 
-def style_record(texnet: TexnetParams, nst: NstParams, sample_seed: int) -> str:
-    """The style a network was trained on: the GAN batch and its sampling seed, or each painting's sha256."""
+def style_record(texnet: TexnetParams, nst: NstParams, sample_model: str) -> str:
+    """The style a network was trained on: which images (GAN batch and its generator, or the paintings) and one
+    sha256 over their files, so two different style sets never share a record."""
     if texnet.style_source == "gan":
-        return f"gan batch_{texnet.style_batch:03d} sample.seed={sample_seed}"
-    return ";".join(f"{p.name} sha256={hashlib.sha256(p.read_bytes()).hexdigest()}"
-                    for p in image_files(Path(nst.style_dir)))
+        folder, label = GAN_STYLES / f"batch_{texnet.style_batch:03d}", f"gan {sample_model} batch_{texnet.style_batch:03d}"
+    else:
+        folder, label = Path(nst.style_dir), f"paintings {nst.style_dir}"
+    digest = hashlib.sha256()
+    for path in image_files(folder):
+        digest.update(path.name.encode() + hashlib.sha256(path.read_bytes()).digest())
+    return f"{label} sha256={digest.hexdigest()}"
 
 
 def lineage_row(token: str, cid: str, style: str, model_md5: str, png: bytes) -> dict[str, str]:

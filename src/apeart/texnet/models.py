@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import copy
+from pathlib import Path
 from typing import Literal
 
 import torch
@@ -9,8 +10,14 @@ import torch.nn as nn
 import torch.nn.functional as F
 from torch.nn.utils.fusion import fuse_conv_bn_eval
 
+from apeart.core.checkpoint import read_checkpoint, save_checkpoint
+
 Norm = Literal["batch", "instance"]
 NOISE_CHANNELS = 3  # per level: i.i.d. U(0, k) noise beside the 3 image channels
+
+
+class TexnetError(RuntimeError):
+    """Training diverged, a checkpoint belongs to another configuration, or a model file is unusable."""
 
 
 def _norm(channels: int, norm: Norm) -> nn.Module:
@@ -42,7 +49,7 @@ class TextureNet(nn.Module):
 
     def __init__(self, levels: int = 6, channels: int = 8, norm: Norm = "instance") -> None:
         super().__init__()
-        self.levels, self.channels = levels, channels
+        self.levels, self.channels, self.norm = levels, channels, norm
         self.inputs = nn.ModuleList(conv_block(3 + NOISE_CHANNELS, channels, norm) for _ in range(levels))
         self.joins = nn.ModuleList()
         self.join_norms = nn.ModuleList()
@@ -80,3 +87,18 @@ def fold_batchnorm(net: TextureNet) -> TextureNet:
             if isinstance(block[i + 1], nn.BatchNorm2d):
                 block[i], block[i + 1] = fuse_conv_bn_eval(block[i], block[i + 1]), nn.Identity()
     return net
+
+
+def save_model(net: TextureNet, path: Path) -> None:
+    """The network's architecture and weights, atomically, with a digest."""
+    save_checkpoint(path, {"levels": net.levels, "channels": net.channels, "norm": net.norm, "net": net.state_dict()})
+
+
+def read_model(path: Path, device: torch.device) -> TextureNet:
+    """The network saved at `path` (eval mode), or TexnetError saying why it cannot be used."""
+    payload, why = read_checkpoint(path, device)
+    if payload is None:
+        raise TexnetError(f"{path}: {why}; run train_texnet (dvc repro) to write it again")
+    net = TextureNet(payload["levels"], payload["channels"], payload["norm"])
+    net.load_state_dict(payload["net"])
+    return net.to(device).eval()

@@ -1,6 +1,7 @@
 """Training a texture network: Adam on the Gatys loss of its outputs, a checkpoint every epoch."""
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 from dataclasses import dataclass, field
@@ -11,15 +12,16 @@ import torch
 from apeart.core.checkpoint import load_checkpoint, save_checkpoint
 from apeart.core.config import NstParams, TexnetParams
 from apeart.core.progress import progress
-from apeart.nst.objective import Weights, blended_styles, content_features, objective_for
-from apeart.texnet.models import TextureNet
+from apeart.nst.objective import (
+    Weights,
+    blended_styles,
+    content_features,
+    objective_for,
+)
+from apeart.texnet.models import TexnetError, TextureNet
 from apeart.vgg.backbones import VGGFeatures
 
 TERMS = ("total", "content", "style", "tv")
-
-
-class TexnetError(RuntimeError):
-    """Training diverged, or a checkpoint does not belong to this configuration."""
 
 
 def loss_network(nst: NstParams, device: torch.device) -> VGGFeatures:
@@ -62,10 +64,18 @@ class TrainState:
     history: list[dict[str, float]] = field(default_factory=list)
 
 
+def loss_params(nst: NstParams, texnet: TexnetParams) -> NstParams:
+    """The nst loss settings as the texture network uses them: no colour preservation (it learns colours),
+    and nst.style_blend_weights only for paintings (a GAN batch is blended equally, as its mean Gram)."""
+    return dataclasses.replace(nst, preserve_color="none",
+                               style_blend_weights=nst.style_blend_weights if texnet.style_source == "images" else [])
+
+
 class Loss:
     """The nst objective (layers, backbone, Gram convention) with texnet's weights towards one style."""
 
     def __init__(self, nst: NstParams, texnet: TexnetParams, styles: list[torch.Tensor], device: torch.device) -> None:
+        nst = loss_params(nst, texnet)
         self.nst, self.weights = nst, weights_of(texnet)
         self.vgg = loss_network(nst, device)
         self.styles = blended_styles(self.vgg, [s.to(device) for s in styles], nst)

@@ -120,7 +120,7 @@ def test_llike_compares_discriminator_features_and_trains_no_discriminator_weigh
 def test_one_backward_routes_each_loss_to_its_networks(data: torch.Tensor, tmp_path: Path) -> None:
     """encoder <- L_prior + L_llike, decoder <- gamma L_llike - L_GAN, D <- L_GAN, each checked against
     a separate autograd pass over the same forward."""
-    p = tiny_params(gamma=0.01)
+    p = tiny_params(gamma=0.01, dec_gan="minimax", pixel_weight=0.0)  # Larsen's formulation
     t = Trainer(p, data, CPU, tmp_path / "c.pt")
     real = data[:8].float() / 127.5 - 1
     rng = t.rng.get_state()
@@ -141,7 +141,7 @@ def test_one_backward_routes_each_loss_to_its_networks(data: torch.Tensor, tmp_p
             assert torch.allclose(g, w, rtol=1e-3, atol=1e-6), name
     # The decoder: gamma x L_llike's gradient (the same run at gamma 1, times gamma) minus L_GAN's.
     dec_gan = torch.autograd.grad(again["d_loss"], list(t.Dec.parameters()), retain_graph=True, allow_unused=True)
-    unit = Trainer(tiny_params(gamma=1.0), data, CPU, tmp_path / "u.pt")
+    unit = Trainer(tiny_params(gamma=1.0, dec_gan="minimax", pixel_weight=0.0), data, CPU, tmp_path / "u.pt")
     unit.rng.set_state(rng)
     dec_llike = torch.autograd.grad(unit.losses(real)["llike"], list(unit.Dec.parameters()), allow_unused=True)
     for g, a, b in zip(got["Dec"], dec_llike, dec_gan):
@@ -149,6 +149,41 @@ def test_one_backward_routes_each_loss_to_its_networks(data: torch.Tensor, tmp_p
         b = 0 if b is None else b  # autograd through the gradient reversal: already -dL_GAN/dtheta
         assert torch.allclose(g, 0.01 * a + b, rtol=1e-3, atol=1e-6)
     assert any(b is not None and b.abs().sum() > 0 for b in dec_gan)
+
+
+def test_nonsaturating_routing_and_pixel_term(data: torch.Tensor, tmp_path: Path) -> None:
+    """The defaults: decoder <- gamma (L_llike + pixel NLL) + BCE(D(fakes), 1) through D's detached weights;
+    D <- L_GAN only; encoder <- L_prior + L_llike (pixel term included)."""
+    p = tiny_params(gamma=0.01, dec_gan="nonsaturating", pixel_weight=0.5)
+    t = Trainer(p, data, CPU, tmp_path / "c.pt")
+    real = data[:8].float() / 127.5 - 1
+    rng = t.rng.get_state()
+    out = t.losses(real)
+    out["total"].backward()
+    got = {n: [q.grad.clone() for q in m.parameters()] for n, m in (("E", t.E), ("Dec", t.Dec), ("D", t.D))}
+    for m in (t.E, t.Dec, t.D):
+        m.zero_grad(set_to_none=True)
+    t.rng.set_state(rng)
+    again = t.losses(real)
+    want_e = torch.autograd.grad(again["kl"] + again["llike"], list(t.E.parameters()), retain_graph=True)
+    want_d = torch.autograd.grad(again["d_loss"], list(t.D.parameters()), retain_graph=True)
+    for g, w in zip(got["E"], want_e):
+        assert torch.allclose(g, w, rtol=1e-3, atol=1e-6)
+    for g, w in zip(got["D"], want_d):
+        assert torch.allclose(g, w, rtol=1e-3, atol=1e-6)
+    dec_gan = torch.autograd.grad(again["dec_gan"], list(t.Dec.parameters()), retain_graph=True, allow_unused=True)
+    unit = Trainer(tiny_params(gamma=1.0, dec_gan="nonsaturating", pixel_weight=0.5), data, CPU, tmp_path / "u.pt")
+    unit.rng.set_state(rng)
+    dec_llike = torch.autograd.grad(unit.losses(real)["llike"], list(unit.Dec.parameters()), allow_unused=True)
+    for g, a, b in zip(got["Dec"], dec_llike, dec_gan):
+        a = 0 if a is None else a
+        b = 0 if b is None else b
+        assert torch.allclose(g, 0.01 * a + b, rtol=1e-3, atol=1e-5)
+    # the pixel term is in L_llike: the same forward without it is smaller by pixel_weight x the pixel NLL
+    t.rng.set_state(rng)
+    bare = Trainer(tiny_params(gamma=0.01, pixel_weight=0.0), data, CPU, tmp_path / "b.pt")
+    bare.rng.set_state(rng)
+    assert float(again["llike"].detach()) > float(bare.losses(real)["llike"].detach())
 
 
 def test_a_few_steps_lower_the_reconstruction_loss(tmp_path: Path) -> None:
@@ -217,7 +252,7 @@ def test_nan_stops_training_naming_the_step(data: torch.Tensor, tmp_path: Path) 
 
 
 def test_equilibrium_rule_skips_the_winning_side(data: torch.Tensor, tmp_path: Path) -> None:
-    t = Trainer(tiny_params(), data, CPU, tmp_path / "e.pt")
+    t = Trainer(tiny_params(margin=0.35), data, CPU, tmp_path / "e.pt")
     real = data[:8].float() / 127.5 - 1
     rows = [t.step(real) for _ in range(4)]
     lo, hi = 0.68 - 0.35, 0.68 + 0.35

@@ -67,15 +67,24 @@ def reparameterise(mu: Tensor, logvar: Tensor, eps: Tensor) -> Tensor:
     return mu + (0.5 * logvar).exp() * eps
 
 
+def frozen(D: nn.Module) -> dict[str, Tensor]:
+    """D's parameters and buffers detached, for `functional_call`: a loss through D that trains only its inputs."""
+    return {k: v.detach() for k, v in D.state_dict(keep_vars=True).items()}
+
+
 def feature_llike(D: Discriminator, fake: Tensor, real: Tensor) -> Tensor:
     """L_llike per image (B,): 1/2 squared distance of Dis_l features, real as the target.
 
     As in Larsen's code, fake and real go through D in one batch (the same BatchNorm statistics) and D's
     weights are detached: this loss trains the encoder and decoder, never D."""
-    frozen = {k: v.detach() for k, v in D.state_dict(keep_vars=True).items()}
-    feats = functional_call(D, frozen, args=(torch.cat([fake, real]),), kwargs={"dis_l": True})
+    feats = functional_call(D, frozen(D), args=(torch.cat([fake, real]),), kwargs={"dis_l": True})
     f_fake, f_real = feats[: len(fake)], feats[len(fake) :].detach()
     return 0.5 * (f_fake - f_real).pow(2).flatten(1).sum(1)
+
+
+def pixel_llike(fake: Tensor, real: Tensor) -> Tensor:
+    """Pixel-space Gaussian NLL per image (B,): 1/2 squared distance summed over pixels ([-1, 1] units)."""
+    return 0.5 * (fake - real).pow(2).flatten(1).sum(1)
 
 
 def fingerprint(params: VaeganParams, data: Tensor) -> str:
@@ -164,16 +173,26 @@ class Trainer:
         recon = ScaleGrad.apply(self.Dec(ScaleGrad.apply(z, 1.0 / gamma)), gamma if p.gamma > 0 else 0.0)
         kl = kl_divergence(mu, logvar).mean()
         llike = feature_llike(self.D, recon, real).mean()
+        if p.pixel_weight > 0:
+            llike = llike + p.pixel_weight * pixel_llike(recon, real).mean()
 
         fakes = self.Dec(torch.cat([z.detach(), z_prior]))  # Larsen: the GAN decode; no GAN gradient to E
-        logits = self.D(torch.cat([real, ScaleGrad.apply(fakes, -1.0)]))
         n = len(real)
+        if p.dec_gan == "minimax":  # Larsen: the decoder ascends D's own loss (gradient reversal, one D pass)
+            logits = self.D(torch.cat([real, ScaleGrad.apply(fakes, -1.0)]))
+            dec_gan = None
+        else:  # non-saturating: D's loss on detached fakes; the decoder's through D with its weights detached
+            logits = self.D(torch.cat([real, fakes.detach()]))
+            dec_logits = functional_call(self.D, frozen(self.D), (torch.cat([real, fakes]),))[n:]
+            dec_gan = 2 * F.binary_cross_entropy_with_logits(dec_logits, torch.ones_like(dec_logits))
         out_real, out_recon, out_prior = logits[:n], logits[n : 2 * n], logits[2 * n :]
         bce_real = F.binary_cross_entropy_with_logits(out_real, torch.ones_like(out_real))
         bce_fake = F.binary_cross_entropy_with_logits(logits[n:], torch.zeros_like(logits[n:]))
         gan = bce_real + F.binary_cross_entropy_with_logits(out_recon, torch.zeros_like(out_recon)) \
             + F.binary_cross_entropy_with_logits(out_prior, torch.zeros_like(out_prior))
-        return {"total": kl + llike + gan, "kl": kl, "llike": llike, "d_loss": gan, "dec_gan": -gan,
+        total = kl + llike + gan + (dec_gan if dec_gan is not None else 0)
+        return {"total": total, "kl": kl, "llike": llike, "d_loss": gan,
+                "dec_gan": -gan if dec_gan is None else dec_gan,
                 "bce_real": bce_real, "bce_fake": bce_fake,
                 "d_real": out_real.detach().sigmoid().mean(), "d_fake": logits[n:].detach().sigmoid().mean()}
 

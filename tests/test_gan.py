@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 import torch
+from torch.optim.swa_utils import AveragedModel
 
 from apeart.core.config import GanParams, ParamsError, parse_params
 from apeart.gan.augment import cutout, diff_augment, parse_policy, translation
@@ -152,6 +153,26 @@ def test_ema_ramp_rises_to_the_decay_and_binds_where_documented() -> None:
     assert all(a <= b for a, b in zip(betas, betas[1:])) and max(betas) == 0.99
     assert betas[0] < 0.5  # the first update takes most of G: the random init is forgotten at once
     assert betas[889] < 0.99 and betas[890] == 0.99  # from step (10 * decay - 1) / (1 - decay) = 890 on
+
+
+def test_ema_is_an_averaged_model_keeping_the_ramp(data: torch.Tensor, tmp_path: Path) -> None:
+    """G_ema is the module of a swa_utils.AveragedModel; each update is lerp(G_ema, G, 1 - ema_beta(step))
+    from G's init (step 0 blends with beta 0.1, it does not copy G), BatchNorm statistics copied."""
+    t = Trainer(tiny_params(epochs=1), data, CPU, tmp_path / "ck.pt")
+    assert isinstance(t.ema, AveragedModel) and t.G_ema is t.ema.module and t.sampler is t.G_ema
+    for step in (0, 7, 30):
+        before = {k: v.clone() for k, v in t.G_ema.state_dict().items()}
+        with torch.no_grad():
+            for p in t.G.parameters():
+                p.add_(torch.randn_like(p))
+            for b in t.G.buffers():
+                b.add_(1)
+        t._update_ema(step)
+        weight = 1.0 - ema_beta(0.9, step)
+        params = dict(t.G.named_parameters())
+        for k, v in t.G_ema.state_dict().items():
+            expected = torch.lerp(before[k], params[k], weight) if k in params else t.G.state_dict()[k]
+            assert torch.equal(v, expected), (step, k)
 
 
 # --- training ------------------------------------------------------------------------------------------

@@ -1,7 +1,6 @@
 """DCGAN training loop with per-epoch checkpoints that make a killed run resume exactly."""
 from __future__ import annotations
 
-import copy
 import hashlib
 import json
 from dataclasses import dataclass, field
@@ -9,6 +8,7 @@ from pathlib import Path
 
 import torch
 import torch.nn.functional as F
+from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 from tqdm import tqdm
 
 from apeart.core.checkpoint import load_checkpoint, save_checkpoint
@@ -70,11 +70,25 @@ def ema_beta(decay: float, step: int) -> float:
     return min(decay, (1 + step) / (10 + step))
 
 
+class RampedEma:
+    """`multi_avg_fn` for `AveragedModel`: the EMA update with decay `ema_beta(decay, step)`.
+
+    The trainer sets `step` before each update: a host int, which resumes with the checkpointed step
+    (AveragedModel's `n_averaged` buffer is not in the checkpoint; it only has to be non-zero)."""
+
+    def __init__(self, decay: float) -> None:
+        self.decay, self.step = decay, 0
+
+    def __call__(self, ema: list[torch.Tensor], current: list[torch.Tensor], n_averaged: torch.Tensor) -> None:
+        get_ema_multi_avg_fn(ema_beta(self.decay, self.step))(ema, current, n_averaged)
+
+
 class Trainer:
     """Holds G, D, their optimisers and RNG; `run` trains to `params.epochs`, checkpointing each epoch.
 
-    With `ema_decay > 0` it also keeps `G_ema`, an exponential moving average of G's weights;
-    `sampler` is the network to draw images from (G_ema when enabled, else G).
+    With `ema_decay > 0` it also keeps `G_ema`, an exponential moving average of G's weights (the module
+    of a torch.optim.swa_utils.AveragedModel, `ema`); `sampler` is the network to draw images from (G_ema
+    when enabled, else G).
     """
 
     def __init__(self, params: GanParams, data: torch.Tensor, device: torch.device, checkpoint: Path) -> None:
@@ -88,8 +102,12 @@ class Trainer:
         self.D.to(device)
         self.policy = parse_policy(params.diffaugment)
         self.G_ema: Generator | None = None
+        self.ema: AveragedModel | None = None
         if params.ema_decay > 0:
-            self.G_ema = copy.deepcopy(self.G).eval().requires_grad_(False)
+            self._ema_fn = RampedEma(params.ema_decay)
+            self.ema = AveragedModel(self.G, multi_avg_fn=self._ema_fn).eval().requires_grad_(False)
+            self.ema.n_averaged.fill_(1)  # G's init counts as the first average: step 0 blends, it does not copy
+            self.G_ema = self.ema.module
         betas = (params.beta1, params.beta2)
         self.opt_g = torch.optim.Adam(self.G.parameters(), lr=params.lr, betas=betas)
         self.opt_d = torch.optim.Adam(self.D.parameters(), lr=params.lr * params.d_lr_mult, betas=betas)
@@ -111,14 +129,12 @@ class Trainer:
         net.train(was_training)
         return images
 
-    @torch.no_grad()
     def _update_ema(self, step: int) -> None:
-        """G_ema <- beta * G_ema + (1 - beta) * G for weights; BatchNorm statistics are copied."""
-        assert self.G_ema is not None
-        weight = 1.0 - ema_beta(self.params.ema_decay, step)
-        torch._foreach_lerp_(list(self.G_ema.parameters()), list(self.G.parameters()), weight)
-        for b_ema, b in zip(self.G_ema.buffers(), self.G.buffers()):
-            b_ema.copy_(b)
+        """G_ema <- beta * G_ema + (1 - beta) * G for weights, beta = ema_beta(ema_decay, step); BatchNorm
+        statistics are copied (AveragedModel with use_buffers=False)."""
+        assert self.ema is not None
+        self._ema_fn.step = step
+        self.ema.update_parameters(self.G)
 
     def save(self) -> None:
         """Write the checkpoint atomically (temp file + rename)."""

@@ -26,8 +26,8 @@ CHROMIUM = Path("/usr/bin/chromium")
 FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
          "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-dev-shm-usage",
          "--hide-scrollbars", "--window-size=1200,900", "--remote-debugging-port=0"]
-SECTIONS = ["Results", "Neural style transfer", "Texture network", "GAN training", "Style batches", "Metrics",
-            "Parameters"]
+SECTIONS = ["Results", "Neural style transfer", "Texture network", "GAN training", "VAE-GAN (seed 003)", "Style batches",
+            "Metrics", "Parameters"]
 
 NO_CHROMIUM = f"{CHROMIUM} not found: install Debian's chromium (.ci/run does)"
 # Skipped only off CI: under CI=true (where .ci/run installs chromium) a missing browser fails the tests.
@@ -149,8 +149,9 @@ def check(shown: dict, screenshot: Path, images: int) -> None:
     assert screenshot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and screenshot.stat().st_size > 10_000
 
 
-# Tiny run: progress GIF and strip, real vs fake, interpolation, GAN losses, 1 style batch, NST rows, NST losses, 3 snapshots.
-TINY_IMAGES = 11
+# Tiny run: NST rows, NST losses, 3 snapshots; texture net comparison, contact sheet, noise scales, losses; GAN progress
+# GIF and strip, real vs fake, interpolation, losses; VAE-GAN: 4 figures; 1 style batch.
+TINY_IMAGES = 5 + 4 + 5 + 4 + 1
 
 
 @needs_chromium

@@ -16,9 +16,8 @@ import tempfile
 import time
 from pathlib import Path
 
+import apeart  # noqa: F401, I001  (first: sets the OpenMP wait policy before torch starts)
 import torch
-
-import apeart  # noqa: F401  (sets the OpenMP wait policy before torch starts)
 from apeart.core.config import load_params
 from apeart.core.runtime import deterministic
 from apeart.core.datasets import load_pngs
@@ -33,6 +32,7 @@ VARIANTS: dict[str, dict] = {
     "label smoothing 0.85 -> 0.95 (Ast-GAN)": {"real_label": 0.85, "real_label_late": 0.95},
     "LeakyReLU 0.3 (Ast-GAN)": {"leaky_slope": 0.3},
     "D lr x 0.5": {"d_lr_mult": 0.5},
+    "D lr x 0.1 (seed 003)": {"d_lr_mult": 0.1},
     "Ast-GAN (LeakyReLU 0.3 + label smoothing)": {"leaky_slope": 0.3, "real_label": 0.85, "real_label_late": 0.95},
     "bf16 autocast": {"precision": "bf16"},
 }

@@ -53,7 +53,8 @@ from apeart.core.grids import to_pil
 from apeart.core.runtime import peak_rss_mb
 from apeart.nst.inputs import load_inputs
 from apeart.nst.transfer import resize, transfer
-from apeart.texnet.collection import inference_net, save_model, stylise, stylise_collection
+from apeart.texnet.collection import inference_net, stylise, stylise_collection
+from apeart.texnet.models import save_model
 from apeart.texnet.train import seeded_net
 from apeart.vgg.backbones import VGGFeatures
 
@@ -257,13 +258,13 @@ def workers_child(args) -> dict:
     tmp = Path(folder.name)
     for i, image in enumerate(images):
         to_pil(image).save(tmp / f"{i}.png")
-    save_model(seeded_net(params), params, tmp / "model.pt")
-    (tmp / "out").mkdir()
+    save_model(seeded_net(params), tmp / "model.pt")
+    runs = iter(range(1_000_000))
 
     def collection() -> float:
+        work = tmp / f"out{next(runs)}"  # a fresh folder: finished files in an old one would be skipped
         start = time.perf_counter()
-        stylise_collection(tmp / "model.pt", params, tmp, [str(i) for i in range(n)], tmp / "out", CPU,
-                           lambda name, data: None)
+        stylise_collection(tmp / "model.pt", params, tmp, [str(i) for i in range(n)], work, CPU, lambda name: None)
         return n / (time.perf_counter() - start)
 
     def one_thread() -> float:

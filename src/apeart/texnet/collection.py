@@ -98,12 +98,13 @@ def stylise_collection(model: Path, params: TexnetParams, folder: Path, names: l
     if world == 1:  # with several ranks writing, no one may sweep the folder
         remove_temps(work)
     todo = [n for n in names[rank::world] if not (work / f"{n}.png").is_file()]
-    net = load_model(model, device)  # checked here, so a damaged file is one error, not a failing worker pool
+    net = read_model(model, device)  # checked here, so a damaged file is one error, not a failing worker pool
     if not todo:
         return
     if device.type != "cpu" or world > 1:
         if device.type == "cpu":
             torch.set_num_threads(1)
+        net = inference_net(net, device)
         for name in todo:
             image = pil_to_tensor(Image.open(folder / f"{name}.png").convert("RGB"))
             on_image(_render(net, image, name, params, work, device))

@@ -51,12 +51,13 @@ from torch import nn
 from torchvision import datasets, transforms
 
 from apeart.collection.demo import generate
-from apeart.core.config import GanParams
+from apeart.core.config import GanParams, load_params
 from apeart.core.datasets import load_pngs
 from apeart.gan.models import Discriminator, Generator, init_weights
 from apeart.gan.train import Trainer, ema_beta
 from apeart.prepare import prepare_images
 
+ROOT = Path(__file__).resolve().parents[1]
 CONFIGS = {
     "default": {"batch_size": 16, "ngf": 32, "ndf": 16},  # params.yaml
     "paper": {"batch_size": 64, "ngf": 64, "ndf": 64},  # Radford et al.
@@ -273,7 +274,8 @@ def fast(steps: list[float]) -> float:
 
 
 def bench_config(name: str, args: argparse.Namespace, work: Path, compile_: bool) -> list[dict]:
-    params = GanParams(epochs=1, grid_size=1, device="cpu", **CONFIGS[name])
+    params = dataclasses.replace(load_params(ROOT / "params.yaml").gan, epochs=1, grid_size=1, device="cpu",
+                                 **CONFIGS[name])
     steps = args.steps or (64 if name == "default" else 8)
     n = steps * params.batch_size
     folder = work / name

@@ -22,6 +22,7 @@ with OMP_WAIT_POLICY=ACTIVE to see torch's default.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import os
 import statistics
@@ -36,7 +37,7 @@ import torch
 from torch import nn
 
 from apeart.collection.demo import generate
-from apeart.core.config import NstParams
+from apeart.core.config import NstParams, load_params
 from apeart.core.grids import to_pil
 from apeart.nst.inputs import load_rgb
 from apeart.nst.losses import Convention, content_loss, gram
@@ -45,7 +46,9 @@ from apeart.nst.transfer import transfer
 from apeart.vgg.backbones import VGGFeatures
 
 CONVENTION = Convention("gatys")  # the naive baselines' loss scale (speed is what is compared)
-PAINTING = Path(__file__).resolve().parents[1] / "data/styles/paintings/starry_night.jpg"  # shipped
+ROOT = Path(__file__).resolve().parents[1]
+PAINTING = ROOT / "data/styles/paintings/starry_night.jpg"  # shipped
+DEFAULTS = load_params(ROOT / "params.yaml").nst
 
 
 def inputs(size: int, batch: int) -> tuple[torch.Tensor, torch.Tensor]:
@@ -187,7 +190,7 @@ def rss_child(size: int, batch: int, steps: int, device: str, optimizer: str) ->
     content, style = inputs(size, batch)
     base = proc.memory_info().rss / 2**20
     per_step = []
-    params = NstParams(size=size, steps=steps, snapshots=steps + 1, optimizer=optimizer)
+    params = dataclasses.replace(DEFAULTS, size=size, steps=steps, snapshots=steps + 1, optimizer=optimizer)
     transfer(content, [style], params, torch.device(device),
              lambda step, _: per_step.append(round(proc.memory_info().rss / 2**20, 1)))
     print(json.dumps({"rss_before_mb": round(base, 1), "rss_per_step_mb": per_step,
@@ -217,8 +220,8 @@ def main() -> None:
           f"{os.environ.get('OMP_WAIT_POLICY')}, device {device}, size {args.size}, batch {args.batch}, "
           f"steps {args.steps}, repeats {args.repeats}")
     content, style = inputs(args.size, args.batch)
-    params = NstParams(size=args.size, steps=args.steps, snapshots=1)
-    nchw = NstParams(size=args.size, steps=args.steps, snapshots=1, memory_format="contiguous")
+    params = dataclasses.replace(DEFAULTS, size=args.size, steps=args.steps, snapshots=1)
+    nchw = dataclasses.replace(params, memory_format="contiguous")
     net = VGGFeatures(params.backbone, params.content_layers + params.style_layers, params.pooling).to(device)
     floor_flops = 2 * conv_flops(net, args.size)  # forward + input gradient, per image
     tmp = tempfile.TemporaryDirectory()

@@ -3,10 +3,11 @@ from __future__ import annotations
 
 import dataclasses
 
+import defaults
 from apeart.core.config import NstParams
 from apeart.studies.ablations import variants
 
-BASE = NstParams(style_layers=["conv1_1", "conv2_1", "conv3_1", "conv4_1", "conv5_1"], scales=[64])
+BASE = defaults.nst(style_layers=["conv1_1", "conv2_1", "conv3_1", "conv4_1", "conv5_1"], scales=[64])
 
 
 def _changed(a: NstParams, b: NstParams) -> set[str]:

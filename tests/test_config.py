@@ -1,17 +1,41 @@
 """Params loading and validation."""
+import dataclasses
 import re
+import typing
 from pathlib import Path
 
 import pytest
+from ruamel.yaml import YAML
 
-from apeart.core.config import ParamsError, load_params, parse_params
+import defaults
+from apeart.core.config import Params, ParamsError, load_params, parse_params
 
 ROOT = Path(__file__).resolve().parents[1]
+KEYS = [(section, f.name) for section, cls in typing.get_type_hints(Params).items() for f in dataclasses.fields(cls)]
 
 
-def test_repo_params_load_with_defaults_equal_to_dataclasses() -> None:
-    params = load_params(ROOT / "params.yaml")
-    assert params == parse_params({})
+def test_params_yaml_is_the_one_source_of_values() -> None:
+    """The dataclasses are the schema: no field has a default, so every value comes from params.yaml."""
+    with_default = [f"{section}.{f.name}" for section, cls in typing.get_type_hints(Params).items()
+                    for f in dataclasses.fields(cls)
+                    if f.default is not dataclasses.MISSING or f.default_factory is not dataclasses.MISSING]
+    assert not with_default
+    assert load_params(ROOT / "params.yaml") == defaults.PARAMS
+
+
+@pytest.mark.parametrize(("section", "key"), KEYS, ids=lambda v: str(v))
+def test_a_missing_key_is_named(section: str, key: str) -> None:
+    raw = defaults.raw({})
+    del raw[section][key]
+    with pytest.raises(ParamsError, match=rf"^{section}\.{key}: missing"):
+        parse_params(raw)
+
+
+def test_a_missing_section_is_named() -> None:
+    raw = defaults.raw({})
+    del raw["texnet"]
+    with pytest.raises(ParamsError, match=r"^texnet: missing"):
+        parse_params(raw)
 
 
 def test_dvc_exp_written_float_is_read_as_float(tmp_path: Path) -> None:
@@ -23,7 +47,7 @@ def test_dvc_exp_written_float_is_read_as_float(tmp_path: Path) -> None:
 
 
 def test_numeric_strings_are_coerced_by_type() -> None:
-    params = parse_params({"nst": {"beta": "1e-05", "steps": "7"}, "gan": {"lr": "2e-4"}})
+    params = defaults.parse({"nst": {"beta": "1e-05", "steps": "7"}, "gan": {"lr": "2e-4"}})
     assert params.nst.beta == 1e-05 and params.nst.steps == 7 and params.gan.lr == 2e-4
 
 
@@ -48,7 +72,7 @@ def test_numeric_strings_are_coerced_by_type() -> None:
 )
 def test_bad_params_name_the_key(raw: dict, message: str) -> None:
     with pytest.raises(ParamsError, match=message.replace("(", r"\(").replace(")", r"\)")):
-        parse_params(raw)
+        defaults.parse(raw)
 
 
 def _numeric_keys() -> list[tuple[str, str, object]]:
@@ -70,7 +94,9 @@ def test_non_finite_numbers_are_refused_naming_the_key(tmp_path: Path, section: 
                                                        bad: str) -> None:
     """`.nan`/`.inf` in params.yaml (scalars and list items) -> ParamsError naming the key, never OverflowError."""
     value = f"[1.0, {bad}]" if hint == list[float] else bad
-    (tmp_path / "params.yaml").write_text(f"{section}:\n  {key}: {value}\n")
+    YAML().dump(defaults.raw({section: {key: "__NONFINITE__"}}), tmp_path / "params.yaml")
+    text = (tmp_path / "params.yaml").read_text().replace("__NONFINITE__", value)
+    (tmp_path / "params.yaml").write_text(text)
     name = f"{section}.{key}[1]" if hint == list[float] else f"{section}.{key}"
     with pytest.raises(ParamsError, match=name.replace("[", r"\[").replace("]", r"\]")):
         load_params(tmp_path / "params.yaml")
@@ -79,14 +105,14 @@ def test_non_finite_numbers_are_refused_naming_the_key(tmp_path: Path, section: 
 @pytest.mark.parametrize("gateways", [[], ["http://"], ["https:///ipfs"], ["http://[::1"]])
 def test_gateways_need_one_url_with_a_host(gateways: list[str]) -> None:
     with pytest.raises(ParamsError, match="data.gateways"):
-        parse_params({"data": {"gateways": gateways}})
+        defaults.parse({"data": {"gateways": gateways}})
 
 
 def test_the_tutorials_layer_names_are_aliases_of_ours() -> None:
     """Seed 002's `conv_4` is our conv2_2 and its `conv_2` our conv1_2 (the tutorial counts every conv)."""
-    nst = parse_params({"nst": {"content_layers": ["conv_4"], "style_layers": ["conv_1", "conv_2", "conv_3", "conv_5"],
+    nst = defaults.parse({"nst": {"content_layers": ["conv_4"], "style_layers": ["conv_1", "conv_2", "conv_3", "conv_5"],
                                 "reconstruct_content_layers": ["conv_16"]}}).nst
     assert nst.content_layers == ["conv2_2"] and nst.style_layers == ["conv1_1", "conv1_2", "conv2_1", "conv3_1"]
     assert nst.reconstruct_content_layers == ["conv5_4"]
     with pytest.raises(ParamsError, match="unknown layer 'conv_17'"):
-        parse_params({"nst": {"style_layers": ["conv_17"]}})
+        defaults.parse({"nst": {"style_layers": ["conv_17"]}})

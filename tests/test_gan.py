@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import dataclasses
+import os
 import subprocess
 import sys
 import time
@@ -11,7 +12,8 @@ import pytest
 import torch
 from torch.optim.swa_utils import AveragedModel
 
-from apeart.core.config import GanParams, ParamsError, parse_params
+import defaults
+from apeart.core.config import GanParams, ParamsError
 from apeart.gan.augment import cutout, diff_augment, parse_policy, translation
 from apeart.core.checkpoint import payload_digest
 from apeart.gan.models import Discriminator, Generator, init_weights
@@ -32,7 +34,7 @@ CPU = torch.device("cpu")
 def tiny_params(**over) -> GanParams:
     base = {"seed": 0, "epochs": 2, "batch_size": 8, "nz": 16, "ngf": 8, "ndf": 8, "grid_size": 4, "device": "cpu",
             "diffaugment": "translation,cutout", "ema_decay": 0.9, "real_label": 0.9, "real_label_late": 0.95}
-    return GanParams(**{**base, **over})
+    return defaults.gan(**{**base, **over})
 
 
 @pytest.fixture(scope="module")
@@ -98,9 +100,9 @@ def test_init_std() -> None:
 
 
 def test_label_smoothing_schedule() -> None:
-    p = GanParams(epochs=10, real_label=0.85, real_label_late=0.95)
+    p = defaults.gan(epochs=10, real_label=0.85, real_label_late=0.95)
     assert [real_label_at(p, e) for e in range(10)] == [0.85] * 5 + [0.95] * 5
-    assert real_label_at(GanParams(epochs=1, real_label=0.8, real_label_late=0.9), 0) == 0.9
+    assert real_label_at(defaults.gan(epochs=1, real_label=0.8, real_label_late=0.9), 0) == 0.9
 
 
 # --- DiffAugment and EMA -------------------------------------------------------------------------------
@@ -142,9 +144,9 @@ def test_cutout_erases_at_most_a_half_square() -> None:
 
 def test_bad_policy_and_ema_decay_are_refused() -> None:
     with pytest.raises(ParamsError, match="diffaugment"):
-        GanParams(diffaugment="translation,flip")
+        defaults.gan(diffaugment="translation,flip")
     with pytest.raises(ParamsError, match="ema_decay"):
-        parse_params({"gan": {"ema_decay": 1.0}})
+        defaults.parse({"gan": {"ema_decay": 1.0}})
     assert parse_policy("") == () and parse_policy(" translation , cutout ") == ("translation", "cutout")
 
 
@@ -312,10 +314,10 @@ def test_nan_in_the_first_epoch_says_no_checkpoint_exists_yet(data: torch.Tensor
 CHILD = """
 import sys, torch
 from pathlib import Path
-from apeart.core.config import GanParams
+import defaults
 from apeart.gan.train import Trainer
 data = torch.randint(0, 256, (256, 3, 64, 64), generator=torch.Generator().manual_seed(1), dtype=torch.uint8)
-params = GanParams(seed=0, epochs=3, batch_size=8, nz=16, ngf=8, ndf=8, grid_size=4, device="cpu")
+params = defaults.gan(seed=0, epochs=3, batch_size=8, nz=16, ngf=8, ndf=8, grid_size=4, device="cpu")
 trainer = Trainer(params, data, torch.device("cpu"), Path(sys.argv[1]))
 trainer.run()
 torch.save({k: v for n in ("G", "D", "G_ema") for k, v in
@@ -325,7 +327,8 @@ torch.save({k: v for n in ("G", "D", "G_ema") for k, v in
 
 def test_sigkill_mid_epoch_then_rerun_gives_the_uninterrupted_weights(tmp_path: Path) -> None:
     def child(checkpoint: Path, out: Path) -> subprocess.Popen:
-        return subprocess.Popen([sys.executable, "-c", CHILD, str(checkpoint), str(out)], stderr=subprocess.DEVNULL)
+        return subprocess.Popen([sys.executable, "-c", CHILD, str(checkpoint), str(out)], stderr=subprocess.DEVNULL,
+                                env={**os.environ, "PYTHONPATH": str(Path(__file__).parent)})
 
     straight = child(tmp_path / "a.pt", tmp_path / "a-final.pt")
     assert straight.wait(timeout=300) == 0

@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from apeart.collection.demo import generate
-from apeart.core.config import EvaluateParams, GanParams
+import defaults
 from apeart.core.datasets import load_pngs
 from apeart.gan.evaluate import score_generator
 from apeart.gan.train import Trainer
@@ -24,10 +24,10 @@ def test_scores_improve_with_training(tmp_path: Path) -> None:
     data = load_pngs(tmp_path / "gan")[1]
     scores = {}
     for epochs in (4, 16):  # 64 and 256 steps
-        params = GanParams(epochs=epochs, batch_size=8, ngf=16, ndf=16, grid_size=4, device="cpu")
+        params = defaults.gan(epochs=epochs, batch_size=8, ngf=16, ndf=16, grid_size=4, device="cpu")
         trainer = Trainer(params, data, CPU, tmp_path / f"checkpoint-{epochs}.pt")
         trainer.run()
-        scores[epochs], record = score_generator(trainer.sampler, params, EvaluateParams(), data, CPU)
+        scores[epochs], record = score_generator(trainer.sampler, params, defaults.PARAMS.evaluate, data, CPU)
     short, longer = scores[4], scores[16]
     print({e: {k: round(v, 3) for k, v in m.items() if isinstance(v, float)} for e, m in scores.items()})
     assert record["samples_per_set"] == 64 and len(record["weights"][0]["sha256"]) == 64

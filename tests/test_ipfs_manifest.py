@@ -21,6 +21,7 @@ from apeart.collection.sources import (
 )
 from apeart.collection.bayc import fetch_bayc
 from apeart.core.catalog import read_manifest, write_manifest
+import defaults
 from apeart.core.config import DataParams
 from apeart.ipfs.cid import Directory, parse_cid
 from apeart.ipfs.fetch import FetchError
@@ -123,7 +124,7 @@ def _collection(gw: LoopbackGateway, n: int = 10, fanout: int = 0, traits: dict 
 
 
 def _data(root: str, *gateways: str, **kw: object) -> DataParams:
-    return DataParams(source="ipfs", manifest="metadata", metadata_cid=root, gateways=list(gateways), limit=10,
+    return defaults.data(source="ipfs", manifest="metadata", metadata_cid=root, gateways=list(gateways), limit=10,
                       timeout_s=0.5, retries=2, **kw)
 
 

@@ -6,12 +6,13 @@ import pytest
 import torch
 from PIL import Image
 
+import defaults
 from apeart.core.config import NstParams
 from apeart.nst.inputs import MAX_ASPECT, load_styles
 
 
 def _params(folder: Path, **kw) -> NstParams:
-    return NstParams(size=32, style_source="images", style_dir=str(folder), **kw)
+    return defaults.nst(size=32, style_source="images", style_dir=str(folder), **kw)
 
 
 def test_odd_modes_and_sizes_become_rgb(tmp_path: Path) -> None:
@@ -49,7 +50,7 @@ def test_empty_or_missing_style_folder_is_clear(tmp_path: Path) -> None:
     with pytest.raises(FileNotFoundError, match="nst.style_dir: no images"):
         load_styles(_params(tmp_path), Path("unused"))
     with pytest.raises(FileNotFoundError, match="style_batch: no style batch"):
-        load_styles(NstParams(size=32), tmp_path)
+        load_styles(defaults.nst(size=32), tmp_path)
 
 
 def test_shipped_paintings_load() -> None:

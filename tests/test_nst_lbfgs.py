@@ -2,7 +2,7 @@
 the loss after N updates, and the step-0 scaling makes huge losses (~1e20) take the same path as ~1."""
 import torch
 
-from apeart.core.config import NstParams
+import defaults
 from apeart.nst.optimise import optimise
 
 
@@ -34,7 +34,7 @@ class _Quartic:
 
 def _run(k: float, steps: int = 12):
     objective = _Quartic(k)
-    x, history, _ = optimise(objective, torch.zeros(2, 3, 8, 8), NstParams(steps=steps), steps, progress="test")
+    x, history, _ = optimise(objective, torch.zeros(2, 3, 8, 8), defaults.nst(steps=steps), steps, progress="test")
     return objective, x, history
 
 

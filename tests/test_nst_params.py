@@ -3,13 +3,14 @@ from pathlib import Path
 
 import pytest
 
-from apeart.core.config import ParamsError, parse_params
+import defaults
+from apeart.core.config import ParamsError
 
 ROOT = Path(__file__).resolve().parents[1]
 
 
 def test_good_values_parse() -> None:
-    nst = parse_params({"nst": {"optimizer": "sgd", "preserve_color": "histogram", "scales": [32, 64],
+    nst = defaults.parse({"nst": {"optimizer": "sgd", "preserve_color": "histogram", "scales": [32, 64],
                                 "style_blend_weights": [1, 3], "sweep_betas": ["1e-05", 10], "style_scale": 0.5,
                                 "pooling": "avg", "backbone": "vgg16", "content_layers": ["conv2_2"]}}).nst
     assert nst.sweep_betas == [1e-05, 10.0] and nst.style_blend_weights == [1.0, 3.0] and nst.scales == [32, 64]
@@ -39,5 +40,5 @@ def test_good_values_parse() -> None:
 )
 def test_bad_values_name_the_key(nst: dict, message: str) -> None:
     with pytest.raises(ParamsError) as info:
-        parse_params({"nst": nst})
+        defaults.parse({"nst": nst})
     assert message in str(info.value)

@@ -8,7 +8,7 @@ import torch.nn.functional as F
 
 import apeart.nst.objective as transfer_module
 from apeart.collection.demo import generate
-from apeart.core.config import NstParams
+import defaults
 from apeart.nst.inputs import load_rgb
 from apeart.nst.optimise import NSTError, snapshot_steps
 from apeart.nst.transfer import transfer
@@ -27,7 +27,7 @@ def test_snapshot_steps_cover_start_middle_end() -> None:
 
 
 def test_lbfgs_lowers_the_loss_and_snapshots() -> None:
-    params = NstParams(size=32, steps=8, snapshots=3)
+    params = defaults.nst(size=32, steps=8, snapshots=3)
     seen = []
     result = transfer(_images(2, 32, 0), list(_images(3, 32, 1)), params, CPU, lambda s, x: seen.append((s, x.shape)))
     history = result.history
@@ -45,7 +45,7 @@ def test_lbfgs_lowers_the_loss_and_snapshots() -> None:
 
 
 def test_batch_equals_single_images_with_adam() -> None:
-    params = NstParams(size=32, steps=5, optimizer="adam", lr=2.0)
+    params = defaults.nst(size=32, steps=5, optimizer="adam", lr=2.0)
     content, styles = _images(2, 32, 2), list(_images(2, 32, 3))
     batched = transfer(content, styles, params, CPU)
     for i in range(2):
@@ -56,7 +56,7 @@ def test_batch_equals_single_images_with_adam() -> None:
 
 def test_channels_last_and_nchw_agree() -> None:
     content, styles = _images(2, 32, 2), list(_images(2, 40, 3))
-    runs = [transfer(content, styles, NstParams(size=32, steps=3, optimizer="adam", lr=2.0, memory_format=m), CPU)
+    runs = [transfer(content, styles, defaults.nst(size=32, steps=3, optimizer="adam", lr=2.0, memory_format=m), CPU)
             for m in ("channels_last", "contiguous")]
     assert torch.allclose(runs[0].images, runs[1].images, atol=2e-3)
     assert runs[0].style == pytest.approx(runs[1].style, rel=1e-3)
@@ -67,15 +67,15 @@ def test_channels_last_and_nchw_agree() -> None:
 
 @pytest.mark.parametrize("optimizer,lr", [("lbfgs", 1.0), ("adam", 2.0), ("sgd", 2.0)])
 def test_every_optimizer_lowers_the_loss(optimizer: str, lr: float) -> None:
-    params = NstParams(size=32, steps=6, optimizer=optimizer, lr=lr)
+    params = defaults.nst(size=32, steps=6, optimizer=optimizer, lr=lr)
     result = transfer(_images(1, 32, 8), list(_images(1, 32, 9)), params, CPU)
     assert result.total[0] < result.history[0]["total"]
 
 
 def test_content_layer_choice_sets_the_content_term() -> None:
     content, styles = _images(1, 32, 10), list(_images(1, 32, 11))
-    shallow = transfer(content, styles, NstParams(size=32, steps=1, content_layers=["conv2_2"], init="noise"), CPU)
-    deep = transfer(content, styles, NstParams(size=32, steps=1, content_layers=["conv4_2"], init="noise"), CPU)
+    shallow = transfer(content, styles, defaults.nst(size=32, steps=1, content_layers=["conv2_2"], init="noise"), CPU)
+    deep = transfer(content, styles, defaults.nst(size=32, steps=1, content_layers=["conv4_2"], init="noise"), CPU)
     # Same noise start, different layer: the content terms differ (conv2_2 has 128 x 16 x 16 values).
     assert shallow.history[0]["content"] != pytest.approx(deep.history[0]["content"], rel=1e-2)
     assert shallow.history[0]["style"] == pytest.approx(deep.history[0]["style"], rel=1e-5)
@@ -85,7 +85,7 @@ def test_init_content_starts_at_the_content_and_noise_does_not() -> None:
     content, styles = _images(1, 32, 12), list(_images(1, 32, 13))
     starts = {}
     for init in ("content", "noise"):
-        params = NstParams(size=32, steps=1, init=init, snapshots=2)
+        params = defaults.nst(size=32, steps=1, init=init, snapshots=2)
         transfer(content, styles, params, CPU, lambda s, x, init=init: starts.setdefault(init, x) if s == 0 else None)
     assert torch.allclose(starts["content"], content, atol=1e-4)
     assert (starts["noise"] - content).abs().mean() > 0.1
@@ -93,7 +93,7 @@ def test_init_content_starts_at_the_content_and_noise_does_not() -> None:
 
 def test_avg_pooling_changes_the_losses() -> None:
     content, styles = _images(1, 32, 14), list(_images(1, 32, 15))
-    runs = {p: transfer(content, styles, NstParams(size=32, steps=1, pooling=p, init="noise"), CPU) for p in ("max", "avg")}
+    runs = {p: transfer(content, styles, defaults.nst(size=32, steps=1, pooling=p, init="noise"), CPU) for p in ("max", "avg")}
     assert runs["max"].history[0]["style"] != pytest.approx(runs["avg"].history[0]["style"], rel=1e-2)
 
 
@@ -102,7 +102,7 @@ def test_unnormalised_gram_is_gatys_times_4n2m2() -> None:
     content, styles = _images(1, 32, 16), list(_images(1, 32, 17))
     losses = {}
     for norm in ("gatys", "none"):
-        params = NstParams(size=32, steps=1, gram_norm=norm, style_layers=["conv1_1"], init="noise")
+        params = defaults.nst(size=32, steps=1, gram_norm=norm, style_layers=["conv1_1"], init="noise")
         losses[norm] = transfer(content, styles, params, CPU).history[0]["style"]
     assert losses["none"] == pytest.approx(losses["gatys"] * 4 * 64**2 * 1024**2, rel=1e-3)
 
@@ -112,7 +112,7 @@ def test_per_layer_style_weights_select_layers() -> None:
     layers = ["conv1_1", "conv2_1"]
 
     def style(weights: list[float], names: list[str] = layers) -> float:
-        params = NstParams(size=32, steps=1, style_layers=names, style_layer_weights=weights, init="noise")
+        params = defaults.nst(size=32, steps=1, style_layers=names, style_layer_weights=weights, init="noise")
         return transfer(content, styles, params, CPU).history[0]["style"]
 
     only_first = style([1.0, 0.0])
@@ -130,7 +130,7 @@ def test_vgg16_from_a_cached_state_dict_runs(tmp_path, monkeypatch) -> None:
     torch.manual_seed(0)
     features = {f"features.{k}": v for k, v in models.vgg16(weights=None).features.state_dict().items()}
     torch.save(features, tmp_path / "hub" / "checkpoints" / name)
-    params = NstParams(size=32, steps=4, backbone="vgg16")
+    params = defaults.nst(size=32, steps=4, backbone="vgg16")
     result = transfer(_images(1, 32, 20), list(_images(1, 32, 21)), params, CPU)
     # A random VGG16: the optimiser lowers its loss (the saved 8-bit, clamped image need not keep all of it).
     assert result.images.shape == (1, 3, 32, 32) and result.history[-2]["total"] < result.history[0]["total"]
@@ -141,8 +141,8 @@ def test_vgg16_from_a_cached_state_dict_runs(tmp_path, monkeypatch) -> None:
 
 def test_tv_weight_lowers_total_variation() -> None:
     content, styles = _images(1, 32, 22), list(_images(1, 32, 23))
-    plain = transfer(content, styles, NstParams(size=32, steps=6), CPU)
-    smooth = transfer(content, styles, NstParams(size=32, steps=6, tv_weight=1e4), CPU)
+    plain = transfer(content, styles, defaults.nst(size=32, steps=6), CPU)
+    smooth = transfer(content, styles, defaults.nst(size=32, steps=6, tv_weight=1e4), CPU)
     assert smooth.tv[0] < plain.tv[0]
 
 
@@ -151,7 +151,7 @@ def test_luminance_preservation_keeps_the_content_colours() -> None:
     content[:, 0] = 0.8  # a red-ish image
     content += 0.1 * _images(1, 32, 24)
     styles = [torch.zeros(3, 32, 32) + torch.tensor([0.0, 0.0, 0.9]).view(3, 1, 1) + 0.1 * _images(1, 32, 25)[0]]
-    params = NstParams(size=32, steps=3, preserve_color="luminance")
+    params = defaults.nst(size=32, steps=3, preserve_color="luminance")
     result = transfer(content, styles, params, CPU)
     from apeart.nst.color import rgb_to_yiq
 
@@ -161,7 +161,7 @@ def test_luminance_preservation_keeps_the_content_colours() -> None:
 
 def test_histogram_preservation_uses_per_image_targets() -> None:
     content = torch.cat([torch.full((1, 3, 32, 32), 0.2), torch.full((1, 3, 32, 32), 0.7)]) + 0.1 * _images(2, 32, 26)
-    params = NstParams(size=32, steps=2, preserve_color="histogram")
+    params = defaults.nst(size=32, steps=2, preserve_color="histogram")
     objective_styles = []
     original = transfer_module.StyleTarget.from_grams
 
@@ -181,16 +181,16 @@ def test_histogram_preservation_uses_per_image_targets() -> None:
 def test_blend_weights_pick_a_style() -> None:
     content, (a, b) = _images(1, 32, 28), list(_images(2, 32, 29))
     base = {"size": 32, "steps": 1, "init": "noise"}
-    only_a = transfer(content, [a, b], NstParams(**base, style_blend_weights=[1.0, 0.0]), CPU).history[0]["style"]
-    alone = transfer(content, [a], NstParams(**base), CPU).history[0]["style"]
+    only_a = transfer(content, [a, b], defaults.nst(**base, style_blend_weights=[1.0, 0.0]), CPU).history[0]["style"]
+    alone = transfer(content, [a], defaults.nst(**base), CPU).history[0]["style"]
     assert only_a == pytest.approx(alone, rel=1e-4)
     with pytest.raises(ValueError, match="style_blend_weights: 3 weights for 2 style images"):
-        transfer(content, [a, b], NstParams(**base, style_blend_weights=[1.0, 1.0, 1.0]), CPU)
+        transfer(content, [a, b], defaults.nst(**base, style_blend_weights=[1.0, 1.0, 1.0]), CPU)
 
 
 def test_coarse_to_fine_scales_run_each_level() -> None:
     seen = []
-    params = NstParams(size=32, steps=2, scales=[16], snapshots=2)
+    params = defaults.nst(size=32, steps=2, scales=[16], snapshots=2)
     result = transfer(_images(2, 32, 30), list(_images(1, 32, 31)), params, CPU, lambda s, x: seen.append((s, x.shape)))
     assert [row["step"] for row in result.history] == [0, 1, 2, 3, 4]  # 2 at 16 px, 2 at 32 px, the result
     assert seen == [(0, (2, 3, 32, 32)), (2, (2, 3, 32, 32))]
@@ -204,7 +204,7 @@ def test_non_finite_input_is_refused() -> None:
     content = _images(1, 32, 6)
     content[0, 0, 5, 5] = float("nan")
     with pytest.raises(ValueError, match="content image has NaN/inf"):
-        transfer(content, list(_images(1, 32, 7)), NstParams(size=32, steps=3, optimizer="adam"), CPU)
+        transfer(content, list(_images(1, 32, 7)), defaults.nst(size=32, steps=3, optimizer="adam"), CPU)
 
 
 def test_divergence_names_step_and_term_and_keeps_last_good(monkeypatch) -> None:
@@ -218,7 +218,7 @@ def test_divergence_names_step_and_term_and_keeps_last_good(monkeypatch) -> None
 
     monkeypatch.setattr(transfer_module, "tv_loss", tv_turning_nan)
     seen = []
-    params = NstParams(size=32, steps=6, snapshots=4, tv_weight=1.0, optimizer="adam")
+    params = defaults.nst(size=32, steps=6, snapshots=4, tv_weight=1.0, optimizer="adam")
     with pytest.raises(NSTError, match=r"NaN/inf tv loss at step 4; last good snapshot \(step 2\)") as info:
         transfer(_images(1, 32, 6), list(_images(1, 32, 7)), params, CPU, lambda s, x: seen.append(s))
     assert info.value.step == 4 and info.value.term == "tv" and info.value.last_good_step == 2
@@ -228,7 +228,7 @@ def test_divergence_names_step_and_term_and_keeps_last_good(monkeypatch) -> None
 
 def test_lr_blowup_is_reported() -> None:
     with pytest.raises(NSTError, match=r"NaN/inf (content|style|total) loss at step"):
-        transfer(_images(1, 32, 6), list(_images(1, 32, 7)), NstParams(size=32, steps=4, optimizer="adam", lr=1e30), CPU)
+        transfer(_images(1, 32, 6), list(_images(1, 32, 7)), defaults.nst(size=32, steps=4, optimizer="adam", lr=1e30), CPU)
 
 
 @pytest.mark.slow
@@ -246,7 +246,7 @@ def test_seed_000_betas_mean_what_they_meant_there() -> None:
     styles = list(F.interpolate(blurred, size=(64, 64), mode="bilinear").clamp(0, 1))
     style, change = {}, {}
     for beta in (1e-7, 1e-5, 1e-4):
-        result = transfer(content, styles, NstParams(size=64, steps=20, beta=beta), CPU)
+        result = transfer(content, styles, defaults.nst(size=64, steps=20, beta=beta), CPU)
         style[beta], change[beta] = sum(result.style), float((result.images - content).abs().mean())
     print(style, change)
     assert style[1e-7] > 1.5 * style[1e-5] and style[1e-4] < 1.01 * style[1e-5]
@@ -257,7 +257,7 @@ def test_thread_count_moves_lbfgs_results_only_within_the_documented_tolerance()
     """CPU results are bit-identical only at one thread count and CPU type (README "Byte-identical reruns"):
     reductions split per thread and L-BFGS amplifies last-bit differences; AVX2 vs AVX-512 did not change
     NST results here. Across thread counts the losses agree within 1% and pixels within 1/255 on average."""
-    params = NstParams(size=64, steps=20)
+    params = defaults.nst(size=64, steps=20)
     content, styles = _images(2, 64, 2), list(_images(2, 64, 3))
     threads = torch.get_num_threads()
     try:

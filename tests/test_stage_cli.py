@@ -7,6 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import defaults
 import pytest
 from ipfs_server import LoopbackGateway
 
@@ -27,13 +28,13 @@ def one_line(out: subprocess.CompletedProcess) -> str:
 
 @pytest.mark.parametrize("name", STAGES)
 def test_bad_params_are_one_line(name: str, tmp_path: Path) -> None:
-    (tmp_path / "params.yaml").write_text("gan:\n  lr: .nan\n")
+    defaults.write(tmp_path / "params.yaml", {"gan": {"lr": float("nan")}})
     assert one_line(run_stage(name, tmp_path)) == f"{name}: gan.lr: nan is not a finite number"
 
 
 def test_bad_manifest_is_one_line(tmp_path: Path) -> None:
     (tmp_path / "bad.csv").write_text("token_id,cid\n1,not-a-cid\n")
-    (tmp_path / "params.yaml").write_text("data:\n  source: ipfs\n  manifest: csv\n  manifest_path: bad.csv\n")
+    defaults.write(tmp_path / "params.yaml", {"data": {"source": "ipfs", "manifest": "csv", "manifest_path": "bad.csv"}})
     assert one_line(run_stage("fetch", tmp_path)) == "fetch: bad.csv:2: invalid CID 'not-a-cid'"
 
 
@@ -42,8 +43,8 @@ def test_too_few_verified_still_writes_failures(tmp_path: Path) -> None:
     cids = ["QmT78zSuBmuS4z925WZfrqQ1qHaJ56DQaTfyMUF7F8ff5o", "QmRRPWG96cmgTn2qSzjwr2qvfNEuhunv6FNeMFGa9bx6mQ"]
     (tmp_path / "m.csv").write_text("token_id,cid\n" + "".join(f"{i},{c}\n" for i, c in enumerate(cids)))
     with LoopbackGateway() as gw:
-        (tmp_path / "params.yaml").write_text(
-            f"data:\n  source: ipfs\n  manifest: csv\n  manifest_path: m.csv\n  gateways: ['{gw.url}']\n  retries: 0\n")
+        defaults.write(tmp_path / "params.yaml", {"data": {"source": "ipfs", "manifest": "csv", "manifest_path": "m.csv",
+                                                           "gateways": [gw.url], "retries": 0}})
         line = one_line(run_stage("fetch", tmp_path))
     assert line.startswith("fetch: only 0/2 images verified (min_fraction 0.95)")
     failures = json.loads((tmp_path / "data/raw/failures.json").read_text())

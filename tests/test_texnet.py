@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -11,7 +12,8 @@ import pytest
 import torch
 import torch.nn as nn
 
-from apeart.core.config import NstParams, ParamsError, TexnetParams, parse_params
+import defaults
+from apeart.core.config import ParamsError, TexnetParams
 from apeart.core.files import save_png
 from apeart.core.grids import to_pil
 from apeart.texnet import collection
@@ -20,8 +22,8 @@ from apeart.texnet.models import TexnetError, TextureNet, fold_batchnorm, pyrami
 from apeart.texnet.train import Trainer, fingerprint, seeded_net
 
 CPU = torch.device("cpu")
-NST = NstParams(size=32, content_layers=["conv2_1"], style_layers=["conv1_1", "conv2_1"])
-TINY = TexnetParams(size=32, levels=5, train_images=0, epochs=2, batch_size=2, lr=0.05, seed=0)
+NST = defaults.nst(size=32, content_layers=["conv2_1"], style_layers=["conv1_1", "conv2_1"])
+TINY = defaults.texnet(size=32, levels=5, train_images=0, epochs=2, batch_size=2, lr=0.05, seed=0)
 
 
 def _images(n: int, size: int, seed: int) -> torch.Tensor:
@@ -50,11 +52,11 @@ def test_pyramid_halves_the_side_per_level() -> None:
 
 def test_size_must_be_a_multiple_of_2_to_the_levels_minus_1() -> None:
     with pytest.raises(ParamsError, match=r"texnet.size: 100 is not a multiple of 2\^\(levels-1\) = 32 of at least 64"):
-        parse_params({"texnet": {"size": 100}})
+        defaults.parse({"texnet": {"size": 100}})
     with pytest.raises(ParamsError, match=r"texnet.size: 32 is not .* at least 64 .*; try 64"):
-        parse_params({"texnet": {"size": 32}})  # the coarsest level would be 1 px
-    assert parse_params({"texnet": {"size": 96, "levels": 6}}).texnet.size == 96
-    assert parse_params({"texnet": {"size": 100, "levels": 3}}).texnet.size == 100
+        defaults.parse({"texnet": {"size": 32}})  # the coarsest level would be 1 px
+    assert defaults.parse({"texnet": {"size": 96, "levels": 6}}).texnet.size == 96
+    assert defaults.parse({"texnet": {"size": 100, "levels": 3}}).texnet.size == 100
 
 
 @pytest.mark.parametrize("scale", [0.0, 1.0, 5.0])
@@ -194,12 +196,12 @@ SHARD = """
 import sys
 from pathlib import Path
 import apeart, torch
-from apeart.core.config import TexnetParams
+import defaults
 from apeart.core.distributed import barrier, join, leave
 from apeart.texnet import collection
 rank, world = join()
 root = Path(sys.argv[1])
-params = TexnetParams(size=32, levels=5)
+params = defaults.texnet(size=32, levels=5)
 names = [str(i) for i in range(6)]
 done = []
 collection.stylise_collection(root / "texnet.pt", params, root / "prepared", names, root / "ranks", torch.device("cpu"),
@@ -216,7 +218,8 @@ def test_two_torchrun_ranks_write_the_files_one_process_writes(tmp_path: Path) -
     script = tmp_path / "shard.py"
     script.write_text(SHARD)
     run = subprocess.run([sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc-per-node=2",
-                          "-m", "apeart", str(script), str(tmp_path)], capture_output=True, text=True, timeout=300)
+                          "-m", "apeart", str(script), str(tmp_path)], capture_output=True, text=True, timeout=300,
+                         env={**os.environ, "PYTHONPATH": str(Path(__file__).parent)})
     assert run.returncode == 0, run.stderr[-3000:]
     shares = [(tmp_path / f"rank{r}.txt").read_text().split() for r in (0, 1)]
     assert shares == [names[0::2], names[1::2]]  # each rank did its own share, nothing twice
@@ -239,4 +242,4 @@ def test_an_empty_training_set_is_one_error() -> None:
 
 def test_a_texture_network_without_any_loss_weight_is_refused() -> None:
     with pytest.raises(ParamsError, match="texnet.alpha and texnet.beta are both 0"):
-        parse_params({"texnet": {"alpha": 0, "beta": 0}})
+        defaults.parse({"texnet": {"alpha": 0, "beta": 0}})

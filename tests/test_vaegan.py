@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 import torch
 
-from apeart.core.config import ParamsError, VaeganParams, parse_params
+import defaults
+from apeart.core.config import ParamsError, VaeganParams
 from apeart.gan.sample import sample_batches
 from apeart.vaegan.models import DcganDecoder, Discriminator, Encoder, LarsenDecoder, seeded_networks
 from apeart.vaegan.sample import load_decoder, save_decoder
@@ -28,7 +29,7 @@ CPU = torch.device("cpu")
 
 def tiny_params(**over) -> VaeganParams:
     base = {"seed": 0, "epochs": 2, "batch_size": 8, "latent": 8, "width": 0.0625, "grid_size": 4, "device": "cpu"}
-    return VaeganParams(**{**base, **over})
+    return defaults.vaegan(**{**base, **over})
 
 
 @pytest.fixture(scope="module")
@@ -67,15 +68,15 @@ def test_dis_l_is_the_raw_output_of_ds_kth_convolution(layer: int) -> None:
     feats = D(images(), dis_l=True)
     assert torch.equal(feats, seen["out"])
     assert (feats < 0).any()  # not through a ReLU
-    assert VaeganParams().dis_layer == 4
+    assert defaults.vaegan().dis_layer == 4
 
 
 def test_params_validate() -> None:
-    assert parse_params({"vaegan": {"decoder": "dcgan", "optimizer": "rmsprop"}}).vaegan.decoder == "dcgan"
+    assert defaults.parse({"vaegan": {"decoder": "dcgan", "optimizer": "rmsprop"}}).vaegan.decoder == "dcgan"
     with pytest.raises(ParamsError, match="vaegan.dis_layer: 5 is out of range"):
-        parse_params({"vaegan": {"dis_layer": 5}})
+        defaults.parse({"vaegan": {"dis_layer": 5}})
     with pytest.raises(ParamsError, match="sample.model: 'vae' is not allowed"):
-        parse_params({"sample": {"model": "vae"}})
+        defaults.parse({"sample": {"model": "vae"}})
 
 
 # --- losses --------------------------------------------------------------------------------------------

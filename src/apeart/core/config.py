@@ -1,4 +1,7 @@
-"""Typed pipeline parameters: `params.yaml` -> dataclasses, validated before any work."""
+"""Typed pipeline parameters: `params.yaml` -> dataclasses, validated before any work.
+
+The dataclasses are the schema (types, ranges); the values, defaults included, live only in params.yaml.
+"""
 from __future__ import annotations
 
 import dataclasses
@@ -16,11 +19,10 @@ STYLE_LAYER_NAMES = tuple(
 )
 # The PyTorch tutorial (seeds 002, 003) numbers VGG19's convolutions conv_1 .. conv_16: accepted as aliases.
 TUTORIAL_LAYERS = {f"conv_{i}": name for i, name in enumerate(STYLE_LAYER_NAMES, start=1)}
-DEFAULT_GATEWAYS = ["https://ipfs.io", "https://dweb.link", "https://trustless-gateway.link"]
 
 
 class ParamsError(ValueError):
-    """A parameter is unknown, of the wrong type or out of range."""
+    """A parameter is unknown, missing, of the wrong type or out of range."""
 
 
 def _range(lo: float | None = None, hi: float | None = None, *, lo_open: bool = False,
@@ -31,52 +33,51 @@ def _range(lo: float | None = None, hi: float | None = None, *, lo_open: bool = 
 
 @dataclass(frozen=True)
 class DataParams:
-    source: Literal["demo", "ipfs"] = "demo"
-    limit: int = field(default=1024, metadata=_range(1, 10000))
-    seed: int = field(default=0, metadata=_range(0))
-    token_ids: str = ""
-    manifest: Literal["provenance", "metadata", "csv"] = "provenance"
-    manifest_path: str = "data/manifests/bayc_provenance_head.csv"
-    metadata_cid: str = "QmeSjSinHpPnmXmspMjwiXyN6zS4E9zccariGR3jxcaWtq"
-    gateways: list[str] = field(default_factory=lambda: list(DEFAULT_GATEWAYS))
-    concurrency: int = field(default=16, metadata=_range(1, 256, speed_only=True))
-    per_gateway: int = field(default=8, metadata=_range(1, 256, speed_only=True))
-    timeout_s: float = field(default=30.0, metadata=_range(0, lo_open=True))
-    retries: int = field(default=4, metadata=_range(0, 20))
-    max_bytes: int = field(default=16_000_000, metadata=_range(1))
-    min_fraction: float = field(default=0.95, metadata=_range(0, 1))
+    source: Literal["demo", "ipfs"]
+    limit: int = field(metadata=_range(1, 10000))
+    seed: int = field(metadata=_range(0))
+    token_ids: str
+    manifest: Literal["provenance", "metadata", "csv"]
+    manifest_path: str
+    metadata_cid: str
+    gateways: list[str]
+    concurrency: int = field(metadata=_range(1, 256, speed_only=True))
+    per_gateway: int = field(metadata=_range(1, 256, speed_only=True))
+    timeout_s: float = field(metadata=_range(0, lo_open=True))
+    retries: int = field(metadata=_range(0, 20))
+    max_bytes: int = field(metadata=_range(1))
+    min_fraction: float = field(metadata=_range(0, 1))
 
 
 @dataclass(frozen=True)
 class PrepareParams:
-    workers: int = field(default=2, metadata=_range(1, 64, speed_only=True))
+    workers: int = field(metadata=_range(1, 64, speed_only=True))
 
 
 @dataclass(frozen=True)
 class GanParams:
-    seed: int = field(default=0, metadata=_range(0))
-    # Defaults equal params.yaml (CPU-sized); the Radford et al. values are in the comments.
-    epochs: int = field(default=20, metadata=_range(1))  # paper: 25
-    batch_size: int = field(default=16, metadata=_range(1))  # paper: 64
-    nz: int = field(default=100, metadata=_range(1))
-    ngf: int = field(default=32, metadata=_range(1))  # paper: 64
-    ndf: int = field(default=16, metadata=_range(1))  # paper: 64
-    lr: float = field(default=5e-4, metadata=_range(0, lo_open=True))  # paper: 2e-4
-    d_lr_mult: float = field(default=1.0, metadata=_range(0, lo_open=True))
-    beta1: float = field(default=0.5, metadata=_range(0, 1))
-    beta2: float = field(default=0.999, metadata=_range(0, 1))
-    init_std: float = field(default=0.02, metadata=_range(0, lo_open=True))
-    leaky_slope: float = field(default=0.2, metadata=_range(0, 1))
-    real_label: float = field(default=1.0, metadata=_range(0, 1, lo_open=True))
-    real_label_late: float = field(default=1.0, metadata=_range(0, 1, lo_open=True))
-    diffaugment: str = "translation,cutout"  # DiffAugment policy (color, translation, cutout); paper: ""
-    ema_decay: float = field(default=0.99, metadata=_range(0, 1))  # EMA generator; paper: 0 (off)
-    grid_size: int = field(default=64, metadata=_range(1, 256))
-    grid_every: int = field(default=5, metadata=_range(1))  # epochs between progress grids
-    walk_rows: int = field(default=6, metadata=_range(1, 64))  # latent interpolation: walks (rows)
-    walk_steps: int = field(default=10, metadata=_range(2, 64))  # and images per walk
-    precision: Literal["fp32", "bf16"] = "fp32"  # bf16: autocast (CPUs with AVX512-BF16/AMX, GPUs)
-    device: Literal["auto", "cpu", "cuda"] = "auto"
+    seed: int = field(metadata=_range(0))
+    epochs: int = field(metadata=_range(1))
+    batch_size: int = field(metadata=_range(1))
+    nz: int = field(metadata=_range(1))
+    ngf: int = field(metadata=_range(1))
+    ndf: int = field(metadata=_range(1))
+    lr: float = field(metadata=_range(0, lo_open=True))
+    d_lr_mult: float = field(metadata=_range(0, lo_open=True))
+    beta1: float = field(metadata=_range(0, 1))
+    beta2: float = field(metadata=_range(0, 1))
+    init_std: float = field(metadata=_range(0, lo_open=True))
+    leaky_slope: float = field(metadata=_range(0, 1))
+    real_label: float = field(metadata=_range(0, 1, lo_open=True))
+    real_label_late: float = field(metadata=_range(0, 1, lo_open=True))
+    diffaugment: str  # comma list of color, translation, cutout
+    ema_decay: float = field(metadata=_range(0, 1))
+    grid_size: int = field(metadata=_range(1, 256))
+    grid_every: int = field(metadata=_range(1))  # epochs between progress grids
+    walk_rows: int = field(metadata=_range(1, 64))  # latent interpolation: walks (rows)
+    walk_steps: int = field(metadata=_range(2, 64))  # and images per walk
+    precision: Literal["fp32", "bf16"]  # bf16: autocast (CPUs with AVX512-BF16/AMX, GPUs)
+    device: Literal["auto", "cpu", "cuda"]
 
     def __post_init__(self) -> None:
         names = [n.strip() for n in self.diffaugment.split(",") if n.strip()]
@@ -92,10 +93,10 @@ class GanParams:
 class EvaluateParams:
     """The GAN yardstick (stage evaluate_gan): FD and KID in a VGG19 layer's pooled features."""
 
-    samples: int = field(default=512, metadata=_range(2))  # per set (at most half the real set)
-    layer: str = "conv5_1"
-    kid_subsets: int = field(default=50, metadata=_range(1))
-    kid_subset_size: int = field(default=500, metadata=_range(2))
+    samples: int = field(metadata=_range(2))  # per set (at most half the real set)
+    layer: str
+    kid_subsets: int = field(metadata=_range(1))
+    kid_subset_size: int = field(metadata=_range(2))
 
     def __post_init__(self) -> None:
         if self.layer not in STYLE_LAYER_NAMES:
@@ -106,75 +107,71 @@ class EvaluateParams:
 class VaeganParams:
     """Larsen et al. 2016 VAE-GAN (seed 003), trained beside the DCGAN on the same data (stage train_vaegan)."""
 
-    seed: int = field(default=0, metadata=_range(0))
-    epochs: int = field(default=5, metadata=_range(1))  # CPU: about train_gan's wall-clock
-    batch_size: int = field(default=16, metadata=_range(1))  # Larsen: 64
-    latent: int = field(default=128, metadata=_range(1))  # Larsen: 128
-    width: float = field(default=0.125, metadata=_range(0, 4, lo_open=True))  # x Larsen's channels and FC widths
-    decoder: Literal["larsen", "dcgan"] = "larsen"  # dcgan: apeart.gan.models.Generator (width ngf)
-    ngf: int = field(default=32, metadata=_range(1))  # the dcgan decoder's width (gan.ngf holds G fixed)
-    dis_layer: int = field(default=4, metadata=_range(1, 4))  # Dis_l: D's k-th conv, before BatchNorm; Larsen: 4
-    gamma: float = field(default=1e-2, metadata=_range(0))  # decoder: gamma * L_llike + its GAN loss; Larsen 1e-6..1e-5
-    pixel_weight: float = field(default=1.0, metadata=_range(0))  # + this x pixel Gaussian NLL in L_llike; Larsen: 0
-    dec_gan: Literal["nonsaturating", "minimax"] = "nonsaturating"  # decoder's GAN loss; Larsen: minimax
-    margin: float = field(default=0.0, metadata=_range(0))  # Larsen's equilibrium margin (0.35); 0 = always update
-    equilibrium: float = field(default=0.68, metadata=_range(0, lo_open=True))
-    optimizer: Literal["adam", "rmsprop"] = "adam"  # seed 003: Adam; Larsen: RMSprop
-    lr: float = field(default=3e-4, metadata=_range(0, lo_open=True))  # Larsen (RMSprop): 3e-4
-    beta1: float = field(default=0.5, metadata=_range(0, 1))  # adam only
-    beta2: float = field(default=0.999, metadata=_range(0, 1))  # adam only
-    grid_size: int = field(default=64, metadata=_range(1, 256))
-    grid_every: int = field(default=5, metadata=_range(1))
-    walk_rows: int = field(default=4, metadata=_range(1, 64))  # latent walks between two real apes (rows)
-    walk_steps: int = field(default=10, metadata=_range(2, 64))
-    device: Literal["auto", "cpu", "cuda"] = "auto"
+    seed: int = field(metadata=_range(0))
+    epochs: int = field(metadata=_range(1))
+    batch_size: int = field(metadata=_range(1))
+    latent: int = field(metadata=_range(1))
+    width: float = field(metadata=_range(0, 4, lo_open=True))  # x Larsen's channels and FC widths
+    decoder: Literal["larsen", "dcgan"]  # dcgan: apeart.gan.models.Generator (width ngf)
+    ngf: int = field(metadata=_range(1))  # the dcgan decoder's width (gan.ngf holds G fixed)
+    dis_layer: int = field(metadata=_range(1, 4))  # Dis_l: D's k-th conv, before BatchNorm
+    gamma: float = field(metadata=_range(0))  # decoder: gamma * L_llike + its GAN loss
+    pixel_weight: float = field(metadata=_range(0))  # + this x pixel Gaussian NLL in L_llike
+    dec_gan: Literal["nonsaturating", "minimax"]
+    margin: float = field(metadata=_range(0))  # Larsen's equilibrium margin; 0 = always update
+    equilibrium: float = field(metadata=_range(0, lo_open=True))
+    optimizer: Literal["adam", "rmsprop"]
+    lr: float = field(metadata=_range(0, lo_open=True))
+    beta1: float = field(metadata=_range(0, 1))  # adam only
+    beta2: float = field(metadata=_range(0, 1))  # adam only
+    grid_size: int = field(metadata=_range(1, 256))
+    grid_every: int = field(metadata=_range(1))
+    walk_rows: int = field(metadata=_range(1, 64))  # latent walks between two real apes (rows)
+    walk_steps: int = field(metadata=_range(2, 64))
+    device: Literal["auto", "cpu", "cuda"]
 
 
 @dataclass(frozen=True)
 class SampleParams:
-    seed: int = field(default=0, metadata=_range(0))
-    batches: int = field(default=2, metadata=_range(1))
-    batch_size: int = field(default=8, metadata=_range(1))
-    model: Literal["dcgan", "vaegan"] = "dcgan"  # the generator of the style batches: models/<model>/generator.pt
+    seed: int = field(metadata=_range(0))
+    batches: int = field(metadata=_range(1))
+    batch_size: int = field(metadata=_range(1))
+    model: Literal["dcgan", "vaegan"]  # the generator of the style batches: models/<model>/generator.pt
 
 
 @dataclass(frozen=True)
 class NstParams:
-    content_count: int = field(default=4, metadata=_range(1))
-    size: int = field(default=128, metadata=_range(16, 4096))
-    backbone: Literal["vgg19_caffe", "vgg19", "vgg16"] = "vgg19_caffe"
-    pooling: Literal["max", "avg"] = "max"
-    content_layers: list[str] = field(default_factory=lambda: ["conv1_1", "conv2_1", "conv3_1", "conv4_1", "conv5_1"])
-    style_layers: list[str] = field(
-        default_factory=lambda: ["conv1_1", "conv2_1", "conv3_1", "conv4_1", "conv5_1"]
-    )
-    style_layer_weights: list[float] = field(default_factory=list)
-    alpha: float = field(default=1.0, metadata=_range(0))
-    beta: float = field(default=1e-6, metadata=_range(0))
-    gram_norm: Literal["seed000", "gatys", "tutorial", "none"] = "seed000"  # loss convention: nst/losses.py
-    tv_weight: float = field(default=0.0, metadata=_range(0))
-    optimizer: Literal["lbfgs", "adam", "sgd"] = "lbfgs"
-    lr: float = field(default=1.0, metadata=_range(0, lo_open=True))
-    momentum: float = field(default=0.9, metadata=_range(0, 1))  # sgd only
-    init: Literal["content", "noise"] = "content"
-    steps: int = field(default=60, metadata=_range(1))
-    style_source: Literal["gan", "images"] = "gan"
-    style_batch: int = field(default=0, metadata=_range(0))
-    style_dir: str = "data/styles/paintings"
-    style_blend_weights: list[float] = field(default_factory=list)
-    style_scale: float = field(default=1.0, metadata=_range(0, 8, lo_open=True))
-    preserve_color: Literal["none", "luminance", "histogram"] = "none"
-    scales: list[int] = field(default_factory=list)
-    memory_format: Literal["auto", "channels_last", "contiguous"] = "auto"
-    snapshots: int = field(default=3, metadata=_range(1))
-    seed: int = field(default=0, metadata=_range(0))
-    device: Literal["auto", "cpu", "cuda"] = "auto"
-    sweep_betas: list[float] = field(default_factory=lambda: [1e-7, 1e-6, 1e-5, 1e-4])  # seed 000 fig. 14
-    reconstruct_size: int = field(default=64, metadata=_range(16, 4096))
-    reconstruct_steps: int = field(default=40, metadata=_range(1))
-    reconstruct_content_layers: list[str] = field(
-        default_factory=lambda: ["conv1_2", "conv2_2", "conv3_2", "conv4_2", "conv5_2"]
-    )
+    content_count: int = field(metadata=_range(1))
+    size: int = field(metadata=_range(16, 4096))
+    backbone: Literal["vgg19_caffe", "vgg19", "vgg16"]
+    pooling: Literal["max", "avg"]
+    content_layers: list[str]
+    style_layers: list[str]
+    style_layer_weights: list[float]
+    alpha: float = field(metadata=_range(0))
+    beta: float = field(metadata=_range(0))
+    gram_norm: Literal["seed000", "gatys", "tutorial", "none"]  # loss convention: nst/losses.py
+    tv_weight: float = field(metadata=_range(0))
+    optimizer: Literal["lbfgs", "adam", "sgd"]
+    lr: float = field(metadata=_range(0, lo_open=True))
+    momentum: float = field(metadata=_range(0, 1))  # sgd only
+    init: Literal["content", "noise"]
+    steps: int = field(metadata=_range(1))
+    style_source: Literal["gan", "images"]
+    style_batch: int = field(metadata=_range(0))
+    style_dir: str
+    style_blend_weights: list[float]
+    style_scale: float = field(metadata=_range(0, 8, lo_open=True))
+    preserve_color: Literal["none", "luminance", "histogram"]
+    scales: list[int]
+    memory_format: Literal["auto", "channels_last", "contiguous"]
+    snapshots: int = field(metadata=_range(1))
+    seed: int = field(metadata=_range(0))
+    device: Literal["auto", "cpu", "cuda"]
+    sweep_betas: list[float]
+    reconstruct_size: int = field(metadata=_range(16, 4096))
+    reconstruct_steps: int = field(metadata=_range(1))
+    reconstruct_content_layers: list[str]
 
     def __post_init__(self) -> None:
         for key in ("content_layers", "style_layers", "reconstruct_content_layers"):
@@ -185,24 +182,24 @@ class NstParams:
 class TexnetParams:
     """Ulyanov et al. 2016 texture networks (seed 002): one feed-forward stylizer per style."""
 
-    size: int = field(default=128, metadata=_range(4, 4096))  # multiple of 2^(levels - 1), >= 2^levels; seed 002: 256
-    levels: int = field(default=6, metadata=_range(1, 8))  # pyramid levels K
-    channels: int = field(default=8, metadata=_range(1, 256))  # per level: 8, 16, ... 8K after the joins
-    norm: Literal["batch", "instance"] = "instance"
-    style_source: Literal["gan", "images"] = "gan"  # the style: a GAN style batch or nst.style_dir's paintings
-    style_batch: int = field(default=0, metadata=_range(0))
-    alpha: float = field(default=1.0, metadata=_range(0))  # loss weights, in nst.gram_norm's convention
-    beta: float = field(default=1e-6, metadata=_range(0))
-    tv_weight: float = field(default=0.0, metadata=_range(0))
-    train_images: int = field(default=100, metadata=_range(0))  # first N; 0 = the collection minus the NST content set
-    epochs: int = field(default=4, metadata=_range(1))
-    batch_size: int = field(default=1, metadata=_range(1))
-    lr: float = field(default=0.01, metadata=_range(0, lo_open=True))
-    noise_scale: float = field(default=1.0, metadata=_range(0))  # k of the U(0, k) noise in training
-    noise_scales: list[float] = field(default_factory=lambda: [0.0, 1.0, 4.0, 16.0])  # fig. 6 row (inference)
-    workers: int = field(default=2, metadata=_range(1, 256, speed_only=True))  # stylize_collection processes
-    seed: int = field(default=0, metadata=_range(0))
-    device: Literal["auto", "cpu", "cuda"] = "auto"
+    size: int = field(metadata=_range(4, 4096))  # multiple of 2^(levels - 1), >= 2^levels
+    levels: int = field(metadata=_range(1, 8))  # pyramid levels K
+    channels: int = field(metadata=_range(1, 256))  # per level: 8, 16, ... 8K after the joins
+    norm: Literal["batch", "instance"]
+    style_source: Literal["gan", "images"]  # the style: a GAN style batch or nst.style_dir's paintings
+    style_batch: int = field(metadata=_range(0))
+    alpha: float = field(metadata=_range(0))  # loss weights, in nst.gram_norm's convention
+    beta: float = field(metadata=_range(0))
+    tv_weight: float = field(metadata=_range(0))
+    train_images: int = field(metadata=_range(0))  # first N; 0 = the collection minus the NST content set
+    epochs: int = field(metadata=_range(1))
+    batch_size: int = field(metadata=_range(1))
+    lr: float = field(metadata=_range(0, lo_open=True))
+    noise_scale: float = field(metadata=_range(0))  # k of the U(0, k) noise in training
+    noise_scales: list[float]  # fig. 6 row (inference)
+    workers: int = field(metadata=_range(1, 256, speed_only=True))  # stylize_collection processes
+    seed: int = field(metadata=_range(0))
+    device: Literal["auto", "cpu", "cuda"]
 
     def __post_init__(self) -> None:
         step = 2 ** (self.levels - 1)
@@ -218,14 +215,14 @@ class TexnetParams:
 
 @dataclass(frozen=True)
 class Params:
-    data: DataParams = field(default_factory=DataParams)
-    prepare: PrepareParams = field(default_factory=PrepareParams)
-    gan: GanParams = field(default_factory=GanParams)
-    evaluate: EvaluateParams = field(default_factory=EvaluateParams)
-    vaegan: VaeganParams = field(default_factory=VaeganParams)
-    sample: SampleParams = field(default_factory=SampleParams)
-    nst: NstParams = field(default_factory=NstParams)
-    texnet: TexnetParams = field(default_factory=TexnetParams)
+    data: DataParams
+    prepare: PrepareParams
+    gan: GanParams
+    evaluate: EvaluateParams
+    vaegan: VaeganParams
+    sample: SampleParams
+    nst: NstParams
+    texnet: TexnetParams
 
 
 def _coerce(key: str, value: Any, hint: Any) -> Any:
@@ -297,6 +294,9 @@ def _build(cls: type, raw: Any, prefix: str) -> Any:
         if spec:
             _check_range(key, value, spec)
         values[name] = value
+    missing = [name for name in fields if name not in raw]
+    if missing:
+        raise ParamsError(f"{prefix}{missing[0]}: missing; params.yaml gives every key (see the committed one)")
     return cls(**values)
 
 

@@ -13,8 +13,8 @@ import torch
 from torch.optim.swa_utils import AveragedModel
 
 import defaults
-from apeart.core.config import GanParams, ParamsError
-from apeart.gan.augment import cutout, diff_augment, parse_policy, translation
+from apeart.core.config import DIFFAUGMENT_POLICIES, GanParams, ParamsError
+from apeart.gan.augment import FUNCTIONS, cutout, diff_augment, translation
 from apeart.core.checkpoint import payload_digest
 from apeart.gan.models import Discriminator, Generator, init_weights
 from apeart.gan.sample import load_generator, sample_batches, save_generator
@@ -111,11 +111,11 @@ def test_label_smoothing_schedule() -> None:
 @pytest.mark.parametrize("policy", ["translation", "cutout", "color", "color,translation,cutout"])
 def test_diffaugment_shape_and_gradient(policy: str) -> None:
     x = (torch.rand(6, 3, 64, 64) * 2 - 1).requires_grad_(True)
-    out = diff_augment(x, parse_policy(policy), torch.Generator().manual_seed(0))
+    out = diff_augment(x, defaults.gan(diffaugment=policy).policy, torch.Generator().manual_seed(0))
     assert out.shape == x.shape
     out.square().sum().backward()
     assert x.grad is not None and torch.isfinite(x.grad).all() and x.grad.abs().sum() > 0
-    again = diff_augment(x.detach(), parse_policy(policy), torch.Generator().manual_seed(0))
+    again = diff_augment(x.detach(), defaults.gan(diffaugment=policy).policy, torch.Generator().manual_seed(0))
     assert torch.equal(out.detach(), again)  # all randomness from the generator passed in
 
 
@@ -147,7 +147,12 @@ def test_bad_policy_and_ema_decay_are_refused() -> None:
         defaults.gan(diffaugment="translation,flip")
     with pytest.raises(ParamsError, match="ema_decay"):
         defaults.parse({"gan": {"ema_decay": 1.0}})
-    assert parse_policy("") == () and parse_policy(" translation , cutout ") == ("translation", "cutout")
+    assert defaults.gan(diffaugment="").policy == ()
+    assert defaults.gan(diffaugment=" translation , cutout ").policy == ("translation", "cutout")
+
+
+def test_every_diffaugment_name_the_params_accept_is_implemented() -> None:
+    assert sorted(FUNCTIONS) == sorted(DIFFAUGMENT_POLICIES)
 
 
 def test_ema_ramp_rises_to_the_decay_and_binds_where_documented() -> None:

@@ -16,7 +16,6 @@ from apeart.ipfs.gateway import BlockCache, GatewayClient, GatewayError
 
 PROVENANCE_HEADER = ["INITIAL SEQUENCE INDEX", "ASSIGNED BAYC TOKEN ID", "SHA-256 HASH", "IPFS HASH"]
 PLAIN_HEADERS = (["token_id", "cid"], ["token_id", "cid", "sha256"])
-BAYC_METADATA_CID = "QmeSjSinHpPnmXmspMjwiXyN6zS4E9zccariGR3jxcaWtq"
 MAX_TOKEN_ID = 9999
 MAX_METADATA_BYTES = 64 * 1024
 _SHA256 = re.compile(r"[0-9a-fA-F]{64}")
@@ -118,7 +117,7 @@ def fetch_metadata_rows(
     client: GatewayClient,
     token_ids: Iterable[int],
     cache_dir: Path,
-    metadata_cid: str = BAYC_METADATA_CID,
+    metadata_cid: str,
     workers: int = 8,
 ) -> tuple[list[ManifestRow], list[dict]]:
     """Rows from the token JSON files of the directory `metadata_cid`; returns (rows, failures).

@@ -14,9 +14,17 @@ from urllib.parse import urlsplit
 
 from ruamel.yaml import YAML
 
-STYLE_LAYER_NAMES = tuple(
-    f"conv{block}_{i}" for block, n in zip(range(1, 6), (2, 2, 4, 4, 4)) for i in range(1, n + 1)
-)
+# Convolutions per block of each VGG architecture; the layer names convB_I follow from them.
+VGG_BLOCKS = {"vgg19": (2, 2, 4, 4, 4), "vgg16": (2, 2, 3, 3, 3)}
+DIFFAUGMENT_POLICIES = ("color", "translation", "cutout")  # each implemented in apeart.gan.augment
+
+
+def vgg_layers(arch: str) -> tuple[str, ...]:
+    """`conv1_1`, `conv1_2`, ... of a VGG architecture, in order."""
+    return tuple(f"conv{block}_{i}" for block, n in enumerate(VGG_BLOCKS[arch], start=1) for i in range(1, n + 1))
+
+
+STYLE_LAYER_NAMES = vgg_layers("vgg19")
 # The PyTorch tutorial (seeds 002, 003) numbers VGG19's convolutions conv_1 .. conv_16: accepted as aliases.
 TUTORIAL_LAYERS = {f"conv_{i}": name for i, name in enumerate(STYLE_LAYER_NAMES, start=1)}
 
@@ -80,13 +88,17 @@ class GanParams:
     device: Literal["auto", "cpu", "cuda"]
 
     def __post_init__(self) -> None:
-        names = [n.strip() for n in self.diffaugment.split(",") if n.strip()]
-        for name in names:
-            if name not in ("color", "translation", "cutout"):
+        for name in self.policy:
+            if name not in DIFFAUGMENT_POLICIES:
                 raise ParamsError(f"gan.diffaugment: unknown policy {name!r}; use a comma list of "
-                                  "color, translation, cutout, or \"\" for none")
+                                  f"{', '.join(DIFFAUGMENT_POLICIES)}, or \"\" for none")
         if self.ema_decay >= 1:
             raise ParamsError(f"gan.ema_decay: {self.ema_decay!r} is out of range; allowed >= 0 and < 1")
+
+    @property
+    def policy(self) -> tuple[str, ...]:
+        """The DiffAugment names in order: `"translation, cutout"` -> ("translation", "cutout"); "" -> ()."""
+        return tuple(name.strip() for name in self.diffaugment.split(",") if name.strip())
 
 
 @dataclass(frozen=True)
@@ -312,10 +324,11 @@ def _check_nst(nst: NstParams) -> None:
             raise ParamsError(f"nst.{key}: a layer is listed twice in {layers}")
     if not nst.style_layers and nst.beta > 0:
         raise ParamsError("nst.style_layers: empty while nst.beta > 0")
-    vgg16_layers = {"conv3_4", "conv4_4", "conv5_4"}
+    arch = "vgg19" if nst.backbone == "vgg19_caffe" else nst.backbone
     for key in ("content_layers", "style_layers", "reconstruct_content_layers"):
-        if nst.backbone == "vgg16" and vgg16_layers & set(getattr(nst, key)):
-            raise ParamsError(f"nst.{key}: vgg16 has no {sorted(vgg16_layers & set(getattr(nst, key)))}")
+        absent = sorted(set(getattr(nst, key)) - set(vgg_layers(arch)))
+        if absent:
+            raise ParamsError(f"nst.{key}: {nst.backbone} has no {absent}")
     if nst.style_layer_weights and len(nst.style_layer_weights) != len(nst.style_layers):
         raise ParamsError(
             f"nst.style_layer_weights: {len(nst.style_layer_weights)} weights for "

@@ -10,18 +10,8 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
-POLICIES = ("color", "translation", "cutout")
 TRANSLATION_RATIO = 0.125  # paper: shift by up to 1/8 of the image size, zero (mid-grey) padding
 CUTOUT_RATIO = 0.5  # paper: erase a square of half the image size
-
-
-def parse_policy(policy: str) -> tuple[str, ...]:
-    """`"translation,cutout"` -> ("translation", "cutout"); "" -> (); unknown names raise ValueError."""
-    names = tuple(name.strip() for name in policy.split(",") if name.strip())
-    unknown = [name for name in names if name not in POLICIES]
-    if unknown:
-        raise ValueError(f"unknown DiffAugment policy {unknown[0]!r}; choose from {', '.join(POLICIES)}")
-    return names
 
 
 def _uniform(x: Tensor, rng: torch.Generator) -> Tensor:
@@ -72,11 +62,12 @@ def cutout(x: Tensor, rng: torch.Generator, ratio: float = CUTOUT_RATIO) -> Tens
     return x * keep[:, None].to(x.dtype)
 
 
-_FUNCTIONS = {"color": color, "translation": translation, "cutout": cutout}
+# One per name of apeart.core.config.DIFFAUGMENT_POLICIES (which validates params before any work).
+FUNCTIONS = {"color": color, "translation": translation, "cutout": cutout}
 
 
 def diff_augment(x: Tensor, policy: tuple[str, ...], rng: torch.Generator) -> Tensor:
     """Apply the augmentations of `policy` in order (identity for an empty policy)."""
     for name in policy:
-        x = _FUNCTIONS[name](x, rng)
+        x = FUNCTIONS[name](x, rng)
     return x

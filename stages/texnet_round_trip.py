@@ -6,6 +6,7 @@ from pathlib import Path
 
 import torch
 
+from apeart.core.checkpoint import resume_path
 from apeart.core.cli import run_stage
 from apeart.core.config import load_params
 from apeart.core.datasets import load_pngs
@@ -19,7 +20,6 @@ from apeart.texnet.models import TexnetError
 from apeart.texnet.train import Trainer, fingerprint
 
 OUT = Path("reports/texnet_round_trip")
-RESUME = Path(".cache/texnet_round_trip")
 
 
 def main() -> None:
@@ -34,7 +34,7 @@ def main() -> None:
     g = load_rgb(Path("data/stylized") / f"{token}.png")  # the collection's stylised c
     train = training_set(names, images, set(held_out), texnet.train_images)
     style = [c.float() / 255]
-    checkpoint = RESUME / f"checkpoint-{fingerprint(texnet, nst, train, style)}.pt"
+    checkpoint = resume_path("texnet_round_trip", fingerprint(texnet, nst, train, style))
     trainer = Trainer(texnet, nst, train, style, device, checkpoint)
     trainer.run()
     back = stylise(inference_net(trainer.net, device), (g * 255).round().to(torch.uint8), token,

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import torch
 
+from apeart.core.checkpoint import resume_path
 from apeart.core.cli import run_stage
 from apeart.core.config import load_params
 from apeart.core.files import save_png, write_bytes, write_json
@@ -18,18 +19,15 @@ from apeart.gan.figures import interpolation, progress_gif, progress_strip
 from apeart.gan.sample import save_generator
 from apeart.gan.train import Trainer, TrainingError, fingerprint, loss_warning
 
-MODELS, REPORTS, RESUME = Path("models/dcgan"), Path("reports/gan"), Path(".cache/train_gan")
+MODELS, REPORTS = Path("models/dcgan"), Path("reports/gan")
 
 
 def main() -> None:
     params = load_params().gan
     deterministic(params.seed)
     data = load_pngs(Path("data/prepared/gan"))[1]
-    # Resume state lives outside the stage's outputs (DVC deletes those before a run), keyed by config.
-    checkpoint = RESUME / f"checkpoint-{fingerprint(params, data)}.pt"
+    checkpoint = resume_path("train_gan", fingerprint(params, data))
     trainer = Trainer(params, data, resolve_device(params.device), checkpoint)
-    if checkpoint.is_file():
-        print(f"train_gan: resuming from {checkpoint}")
     state = trainer.run()
     if warning := loss_warning(state.history):
         print(f"train_gan: WARNING: {warning}", file=sys.stderr)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from apeart.core.checkpoint import resume_path
 from apeart.core.cli import run_stage
 from apeart.core.config import load_params
 from apeart.core.datasets import load_pngs
@@ -14,8 +15,6 @@ from apeart.texnet.data import held_out_names, style_of, training_set
 from apeart.texnet.models import TexnetError, save_model
 from apeart.texnet.train import TERMS, Trainer, fingerprint
 
-RESUME = Path(".cache/train_texnet")
-
 
 def main() -> None:
     params = load_params()
@@ -24,10 +23,7 @@ def main() -> None:
     names, images = load_pngs(Path("data/prepared/texnet"))
     images = training_set(names, images, set(held_out_names()), texnet.train_images)
     styles = style_of(texnet, nst)
-    # Resume state lives outside the stage's outputs (DVC deletes those before a run), keyed by config.
-    checkpoint = RESUME / f"checkpoint-{fingerprint(texnet, nst, images, styles)}.pt"
-    if checkpoint.is_file():
-        print(f"train_texnet: resuming from {checkpoint}")
+    checkpoint = resume_path("train_texnet", fingerprint(texnet, nst, images, styles))
     trainer = Trainer(texnet, nst, images, styles, resolve_device(texnet.device), checkpoint)
     state = trainer.run()
     save_model(trainer.net, Path("models/texnet/texnet.pt"))

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import torch
 
+from apeart.core.checkpoint import resume_path
 from apeart.core.cli import run_stage
 from apeart.core.config import load_params
 from apeart.core.datasets import load_pngs
@@ -18,19 +19,16 @@ from apeart.core.runtime import deterministic, peak_rss_mb, resolve_device
 from apeart.vaegan.sample import save_decoder
 from apeart.vaegan.train import TrainingError, Trainer, fingerprint, latent_walk, reconstruct
 
-MODELS, REPORTS, RESUME = Path("models/vaegan"), Path("reports/vaegan"), Path(".cache/train_vaegan")
+MODELS, REPORTS = Path("models/vaegan"), Path("reports/vaegan")
 
 
 def main() -> None:
     params = load_params().vaegan
     deterministic(params.seed)
     data = load_pngs(Path("data/prepared/gan"))[1]
-    # Resume state lives outside the stage's outputs (DVC deletes those before a run), keyed by config.
-    checkpoint = RESUME / f"checkpoint-{fingerprint(params, data)}.pt"
+    checkpoint = resume_path("train_vaegan", fingerprint(params, data))
     device = resolve_device(params.device)
     trainer = Trainer(params, data, device, checkpoint)
-    if checkpoint.is_file():
-        print(f"train_vaegan: resuming from {checkpoint}")
     start = time.perf_counter()
     state = trainer.run()
     seconds = time.perf_counter() - start

@@ -239,7 +239,7 @@ def test_checkpoint_of_other_config_is_refused(data: torch.Tensor, tmp_path: Pat
     other = dataclasses.replace(p, lr=1e-3)
     assert fingerprint(other, data) != fingerprint(p, data)
     assert fingerprint(dataclasses.replace(p, device="cuda"), data) == fingerprint(p, data)
-    with pytest.raises(TrainingError, match="other GAN params"):
+    with pytest.raises(TrainingError, match="other train_gan params"):
         Trainer(other, data, CPU, tmp_path / "ck.pt").run()
 
 

@@ -210,7 +210,7 @@ def test_exact_resume(data: torch.Tensor, tmp_path: Path) -> None:
 
 def test_checkpoint_of_other_params_is_refused(data: torch.Tensor, tmp_path: Path) -> None:
     Trainer(tiny_params(epochs=1), data, CPU, tmp_path / "c.pt").run()
-    with pytest.raises(TrainingError, match="other VAE-GAN params"):
+    with pytest.raises(TrainingError, match="other train_vaegan params"):
         Trainer(tiny_params(epochs=1, gamma=1e-3), data, CPU, tmp_path / "c.pt").run()
 
 

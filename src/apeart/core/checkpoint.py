@@ -76,12 +76,24 @@ def read_checkpoint(path: Path, device: torch.device) -> tuple[dict | None, str]
     return _intern_keys(payload), ""  # saved again, it pickles to the bytes of an uninterrupted run
 
 
-def load_checkpoint(path: Path, device: torch.device, stage: str) -> dict | None:
-    """A training run's checkpoint if there is an intact one; a damaged one is reported on stderr and None
-    returned (training starts over); None when there is no file."""
+def load_checkpoint(path: Path, device: torch.device, stage: str, key: str,
+                    error: type[Exception]) -> dict | None:
+    """The intact checkpoint of the configuration `key` at `path`, else None (no file; or damaged: reported
+    on stderr, training starts over). One of another configuration raises `error` (the stage's one line)."""
     if not path.is_file():
         return None
     payload, why = read_checkpoint(path, device)
     if payload is None:
         print(f"{stage}: {path} is damaged: {why}; ignoring it and training from the start", file=sys.stderr)
+    elif payload.get("fingerprint") != key:
+        raise error(f"{path} was written for other {stage} params or data (fingerprint "
+                    f"{payload.get('fingerprint')} != {key}); delete it to start over")
+    else:
+        print(f"{stage}: resuming from {path} (epoch {payload.get('epoch')})")
     return payload
+
+
+def resume_path(stage: str, key: str) -> Path:
+    """Where a stage keeps its resume state: outside its outputs (DVC deletes those before a run), one file
+    per configuration `key`."""
+    return Path(".cache") / stage / f"checkpoint-{key}.pt"

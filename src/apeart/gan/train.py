@@ -155,14 +155,9 @@ class Trainer:
     def load(self) -> bool:
         """Resume from the checkpoint if there is one and it is intact (a damaged one is reported and
         training starts over); one from another configuration is refused."""
-        payload = load_checkpoint(self.checkpoint, self.device, "train_gan")
+        payload = load_checkpoint(self.checkpoint, self.device, "train_gan", self.key, TrainingError)
         if payload is None:
             return False
-        if payload.get("fingerprint") != self.key:
-            raise TrainingError(
-                f"{self.checkpoint} was written for other GAN params or data "
-                f"(fingerprint {payload.get('fingerprint')} != {self.key}); delete it to start over"
-            )
         self.G.load_state_dict(payload["G"])
         if self.G_ema is not None:
             self.G_ema.load_state_dict(payload["G_ema"])

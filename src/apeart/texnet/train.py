@@ -109,12 +109,9 @@ class Trainer:
 
     def load(self) -> bool:
         """Resume from an intact checkpoint of this configuration; a damaged one is reported and ignored."""
-        payload = load_checkpoint(self.checkpoint, self.device, "train_texnet")
+        payload = load_checkpoint(self.checkpoint, self.device, "train_texnet", self.key, TexnetError)
         if payload is None:
             return False
-        if payload.get("fingerprint") != self.key:
-            raise TexnetError(f"{self.checkpoint} was written for other texnet params or data (fingerprint "
-                              f"{payload.get('fingerprint')} != {self.key}); delete it to start over")
         self.net.load_state_dict(payload["net"])
         self.opt.load_state_dict(payload["opt"])
         self.rng.set_state(payload["rng"])

@@ -147,12 +147,9 @@ class Trainer:
 
     def load(self) -> bool:
         """Resume from an intact checkpoint of this configuration (a damaged one is reported and ignored)."""
-        payload = load_checkpoint(self.checkpoint, self.device, "train_vaegan")
+        payload = load_checkpoint(self.checkpoint, self.device, "train_vaegan", self.key, TrainingError)
         if payload is None:
             return False
-        if payload.get("fingerprint") != self.key:
-            raise TrainingError(f"{self.checkpoint} was written for other VAE-GAN params or data "
-                                f"(fingerprint {payload.get('fingerprint')} != {self.key}); delete it to start over")
         for name in ("E", "Dec", "D", "opt_e", "opt_dec", "opt_d"):
             getattr(self, name).load_state_dict(payload[name])
         self.rng.set_state(payload["rng"])

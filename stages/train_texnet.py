@@ -1,5 +1,6 @@
 """Stage train_texnet: a texture network (Ulyanov et al. 2016) for one style, on the collection minus the
-NST content images; resumes from the last epoch checkpoint after a crash."""
+NST content images; resumes from the last epoch checkpoint after a crash. With texnet.processes > 1 it runs
+itself under torchrun (data-parallel); rank 0 writes the outputs."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -8,6 +9,7 @@ from apeart.core.checkpoint import resume_path
 from apeart.core.cli import run_stage
 from apeart.core.config import load_params
 from apeart.core.datasets import load_pngs
+from apeart.core.distributed import join_training, leave, relaunch_under_torchrun
 from apeart.core.files import write_json
 from apeart.core.live import log_history
 from apeart.core.runtime import deterministic, peak_rss_mb, resolve_device
@@ -19,13 +21,18 @@ from apeart.texnet.train import TERMS, Trainer, fingerprint
 def main() -> None:
     params = load_params()
     texnet, nst = params.texnet, params.nst
+    relaunch_under_torchrun("stages/train_texnet.py", texnet.processes)
+    rank, world, device = join_training(texnet.processes, resolve_device(texnet.device), TexnetError)
     deterministic(texnet.seed)
     names, images = load_pngs(Path("data/prepared/texnet"))
     images = training_set(names, images, set(held_out_names()), texnet.train_images)
     styles = style_of(texnet, nst)
     checkpoint = resume_path("train_texnet", fingerprint(texnet, nst, images, styles))
-    trainer = Trainer(texnet, nst, images, styles, resolve_device(texnet.device), checkpoint)
+    trainer = Trainer(texnet, nst, images, styles, device, checkpoint, rank, world)
     state = trainer.run()
+    leave(world)
+    if rank > 0:
+        return
     save_model(trainer.net, Path("models/texnet/texnet.pt"))
     curves = [{"step": row["step"], **{f"{t}_loss": row[t] for t in TERMS}} for row in state.history]
     # The summary: the last epoch's mean of each loss (one batch-1 step is one image's loss: noise) and the count.

@@ -206,6 +206,7 @@ class TexnetParams:
     train_images: int = field(metadata=_range(0))  # first N; 0 = the collection minus the NST content set
     epochs: int = field(metadata=_range(1))
     batch_size: int = field(metadata=_range(1))
+    processes: int = field(metadata=_range(1, 4096))  # DDP ranks; each trains on batch_size / processes
     lr: float = field(metadata=_range(0, lo_open=True))
     noise_scale: float = field(metadata=_range(0))  # k of the U(0, k) noise in training
     noise_scales: list[float]  # fig. 6 row (inference)
@@ -223,6 +224,9 @@ class TexnetParams:
             raise ParamsError(f"texnet.noise_scales: {self.noise_scales} has a negative value; allowed >= 0")
         if self.alpha == 0 and self.beta == 0:
             raise ParamsError("texnet.alpha and texnet.beta are both 0: the texture network would have no loss")
+        if self.batch_size % self.processes:
+            raise ParamsError(f"texnet.batch_size: {self.batch_size} is not a multiple of texnet.processes "
+                              f"({self.processes}); it is the global batch, split evenly across the processes")
 
 
 @dataclass(frozen=True)

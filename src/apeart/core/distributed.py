@@ -1,31 +1,63 @@
-"""Several processes under torchrun, or one. Sharded stages only need barriers, which gloo gives on CPUs and GPUs."""
+"""Several processes under torchrun, or one. Sharded stages only need barriers; training stages average
+gradients with DistributedDataParallel. gloo runs both on CPUs, NCCL trains on GPUs."""
 from __future__ import annotations
 
 import os
 import subprocess
 import sys
 
+import torch
 import torch.distributed as dist
+from torch import nn
+from torch.nn.parallel import DistributedDataParallel
 
 NPROC = "APEART_NPROC"  # processes for a sharded stage under `dvc repro` (not a param: it changes no output)
 
 
-def relaunch_under_torchrun(script: str) -> None:
-    """With $APEART_NPROC > 1 and no torchrun around this process, run `script` under torchrun with that
-    many processes on this machine and exit with its status."""
-    nproc = int(os.environ.get(NPROC, "1"))
+def relaunch_under_torchrun(script: str, nproc: int | None = None) -> None:
+    """With `nproc` (default: $APEART_NPROC) > 1 and no torchrun around this process, run `script` under
+    torchrun with that many processes on this machine and exit with its status."""
+    nproc = int(os.environ.get(NPROC, "1")) if nproc is None else nproc
     if nproc > 1 and "RANK" not in os.environ:
         cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", f"--nproc-per-node={nproc}",
                "-m", "apeart", script]
         sys.exit(subprocess.run(cmd, check=False).returncode)
 
 
-def join() -> tuple[int, int]:
+def join(backend: str = "gloo") -> tuple[int, int]:
     """(rank, world size): joins the process group when torchrun started several processes."""
     world = int(os.environ.get("WORLD_SIZE", "1"))
     if world > 1 and not dist.is_initialized():
-        dist.init_process_group("gloo")
+        dist.init_process_group(backend)
     return int(os.environ.get("RANK", "0")), world
+
+
+def join_training(processes: int, device: torch.device, error: type[Exception]) -> tuple[int, int, torch.device]:
+    """(rank, world, this rank's device) for a training stage launched with `processes` processes: NCCL and
+    one GPU per local rank on CUDA, gloo on CPU with the cores shared out (torchrun sets OMP_NUM_THREADS=1)."""
+    if int(os.environ.get("WORLD_SIZE", "1")) != processes:
+        raise error(f"launched with {os.environ.get('WORLD_SIZE', '1')} processes but the params ask for {processes}; "
+                    "run `dvc repro` (it starts torchrun itself) or torchrun with --nproc-per-node to match")
+    rank, world = join("nccl" if device.type == "cuda" else "gloo")
+    if world > 1 and device.type == "cuda":
+        device = torch.device("cuda", int(os.environ.get("LOCAL_RANK", "0")))
+        torch.cuda.set_device(device)
+    elif world > 1:
+        torch.set_num_threads(max(1, (os.cpu_count() or 1) // int(os.environ.get("LOCAL_WORLD_SIZE", "1"))))
+    return rank, world, device
+
+
+def data_parallel(module: nn.Module, world: int) -> nn.Module:
+    """`module` itself for one process; wrapped in DistributedDataParallel (gradients averaged) for several."""
+    return DistributedDataParallel(module) if world > 1 else module
+
+
+def mean_over_ranks(values: torch.Tensor, world: int) -> torch.Tensor:
+    """The element-wise mean of `values` over all ranks (the same tensor for one process)."""
+    if world > 1:
+        dist.all_reduce(values)
+        values /= world
+    return values
 
 
 def barrier(world: int) -> None:

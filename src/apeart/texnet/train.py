@@ -11,6 +11,7 @@ import torch
 
 from apeart.core.checkpoint import load_checkpoint, save_checkpoint
 from apeart.core.config import NstParams, TexnetParams
+from apeart.core.distributed import barrier, data_parallel, mean_over_ranks
 from apeart.core.progress import progress
 from apeart.nst.objective import (
     Weights,
@@ -47,7 +48,7 @@ def fingerprint(params: TexnetParams, nst: NstParams, images: torch.Tensor, styl
     and style images."""
     p = params
     config = [p.size, p.levels, p.channels, p.norm, p.style_source, p.style_batch, p.alpha, p.beta, p.tv_weight,
-              p.train_images, p.epochs, p.batch_size, p.lr, p.noise_scale, p.seed]
+              p.train_images, p.epochs, p.batch_size, p.processes, p.lr, p.noise_scale, p.seed]
     loss = [nst.backbone, nst.pooling, nst.content_layers, nst.style_layers, nst.style_layer_weights, nst.gram_norm,
             nst.style_blend_weights]
     digest = hashlib.sha256(json.dumps([config, loss], sort_keys=True).encode())
@@ -88,24 +89,32 @@ class Loss:
 
 
 class Trainer:
-    """A texture network, its Adam state and RNG; `run` trains to texnet.epochs, checkpointing each epoch."""
+    """A texture network, its Adam state and RNG; `run` trains to texnet.epochs, checkpointing each epoch.
+
+    Under torchrun (`world` > 1) every rank draws the whole batch's order and noise from the one shared RNG and
+    trains on its slice, DDP averaging the gradients: together the ranks compute the one-process batch, and
+    rank 0's checkpoint (the RNG included) resumes them all."""
 
     def __init__(self, params: TexnetParams, nst: NstParams, images: torch.Tensor, styles: list[torch.Tensor],
-                 device: torch.device, checkpoint: Path) -> None:
+                 device: torch.device, checkpoint: Path, rank: int = 0, world: int = 1) -> None:
         self.params, self.nst, self.images, self.device, self.checkpoint = params, nst, images, device, checkpoint
+        self.rank, self.world = rank, world
         self.key = fingerprint(params, nst, images, styles)
         self.net = seeded_net(params).to(device).train()
+        self.model = data_parallel(self.net, world)
         self.losses = Loss(nst, params, styles, device)
         self.opt = torch.optim.Adam(self.net.parameters(), lr=params.lr)
         self.rng = torch.Generator().manual_seed(params.seed)
         self.state = TrainState()
 
     def save(self) -> None:
-        save_checkpoint(self.checkpoint, {
-            "fingerprint": self.key, "epoch": self.state.epoch, "step": self.state.step,
-            "history": self.state.history, "net": self.net.state_dict(), "opt": self.opt.state_dict(),
-            "rng": self.rng.get_state(),
-        })
+        if self.rank == 0:
+            save_checkpoint(self.checkpoint, {
+                "fingerprint": self.key, "epoch": self.state.epoch, "step": self.state.step,
+                "history": self.state.history, "net": self.net.state_dict(), "opt": self.opt.state_dict(),
+                "rng": self.rng.get_state(),
+            })
+        barrier(self.world)  # no rank starts the next epoch before the checkpoint is on disk
 
     def load(self) -> bool:
         """Resume from an intact checkpoint of this configuration; a damaged one is reported and ignored."""
@@ -118,20 +127,26 @@ class Trainer:
         self.state = TrainState(payload["epoch"], payload["step"], payload["history"])
         return True
 
+    def _batches(self, order: torch.Tensor) -> tuple[torch.Tensor, ...]:
+        """`order` in batches of texnet.batch_size; under torchrun without a last one the ranks cannot split evenly."""
+        batches = order.split(self.params.batch_size)
+        return batches[:-1] if len(batches[-1]) % self.world else batches
+
     def _epoch(self, epoch: int, bar) -> None:
         p, size = self.params, self.params.size
         order = torch.randperm(len(self.images), generator=self.rng)
         rows = []
-        for idx in order.split(p.batch_size):
-            content = self.images[idx].to(self.device).float().div_(255)
-            noise = self.net.noise(len(idx), size, p.noise_scale, self.rng, self.device)
-            losses = self.losses(content, self.net(content, noise))
+        for idx in self._batches(order):
+            noise = self.net.noise(len(idx), size, p.noise_scale, self.rng)
+            mine = slice(self.rank, None, self.world)  # this rank's share of the batch
+            content = self.images[idx[mine]].to(self.device).float().div_(255)
+            losses = self.losses(content, self.model(content, [z[mine].to(self.device) for z in noise]))
             self.opt.zero_grad(set_to_none=True)
             losses["total"].mean().backward()
             self.opt.step()
             bar.update()
             rows.append(torch.stack([losses[t].detach().mean() for t in TERMS]))  # no host sync per step
-        values = torch.stack(rows).cpu()
+        values = mean_over_ranks(torch.stack(rows), self.world).cpu()  # every rank sees (and checks) the same
         bad = (~torch.isfinite(values)).any(1).nonzero()
         if len(bad):
             kept = f"last good checkpoint (epoch {self.state.epoch}) kept" if self.state.epoch else "no checkpoint yet"
@@ -145,8 +160,9 @@ class Trainer:
         """Train (resuming when a matching checkpoint exists) and return the final state."""
         self.load()
         p = self.params
-        per_epoch = -(-len(self.images) // p.batch_size)
-        with progress(total=p.epochs * per_epoch, initial=self.state.step, unit="step", desc="train_texnet") as bar:
+        per_epoch = len(self._batches(torch.arange(len(self.images))))
+        with progress(total=p.epochs * per_epoch, initial=self.state.step, unit="step", desc="train_texnet",
+                      disable=self.rank > 0) as bar:
             for epoch in range(self.state.epoch, p.epochs):
                 self._epoch(epoch, bar)
                 self.state.epoch = epoch + 1

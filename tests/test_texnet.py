@@ -146,7 +146,7 @@ def test_every_training_param_is_in_the_fingerprint() -> None:
     inference_only = {"device", "workers", "noise_scales"}
     changed = {"size": 64, "levels": 4, "channels": 4, "norm": "batch", "style_source": "images", "style_batch": 1,
                "alpha": 2.0, "beta": 1.0, "tv_weight": 1.0, "train_images": 3, "epochs": 9, "batch_size": 3,
-               "lr": 0.5, "noise_scale": 2.0, "seed": 5}
+               "processes": 2, "lr": 0.5, "noise_scale": 2.0, "seed": 5}
     assert set(changed) | inference_only == {f.name for f in dataclasses.fields(TexnetParams)}
     for key, value in changed.items():
         assert fingerprint(dataclasses.replace(TINY, **{key: value}), NST, train, styles) != base, key

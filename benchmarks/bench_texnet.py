@@ -2,6 +2,7 @@
 
     python benchmarks/bench_texnet.py                       # CPU, 3 repeats, Gatys at 128 and 256 px
     python benchmarks/bench_texnet.py --repeats 5 --gatys-sizes 128
+    python benchmarks/bench_texnet.py --gatys-sizes --compile  # no Gatys (needs the pipeline's data); + torch.compile
 
 One run. Every measurement runs in a fresh child process (this script with a hidden flag), so its peak RSS
 (ru_maxrss) is its own (Linux starts a child's ru_maxrss at its parent's RSS: the parent does no torch work, and
@@ -11,19 +12,25 @@ the child's VmHWM goes in the JSON as a check); within each repeat the children 
 (speed does not depend on them). All on the CPU, torch's default thread count.
 
   ours            params.yaml's texnet (6 levels, 8..48 channels) through texnet.collection.inference_net
-                  (eval, BN folded, channels_last), norm instance (GroupNorm(C, C)) and norm batch; batch 1 is
-                  collection.stylise (per-token noise, inference_mode), batch 16 one forward.
+                  (eval, BN folded, channels_last, TorchScript trace + freeze), norm instance
+                  (GroupNorm(C, C)) and norm batch; batch 1 is collection.stylise (per-token noise,
+                  inference_mode), batch 16 one forward. "eager": the same, not frozen (the lever's row).
   TransformerNet  Johnson et al. 2016 as in pytorch/examples fast_neural_style, written here from its layer
-                  list, given ours' levers: eval, channels_last, instance norm as GroupNorm(C, C),
-                  inference_mode, the same threads.
+                  list, given ours' levers: eval, channels_last, instance norm as GroupNorm(C, C), TorchScript
+                  trace + freeze, inference_mode, the same threads. "eager": not frozen.
   Gatys           nst.transfer with params.yaml's nst (60 L-BFGS steps) at the same size: transfer() wall /
                   batch (VGG build and targets included), the stage's inputs; one repeat (it is long).
   floor           conv FLOPs (2 x multiply-adds, from module shapes by forward hooks) / the best float32 sgemm
                   rate measured in the children (512^3 x 50 and 1024^3 x 10 each: a shared CPU only ever slows
                   it, and short products catch its free moments). Gatys: steps x (forward + input gradient).
   norms           ours (instance): GroupNorm vs InstanceNorm2d, channels_last vs NCHW; also the norm alone.
+  levers          128 px, batch 1, 1 and 2 threads, one child, interleaved: ours (instance, batch) and
+                  TransformerNet eager vs frozen; with --compile also torch.compile (inductor, cold cache: its
+                  first call, the compile, is timed apart).
   workers         the collection's way (texnet.workers spawn processes x 1 thread, stylise per image) vs one
                   process x N threads (batch 16, batch 1), warm pools, 128 px; stylise_collection end to end.
+
+When data/prepared/content is missing (a fresh clone), the content is generated demo apes.
 """
 from __future__ import annotations
 
@@ -47,6 +54,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from bench_nst import sgemm_rate  # benchmarks/ is sys.path[0] when this runs as a script
+from apeart.collection.demo import generate
 from apeart.core.config import load_params
 from apeart.core.datasets import load_pngs
 from apeart.core.grids import to_pil
@@ -62,7 +70,7 @@ ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "benchmarks/results/bench_texnet.jsonl"
 CPU = torch.device("cpu")
 CL = torch.channels_last
-FAST = ("texnet instance", "texnet batch", "TransformerNet")
+FAST = ("texnet instance", "texnet batch", "TransformerNet", "texnet instance eager", "TransformerNet eager")
 CONFIGS = ((128, 1, 16), (128, 16, 16), (256, 1, 8), (256, 16, 16))  # size, batch, images timed
 
 
@@ -101,12 +109,22 @@ class TransformerNet(nn.Module):
         return self.out(x)
 
 
+def frozen(net: nn.Module, *example: torch.Tensor) -> torch.jit.ScriptModule:
+    """TorchScript trace + freeze, as texnet.collection.FrozenNet does ours."""
+    with torch.no_grad():
+        return torch.jit.freeze(torch.jit.trace(net, example, check_trace=False))
+
+
 # --- inputs, runs, FLOPs -----------------------------------------------------------------------------------
 
 
 def content_u8(size: int, n: int) -> torch.Tensor:
     """n uint8 (3, size, size) images: the prepared content set, repeated, bilinear-resized if needed."""
-    images = load_pngs(ROOT / "data/prepared/content")[1]
+    folder = ROOT / "data/prepared/content"
+    if not folder.is_dir():
+        folder = Path(tempfile.mkdtemp())
+        generate(range(4), 0, folder)
+    images = load_pngs(folder)[1]
     if size != images.shape[-1]:
         images = F.interpolate(images.float(), size=(size, size), mode="bilinear").round().clamp(0, 255).byte()
     return images.repeat((n + len(images) - 1) // len(images), 1, 1, 1)[:n]
@@ -119,7 +137,7 @@ def ours_batch(net, images: torch.Tensor, scale: float, fmt=CL) -> torch.Tensor:
 
 
 @torch.inference_mode()
-def johnson(net: TransformerNet, images: torch.Tensor) -> torch.Tensor:
+def johnson(net: nn.Module, images: torch.Tensor) -> torch.Tensor:
     return net(images.float().contiguous(memory_format=CL)).clamp_(0, 255)
 
 
@@ -143,13 +161,15 @@ def conv_flops(net: nn.Module, *inputs) -> float:
 
 
 def fast_net(name: str):
-    """(network, batch-1 run, batch-N run) of a FAST model."""
+    """(eager network, for FLOP hooks; batch-1 run, batch-N run) of a FAST model."""
     params = load_params(ROOT / "params.yaml").texnet
-    if name == "TransformerNet":
-        net = TransformerNet().eval().to(memory_format=CL)
-        return net, lambda x: johnson(net, x), lambda x: johnson(net, x)
-    net = inference_net(seeded_net(dataclasses.replace(params, norm=name.split()[1])), CPU)
-    return (net, lambda x: stylise(net, x[0], "0", params.noise_scale, params.seed, CPU),
+    if name.startswith("TransformerNet"):
+        eager = TransformerNet().eval().to(memory_format=CL)
+        net = eager if name.endswith("eager") else frozen(eager, torch.rand(1, 3, 64, 64).contiguous(memory_format=CL))
+        return eager, lambda x: johnson(net, x), lambda x: johnson(net, x)
+    seeded = seeded_net(dataclasses.replace(params, norm=name.split()[1]))
+    eager, net = inference_net(seeded, CPU, freeze=False), inference_net(seeded, CPU, freeze=not name.endswith("eager"))
+    return (eager, lambda x: stylise(net, x[0], "0", params.noise_scale, params.seed, CPU),
             lambda x: ours_batch(net, x, params.noise_scale))
 
 
@@ -201,7 +221,7 @@ def with_instance_norm(net: nn.Module) -> nn.Module:
 
 def norms_child(args) -> dict:
     params = load_params(ROOT / "params.yaml").texnet
-    gn = inference_net(seeded_net(params), CPU)
+    gn = inference_net(seeded_net(params), CPU, freeze=False)
     nets = {"GroupNorm": gn, "InstanceNorm2d": with_instance_norm(gn)}
     images = content_u8(128, 32)  # batch 1, the collection's way
     torch.manual_seed(0)
@@ -228,6 +248,44 @@ def norms_child(args) -> dict:
     diff = float((ours_batch(nets["InstanceNorm2d"], images[:4], 1.0) - same).abs().max())
     return {"seconds": times, "median": {k: statistics.median(v) for k, v in times.items()}, "max_abs_diff": diff,
             "layer_shape": list(x.shape), "note": "net: s/image; layer: s per call on layer_shape"}
+
+
+def levers_child(args) -> dict:
+    """ms/image at 128 px, batch 1, 1 and 2 threads, eager vs frozen (vs compiled), interleaved in one child."""
+    params = load_params(ROOT / "params.yaml").texnet
+    images = content_u8(128, 8)
+    runs, seeded = {}, {}
+    for norm in ("instance", "batch"):
+        seeded[norm] = seeded_net(dataclasses.replace(params, norm=norm))
+        for way, freeze in (("eager", False), ("frozen", True)):
+            net = inference_net(seeded[norm], CPU, freeze)
+            runs[f"texnet {norm} {way}"] = lambda x, net=net: stylise(net, x[0], "0", params.noise_scale,
+                                                                         params.seed, CPU)
+    tnet = TransformerNet().eval().to(memory_format=CL)
+    tnet_frozen = frozen(tnet, torch.rand(1, 3, 64, 64).contiguous(memory_format=CL))
+    runs["TransformerNet eager"], runs["TransformerNet frozen"] = (lambda x: johnson(tnet, x),
+                                                                   lambda x: johnson(tnet_frozen, x))
+    compile_s = None
+    if args.compile:
+        os.environ["TORCHINDUCTOR_CACHE_DIR"] = tempfile.mkdtemp()  # cold, as a fresh worker process finds it
+        torch.set_num_threads(1)
+        net = torch.compile(inference_net(seeded["instance"], CPU, freeze=False))
+        start = time.perf_counter()
+        stylise(net, images[0], "0", params.noise_scale, params.seed, CPU)
+        compile_s = time.perf_counter() - start
+        runs["texnet instance compiled"] = lambda x: stylise(net, x[0], "0", params.noise_scale, params.seed, CPU)
+    threads = (1, 2)
+    for t in threads:
+        torch.set_num_threads(t)
+        for run in runs.values():
+            run(images[:1])
+    ms = {f"{name} {t}t": [] for t in threads for name in runs}
+    for _ in range(args.repeats):
+        for t in threads:
+            torch.set_num_threads(t)
+            for name, run in runs.items():
+                ms[f"{name} {t}t"].append(1e3 * seconds_per_image(run, images, 1))
+    return {"ms_per_image": ms, "compile_s": compile_s}
 
 
 @torch.inference_mode()
@@ -319,14 +377,14 @@ def flops_child(args) -> dict[str, dict[int, float]]:
         x = torch.rand(1, 3, size, size)
         for name in FAST:
             net = fast_net(name)[0]
-            out[name][size] = conv_flops(net, x, net.noise(1, size, 1.0)) if name != "TransformerNet" \
+            out[name][size] = conv_flops(net, x, net.noise(1, size, 1.0)) if not name.startswith("TransformerNet") \
                 else conv_flops(net, x)
         out["Gatys"][size] = nst.steps * 2 * conv_flops(vgg, x)  # per step: forward + input gradient
     return out
 
 
-CHILDREN = {**dict.fromkeys(FAST, fast_child), "gatys": gatys_child, "norms": norms_child, "workers": workers_child,
-            "flops": flops_child}
+CHILDREN = {**dict.fromkeys(FAST, fast_child), "gatys": gatys_child, "norms": norms_child, "levers": levers_child,
+            "workers": workers_child, "flops": flops_child}
 
 
 def vm_hwm_mb() -> float:
@@ -344,6 +402,7 @@ def main() -> None:
     parser.add_argument("--gatys-sizes", type=int, nargs="*", default=[128, 256])
     parser.add_argument("--gatys-batch", type=int, nargs="*", default=[2, 1], help="one per --gatys-sizes")
     parser.add_argument("--images", type=int, default=64, help="workers comparison: images per way")
+    parser.add_argument("--compile", action="store_true", help="levers: also torch.compile (minutes to compile)")
     parser.add_argument("--no-save", action="store_true", help="do not append to results/bench_texnet.jsonl")
     parser.add_argument("--child", choices=list(CHILDREN), help=argparse.SUPPRESS)
     parser.add_argument("--size", type=int, default=128, help=argparse.SUPPRESS)
@@ -367,6 +426,7 @@ def main() -> None:
             size, batch = gatys_jobs[r]
             gatys[size] = child("gatys", "--size", str(size), "--batch", str(batch))
     norms = child("norms", "--repeats", str(args.repeats))
+    levers = child("levers", "--repeats", str(args.repeats), *(["--compile"] if args.compile else []))
     workers = child("workers", "--repeats", str(args.repeats), "--images", str(args.images))
 
     rates = [c["sgemm"] for runs_ in runs.values() for c in runs_] + [g["sgemm"] for g in gatys.values()]
@@ -379,7 +439,7 @@ def main() -> None:
     print(f"\nsgemm: best {rate / 1e9:.1f} GFLOP/s over {len(rates)} children (median "
           f"{statistics.median(rates) / 1e9:.1f}); peak RSS: the child's ru_maxrss (median over repeats), "
           "at the timing's start in ()")
-    head = (f"{'model':16s} {'px':>4s} {'batch':>5s} {'ms/image':>10s} {'images/s':>9s} {'GFLOP':>7s} "
+    head = (f"{'model':21s} {'px':>4s} {'batch':>5s} {'ms/image':>10s} {'images/s':>9s} {'GFLOP':>7s} "
             f"{'floor ms':>9s} {'x floor':>8s} {'Gatys/this':>10s} {'TNet/this':>9s} {'peak RSS MiB':>14s}")
     print(head)
     table = []
@@ -394,12 +454,12 @@ def main() -> None:
                    "peak_rss_mb": rss[name], "rss_start_mb": rss_start[name]}
             table.append(row)
             vs_gatys = f"{row['gatys_over_this']:9.0f}x" if row["gatys_over_this"] else f"{'-':>10s}"
-            print(f"{name:16s} {size:4d} {batch:5d} {s * 1e3:10.1f} {1 / s:9.2f} {row['gflop_per_image']:7.2f} "
+            print(f"{name:21s} {size:4d} {batch:5d} {s * 1e3:10.1f} {1 / s:9.2f} {row['gflop_per_image']:7.2f} "
                   f"{floor * 1e3:9.2f} {s / floor:7.1f}x {vs_gatys} {row['tnet_over_this']:8.2f}x "
                   f"{rss[name]:7.0f} ({rss_start[name]:.0f})")
     for size, g in gatys.items():
         floor = flops["Gatys"][size] / rate
-        print(f"{'Gatys (nst)':16s} {size:4d} {g['batch']:5d} {g['s_per_image'] * 1e3:10.0f} "
+        print(f"{'Gatys (nst)':21s} {size:4d} {g['batch']:5d} {g['s_per_image'] * 1e3:10.0f} "
               f"{1 / g['s_per_image']:9.3f} {flops['Gatys'][size] / 1e9:7.0f} {floor * 1e3:9.0f} "
               f"{g['s_per_image'] / floor:7.1f}x {1.0:9.0f}x {'-':>9s} {g['peak_rss_mb']:7.0f} "
               f"({g['rss_start_mb']:.0f})")
@@ -424,6 +484,28 @@ def main() -> None:
     for what, unit in (("net", "net, batch 1, ms/image"), ("layer", f"layer on {tuple(norms['layer_shape'])}, ms")):
         print(f"  {unit:36s}" + "  ".join(f"{n} {lay} {m[f'{what} {n} {lay}'] * 1e3:6.2f}" for n, lay in cells))
 
+    print(f"\nlevers at 128 px, batch 1, ms/image (median of {args.repeats}); ratios: medians of per-repeat ratios")
+    lm = levers["ms_per_image"]
+
+    def ratio(a: str, b: str) -> float:
+        return statistics.median(x / y for x, y in zip(lm[a], lm[b]))
+
+    for t in (1, 2):
+        print(f"  {t} thread(s): " + ", ".join(f"{k[:-3]} {statistics.median(v):.1f}" for k, v in lm.items()
+                                               if k.endswith(f" {t}t")))
+        for name in ("texnet instance", "texnet batch", "TransformerNet"):
+            print(f"    {name}: eager / frozen {ratio(f'{name} eager {t}t', f'{name} frozen {t}t'):.2f}x")
+        print(f"    TransformerNet frozen / texnet instance frozen "
+              f"{ratio(f'TransformerNet frozen {t}t', f'texnet instance frozen {t}t'):.2f}x")
+        if levers["compile_s"] is not None:
+            print(f"    texnet instance: frozen / compiled "
+                  f"{ratio(f'texnet instance frozen {t}t', f'texnet instance compiled {t}t'):.2f}x")
+    if levers["compile_s"] is not None:
+        gain = statistics.median(lm["texnet instance frozen 1t"]) - statistics.median(lm["texnet instance compiled 1t"])
+        paid = f"{levers['compile_s'] / gain * 1e3:.0f} images per process" if gain > 0 else "never"
+        print(f"  torch.compile (inductor, cold cache, 1 thread): first call {levers['compile_s']:.1f} s; "
+              f"paid back after {paid}")
+
     print(f"\nworkers, ours (instance) at 128 px, {workers['images']} images, images/s (median of {args.repeats}):")
     for name, v in workers["median"].items():
         print(f"  {name:50s} {v:7.1f}   {' '.join(f'{x:.1f}' for x in workers['images_per_s'][name])}")
@@ -442,7 +524,7 @@ def main() -> None:
         "rss_mb": {name: [{k: round(c[k], 1) for k in ("rss_start_mb", "peak_rss_mb", "vm_hwm_mb")} for c in runs[name]]
                    for name in FAST},
         "table": [{k: (round(v, 4) if isinstance(v, float) else v) for k, v in row.items()} for row in table],
-        "gatys": gatys, "norms": norms, "workers": workers,
+        "gatys": gatys, "norms": norms, "levers": levers, "workers": workers,
         "loadavg_before": round(load_before, 2), "loadavg_after": round(os.getloadavg()[0], 2),
         "wall_s": round(time.perf_counter() - start, 1),
     }

@@ -243,3 +243,18 @@ def test_an_empty_training_set_is_one_error() -> None:
 def test_a_texture_network_without_any_loss_weight_is_refused() -> None:
     with pytest.raises(ParamsError, match="texnet.alpha and texnet.beta are both 0"):
         defaults.parse({"texnet": {"alpha": 0, "beta": 0}})
+
+
+@pytest.mark.parametrize("norm", ["instance", "batch"])
+def test_the_frozen_inference_net_computes_the_eager_one_bit_for_bit(norm: str) -> None:
+    net = TextureNet(levels=5, norm=norm)
+    for module in net.modules():
+        if isinstance(module, nn.BatchNorm2d):  # statistics that are not the identity
+            module.running_mean.uniform_(-1, 1), module.running_var.uniform_(0.5, 2)
+    eager, frozen = collection.inference_net(net, CPU, freeze=False), collection.inference_net(net, CPU)
+    assert isinstance(frozen, collection.FrozenNet) and frozen.levels == 5
+    for size, batch in ((32, 1), (64, 3)):  # traced at 32 px, batch 1: the graph holds for any size and batch
+        x = torch.rand(batch, 3, size, size).contiguous(memory_format=torch.channels_last)
+        z = [n.contiguous(memory_format=torch.channels_last) for n in frozen.noise(batch, size, 1.0)]
+        with torch.inference_mode():
+            assert torch.equal(eager(x, z), frozen(x, z))

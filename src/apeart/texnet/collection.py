@@ -12,10 +12,12 @@ from __future__ import annotations
 import hashlib
 import multiprocessing
 import signal
+import warnings
 from collections.abc import Callable
 from pathlib import Path
 
 import torch
+import torch.nn as nn
 from PIL import Image
 from torchvision.transforms.functional import pil_to_tensor
 
@@ -25,28 +27,51 @@ from apeart.core.grids import to_pil
 from apeart.texnet.models import TextureNet, fold_batchnorm, read_model
 
 
-def load_model(path: Path, device: torch.device) -> TextureNet:
+class FrozenNet(nn.Module):
+    """A texture network traced and frozen by TorchScript, its `levels` and `noise` kept: the same kernels in
+    the same order, so the same bits, with less per-op overhead (benchmarks/bench_texnet.py)."""
+
+    def __init__(self, net: TextureNet) -> None:
+        super().__init__()
+        self.levels, self.noise = net.levels, net.noise
+        side = 2**net.levels  # the graph does not depend on the side: every size runs through it
+        image = torch.zeros(1, 3, side, side).contiguous(memory_format=torch.channels_last)
+        noise = [z.contiguous(memory_format=torch.channels_last) for z in net.noise(1, side, 1.0, torch.Generator())]
+        with torch.no_grad(), warnings.catch_warnings():
+            warnings.simplefilter("ignore", FutureWarning)  # torch 2.9+ calls jit.trace and jit.freeze deprecated
+            warnings.simplefilter("ignore", torch.jit.TracerWarning)  # group_norm's input-size check, a no-op here
+            self.graph = torch.jit.freeze(torch.jit.trace(net, (image, noise), check_trace=False))
+
+    def forward(self, image: torch.Tensor, noise: list[torch.Tensor]) -> torch.Tensor:
+        return self.graph(image, noise)
+
+
+def load_model(path: Path, device: torch.device) -> TextureNet | FrozenNet:
     """The network saved at `path`, ready for inference (`inference_net`); TexnetError if unusable."""
     return inference_net(read_model(path, device), device)
 
 
-def inference_net(net: TextureNet, device: torch.device) -> TextureNet:
-    """An eval-mode copy on `device` with BatchNorm folded, channels_last on the CPU (oneDNN's fast layout)."""
-    return fold_batchnorm(net.to(device)).to(memory_format=_format(device))
+def inference_net(net: TextureNet, device: torch.device, freeze: bool = True) -> TextureNet | FrozenNet:
+    """An eval-mode copy on `device` with BatchNorm folded; on the CPU channels_last (oneDNN's fast layout) and,
+    with `freeze`, a FrozenNet."""
+    net = fold_batchnorm(net.to(device)).to(memory_format=_format(device))
+    # Frozen: 1.10-1.39x faster per image at 128 px, batch 1, 1 and 2 threads, both norms, outputs bit for bit
+    # the same (benchmarks/bench_texnet.py "levers", README "Speed"); a GPU keeps the module (not measured).
+    return FrozenNet(net).eval() if freeze and device.type == "cpu" else net
 
 
 def _format(device: torch.device) -> torch.memory_format:
     return torch.channels_last if device.type == "cpu" else torch.contiguous_format
 
 
-def token_noise(net: TextureNet, token: str, size: int, scale: float, seed: int) -> list[torch.Tensor]:
+def token_noise(net: TextureNet | FrozenNet, token: str, size: int, scale: float, seed: int) -> list[torch.Tensor]:
     """The noise pyramid (1, 3, s, s) per level of one image, from a generator seeded by (seed, token id) alone."""
     key = int.from_bytes(hashlib.sha256(f"{seed}:{token}".encode()).digest()[:8], "little")
     return net.noise(1, size, scale, torch.Generator().manual_seed(key))
 
 
 @torch.inference_mode()
-def stylise(net: TextureNet, image: torch.Tensor, token: str, scale: float, seed: int,
+def stylise(net: TextureNet | FrozenNet, image: torch.Tensor, token: str, scale: float, seed: int,
             device: torch.device) -> torch.Tensor:
     """One uint8 image (3, S, S) stylised: RGB [0, 1] (3, S, S) on the CPU."""
     fmt = _format(device)
@@ -64,7 +89,7 @@ def _start(model: Path, params: TexnetParams) -> None:
     _worker.update(net=load_model(model, torch.device("cpu")), params=params)
 
 
-def _render(net: TextureNet, image: torch.Tensor, name: str, params: TexnetParams, work: Path,
+def _render(net: TextureNet | FrozenNet, image: torch.Tensor, name: str, params: TexnetParams, work: Path,
             device: torch.device) -> str:
     """Stylise token `name` and write `work/<name>.png` atomically; the name."""
     write_bytes(work / f"{name}.png", png_bytes(to_pil(stylise(net, image, name, params.noise_scale, params.seed,

@@ -351,3 +351,67 @@ def test_sigkill_mid_epoch_then_rerun_gives_the_uninterrupted_weights(tmp_path: 
 
     assert child(checkpoint, final).wait(timeout=300) == 0
     assert_same(torch.load(tmp_path / "a-final.pt", weights_only=True), torch.load(final, weights_only=True))
+
+
+# --- D levers: spectral norm, hinge loss, RMSprop -------------------------------------------------------
+
+
+def test_spectral_norm_wraps_every_convolution_of_d_after_the_init() -> None:
+    from torch.nn.utils import parametrize
+
+    from apeart.gan.models import initialised_discriminator
+
+    torch.manual_seed(0)
+    D = initialised_discriminator(tiny_params(spectral_norm=True))
+    convs = [m for m in D.main if isinstance(m, torch.nn.Conv2d)]
+    assert len(convs) == 5 and all(parametrize.is_parametrized(c, "weight") for c in convs)
+    torch.manual_seed(0)
+    plain = initialised_discriminator(tiny_params(spectral_norm=False))
+    plain_convs = [m for m in plain.main if isinstance(m, torch.nn.Conv2d)]
+    assert not any(parametrize.is_parametrized(c, "weight") for c in plain_convs)
+    for c, p in zip(convs, plain_convs):  # the same N(0, init_std) draw underneath, then divided by sigma
+        assert torch.equal(c.parametrizations.weight.original, p.weight)
+    D.train()
+    for _ in range(20):  # power iteration converges: the largest singular value of each conv's matrix -> 1
+        D(torch.randn(2, 3, 64, 64))
+    for c in convs:
+        assert torch.linalg.matrix_norm(c.weight.detach().flatten(1), ord=2) == pytest.approx(1.0, abs=0.05)
+
+
+def test_hinge_loss_is_zero_beyond_the_margins_and_bce_keeps_the_real_label() -> None:
+    from apeart.gan.train import discriminator_loss
+
+    real, fake = torch.tensor([1.5, 2.0]), torch.tensor([-1.0, -3.0])
+    assert float(discriminator_loss("hinge", real, fake, 0.9)) == 0.0
+    assert float(discriminator_loss("hinge", torch.tensor([0.0]), torch.tensor([0.5]), 0.9)) == pytest.approx(2.5)
+    bce = discriminator_loss("bce", torch.tensor([0.0]), torch.tensor([0.0]), 0.9)
+    assert float(bce) == pytest.approx(2 * torch.log(torch.tensor(2.0)).item())
+
+
+@pytest.mark.parametrize("over", [{"spectral_norm": True, "loss": "hinge"}, {"d_optimizer": "rmsprop"}])
+def test_d_levers_train_and_resume_exactly(data: torch.Tensor, tmp_path: Path, over: dict) -> None:
+    p = tiny_params(**over)
+    straight = Trainer(p, data, CPU, tmp_path / "a.pt")
+    straight.run()
+    assert isinstance(straight.opt_d, torch.optim.RMSprop if p.d_optimizer == "rmsprop" else torch.optim.Adam)
+    killed = StopAfter(p, data, CPU, tmp_path / "b.pt")
+    with pytest.raises(Interrupted):
+        killed.run()
+    resumed = Trainer(p, data, CPU, tmp_path / "b.pt")
+    resumed.run()
+    assert_same(state_of(straight), state_of(resumed))
+    assert all(torch.isfinite(torch.tensor([h["d_loss"], h["g_loss"]])).all() for h in straight.state.history)
+
+
+def test_paper_d_is_unchanged_by_the_new_levers() -> None:
+    from apeart.gan.models import initialised_discriminator
+
+    p = tiny_params(loss="bce", spectral_norm=False, d_optimizer="adam")
+    torch.manual_seed(3)
+    D = initialised_discriminator(p)
+    torch.manual_seed(3)
+    ref = Discriminator(p.ndf, p.leaky_slope)
+    ref.apply(lambda m: init_weights(m, p.init_std))
+    assert_same(D.state_dict(), ref.state_dict())
+    with pytest.raises(ParamsError):
+        defaults.parse({"gan": {"d_optimizer": "sgd"}})

@@ -86,6 +86,9 @@ class GanParams:
     walk_steps: int = field(metadata=_range(2, 64))  # and images per walk
     precision: Literal["fp32", "bf16"]  # bf16: autocast (CPUs with AVX512-BF16/AMX, GPUs)
     device: Literal["auto", "cpu", "cuda"]
+    loss: Literal["bce", "hinge"]  # hinge: Lim & Ye 2017 (real_label does not apply)
+    spectral_norm: bool  # on D's convolutions (Miyato et al. 2018)
+    d_optimizer: Literal["adam", "rmsprop"]  # rmsprop: seed 003's D lever (lr x d_lr_mult, no betas)
 
     def __post_init__(self) -> None:
         for name in self.policy:

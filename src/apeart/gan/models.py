@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import torch
 from torch import Tensor, nn
+from torch.nn.utils.parametrizations import spectral_norm
 
 from apeart.core.config import GanParams
 
@@ -69,6 +70,18 @@ def seeded_generator(params: GanParams) -> Generator:
     G = Generator(params.nz, params.ngf)
     G.apply(lambda m: init_weights(m, params.init_std))
     return G
+
+
+def initialised_discriminator(params: GanParams) -> Discriminator:
+    """D with the Radford et al. init (from the global RNG) and, with `spectral_norm`, every convolution's
+    weight divided by its spectral norm (Miyato et al. 2018; wrapped after the init, which it reads)."""
+    D = Discriminator(params.ndf, params.leaky_slope)
+    D.apply(lambda m: init_weights(m, params.init_std))
+    if params.spectral_norm:
+        for i, layer in enumerate(D.main):
+            if isinstance(layer, nn.Conv2d):
+                D.main[i] = spectral_norm(layer)
+    return D
 
 
 def to_uint8(images: torch.Tensor) -> torch.Tensor:

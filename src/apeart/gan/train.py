@@ -15,7 +15,7 @@ from apeart.core.checkpoint import load_checkpoint, save_checkpoint
 from apeart.core.config import GanParams, as_dict
 from apeart.core.progress import progress
 from apeart.gan.augment import diff_augment
-from apeart.gan.models import Discriminator, Generator, init_weights, seeded_generator, to_uint8
+from apeart.gan.models import Generator, initialised_discriminator, seeded_generator, to_uint8
 
 
 DIVERGED = 1e3  # a BCE loss this large means logits of ~1e3: the run is broken, not merely unstable
@@ -61,6 +61,14 @@ def real_label_at(params: GanParams, epoch: int) -> float:
     return params.real_label if epoch < params.epochs // 2 else params.real_label_late
 
 
+def discriminator_loss(loss: str, out_real: torch.Tensor, out_fake: torch.Tensor, real_label: float) -> torch.Tensor:
+    """D's loss on its logits: BCE against `real_label` and 0, or the hinge loss (Lim & Ye 2017; no labels)."""
+    if loss == "hinge":
+        return F.relu(1 - out_real).mean() + F.relu(1 + out_fake).mean()
+    return (F.binary_cross_entropy_with_logits(out_real, torch.full_like(out_real, real_label))
+            + F.binary_cross_entropy_with_logits(out_fake, torch.zeros_like(out_fake)))
+
+
 def ema_beta(decay: float, step: int) -> float:
     """EMA decay at optimiser step `step` (0-based): min(decay, (1 + t) / (10 + t)).
 
@@ -96,8 +104,7 @@ class Trainer:
         self.key = fingerprint(params, data)
         self.rng = torch.Generator().manual_seed(params.seed)
         self.G = seeded_generator(params)
-        self.D = Discriminator(params.ndf, params.leaky_slope)  # drawn from the global RNG right after G's
-        self.D.apply(lambda m: init_weights(m, params.init_std))
+        self.D = initialised_discriminator(params)  # drawn from the global RNG right after G's
         self.G.to(device)
         self.D.to(device)
         self.policy = params.policy
@@ -110,7 +117,9 @@ class Trainer:
             self.G_ema = self.ema.module
         betas = (params.beta1, params.beta2)
         self.opt_g = torch.optim.Adam(self.G.parameters(), lr=params.lr, betas=betas)
-        self.opt_d = torch.optim.Adam(self.D.parameters(), lr=params.lr * params.d_lr_mult, betas=betas)
+        d_lr = params.lr * params.d_lr_mult
+        self.opt_d = (torch.optim.Adam(self.D.parameters(), lr=d_lr, betas=betas) if params.d_optimizer == "adam"
+                      else torch.optim.RMSprop(self.D.parameters(), lr=d_lr))
         self.fixed_z = torch.randn(params.grid_size, params.nz, 1, 1, generator=self.rng).to(device)
         self.state = TrainState()
 
@@ -189,8 +198,7 @@ class Trainer:
                 out_real, out_fake = self.D(aug(real)).float(), self.D(aug(fake.detach())).float()
 
             self.opt_d.zero_grad(set_to_none=True)
-            d_loss = F.binary_cross_entropy_with_logits(out_real, torch.full_like(out_real, real_label))
-            d_loss = d_loss + F.binary_cross_entropy_with_logits(out_fake, torch.zeros_like(out_fake))
+            d_loss = discriminator_loss(p.loss, out_real, out_fake, real_label)
             d_loss.backward()
             self.opt_d.step()
 
@@ -200,7 +208,7 @@ class Trainer:
                 out = self.D(aug(fake)).float()
             self.D.requires_grad_(True)
             self.opt_g.zero_grad(set_to_none=True)
-            g_loss = F.binary_cross_entropy_with_logits(out, torch.ones_like(out))
+            g_loss = F.binary_cross_entropy_with_logits(out, torch.ones_like(out)) if p.loss == "bce" else -out.mean()
             g_loss.backward()
             self.opt_g.step()
             bar.update()

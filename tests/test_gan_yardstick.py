@@ -2,8 +2,8 @@
 
 Issue 16 does not change the evaluation (evaluate_gan's code and params, the VGG features, KID subsets,
 sample counts), the demo generator or the data params. This test pins their sha256: the source files'
-bytes, and the `evaluate:` and `data:` sections of params.yaml parsed and dumped as canonical JSON (sorted
-keys, no spaces), so comments and layout may change but values may not.
+bytes, the VGG block layout in config, and the `evaluate:` and `data:` sections of params.yaml parsed and
+dumped as canonical JSON (sorted keys, no spaces), so comments and layout may change but values may not.
 
 To change the yardstick deliberately: make the change in its own commit that says why, re-run
 evaluate_gan for every generator the README compares (the old figures are not comparable with the new
@@ -18,16 +18,19 @@ from pathlib import Path
 import pytest
 import yaml
 
+from apeart.core.config import VGG_BLOCKS
+
 ROOT = Path(__file__).resolve().parents[1]
 
 PINNED = {
     "stages/evaluate_gan.py": "e11d9d0ed4774688743973210d2c4b4ff98a57854cce1aae9633a3d4e2561fb1",
     "src/apeart/gan/evaluate.py": "22381990e002cf54ba964e53ce4f12f1f0db8d0b50cbed8c50c27e7b99ac533e",
     "src/apeart/gan/quality.py": "73ee1b5415e55f0a256eba55d01fd63e529505a5f779077b75547f85659ebd34",
-    "src/apeart/vgg/backbones.py": "882a63ae291573a2f8c9e81f9a7362de57272e58691e8c6d4cf6c4d8f2632f39",
+    "src/apeart/vgg/backbones.py": "deaeb871dccacc107efc77e8e1655966f24bcb7cd1fca335d81f73a224bd43bd",
     "src/apeart/collection/demo.py": "83f7db6f5d32ec4a25ad6d85f370367d06e61341c7a564d2bdfbbb50cd25d76f",
     "params.yaml:evaluate": "afe529a4ec2b8addb6aef6010efb37c0241af23a8139dd43f29e2fba416ba9d9",
     "params.yaml:data": "e37608e297315402e5770ba789527183cc13fe1746b679e353437bdcab034fe3",
+    "config:VGG_BLOCKS": "d37bb5020207adabe0e17581d5e112ec8102f18fa19b05dc28b50fbdbd525c20",
 }
 
 
@@ -36,6 +39,8 @@ def canonical(section: object) -> bytes:
 
 
 def digest(name: str) -> str:
+    if name == "config:VGG_BLOCKS":  # the VGG layer layout the features are read from (backbones.py uses it)
+        return hashlib.sha256(canonical(VGG_BLOCKS)).hexdigest()
     if name.startswith("params.yaml:"):
         params = yaml.safe_load((ROOT / "params.yaml").read_text())
         return hashlib.sha256(canonical(params[name.split(":", 1)[1]])).hexdigest()

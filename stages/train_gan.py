@@ -1,4 +1,5 @@
-"""Stage train_gan: DCGAN on data/prepared/gan; resumes from the last epoch checkpoint after a crash."""
+"""Stage train_gan: DCGAN on data/prepared/gan; resumes from the last epoch checkpoint after a crash. With
+gan.processes > 1 it runs itself under torchrun (data-parallel); rank 0 writes the outputs."""
 from __future__ import annotations
 
 import shutil
@@ -15,6 +16,7 @@ from apeart.core.grids import grid, side_by_side, to_pil
 from apeart.core.live import log_history
 from apeart.core.runtime import deterministic, peak_rss_mb, resolve_device
 from apeart.core.datasets import load_pngs
+from apeart.core.distributed import join_training, leave, relaunch_under_torchrun
 from apeart.gan.figures import interpolation, progress_gif, progress_strip
 from apeart.gan.sample import save_generator
 from apeart.gan.train import Trainer, TrainingError, fingerprint, loss_warning
@@ -24,11 +26,16 @@ MODELS, REPORTS = Path("models/dcgan"), Path("reports/gan")
 
 def main() -> None:
     params = load_params().gan
+    relaunch_under_torchrun("stages/train_gan.py", params.processes)
+    rank, world, device = join_training(params.processes, resolve_device(params.device), TrainingError)
     deterministic(params.seed)
     data = load_pngs(Path("data/prepared/gan"))[1]
     checkpoint = resume_path("train_gan", fingerprint(params, data))
-    trainer = Trainer(params, data, resolve_device(params.device), checkpoint)
+    trainer = Trainer(params, data, device, checkpoint, rank, world)
     state = trainer.run()
+    leave(world)
+    if rank > 0:
+        return
     if warning := loss_warning(state.history):
         print(f"train_gan: WARNING: {warning}", file=sys.stderr)
 

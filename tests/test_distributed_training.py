@@ -1,6 +1,7 @@
-"""Data-parallel training under real torchrun (2 processes on gloo) against one process: the same first
-gradients on the same global batch, close loss curves, rank 0's checkpoint resuming both ranks after one of
-them is SIGKILLed, and the launch refusing a process count other than the params'."""
+"""Data-parallel training under real torchrun (2 processes on gloo) against one process, for the texture
+network and the DCGAN: the same first gradients on the same global batch (the DCGAN's with BatchNorm on
+running statistics), close loss curves, rank 0's checkpoint resuming both ranks after one of them is
+SIGKILLed, and the launch refusing a process count other than the params'."""
 from __future__ import annotations
 
 import os
@@ -59,16 +60,65 @@ leave(world)
 """
 
 
-def _train(folder: Path, processes: int, kill_rank: int | None = None) -> subprocess.CompletedProcess:
-    """TRAIN in one plain process, or under torchrun with `processes`; `folder` holds its checkpoint and result."""
+GAN = """
+import os, signal, sys
+from pathlib import Path
+import apeart, torch
+import defaults
+from apeart.core.distributed import join_training, leave
+from apeart.gan.train import Trainer, TrainingError
+
+out, processes = Path(sys.argv[1]), int(sys.argv[2])
+frozen = os.environ.get("FROZEN_BN") == "1"  # BatchNorm on running statistics, no DiffAugment or EMA
+params = defaults.gan(epochs=3, batch_size=8, processes=processes, nz=16, ngf=8, ndf=8, grid_size=4, grid_every=1,
+                      device="cpu", **({"diffaugment": "", "ema_decay": 0.0} if frozen else {}))
+rank, world, device = join_training(processes, torch.device("cpu"), TrainingError)
+data = torch.randint(0, 256, (64, 3, 64, 64), generator=torch.Generator().manual_seed(1), dtype=torch.uint8)
+
+
+class Recorded(Trainer):
+    # Keeps D's and G's gradients of the first step (DDP-averaged under torchrun); dies at epoch 2 on $KILL_RANK.
+    def __init__(self, *args):
+        super().__init__(*args)
+        self.first = {}
+        for name, net, opt in (("D", self.D, self.opt_d), ("G", self.G, self.opt_g)):
+            def recording(*a, _step=opt.step, _name=name, _net=net, **k):
+                if _name not in self.first:
+                    self.first[_name] = {n: p.grad.clone() for n, p in _net.named_parameters()}
+                return _step(*a, **k)
+            opt.step = recording
+
+    def _epoch(self, epoch, bar):
+        if epoch == 1 and os.environ.get("KILL_RANK") == str(rank):
+            os.kill(os.getpid(), signal.SIGKILL)
+        if frozen:
+            for m in (*self.G.modules(), *self.D.modules()):
+                if isinstance(m, torch.nn.BatchNorm2d):
+                    m.eval()
+        super()._epoch(epoch, bar)
+
+
+trainer = Recorded(params, data, device, out / "ck.pt", rank, world)
+state = trainer.run()
+if rank == 0:
+    first = {f"{n}.{k}": v for n, grads in trainer.first.items() for k, v in grads.items()}
+    torch.save({"net": trainer.sampler.state_dict(), "history": state.history, "first": first}, out / "final.pt")
+leave(world)
+"""
+
+
+def _train(folder: Path, processes: int, kill_rank: int | None = None, script: str = TRAIN,
+           **env_vars: str) -> subprocess.CompletedProcess:
+    """`script` (TRAIN or GAN) in one plain process, or under torchrun with `processes`; `folder` holds its
+    checkpoint and result."""
     folder.mkdir(exist_ok=True)
-    script = folder / "train.py"
-    script.write_text(TRAIN)
+    path = folder / "train.py"
+    path.write_text(script)
     launcher = ["-m", "torch.distributed.run", "--standalone", f"--nproc-per-node={processes}"] if processes > 1 else []
-    env = {**os.environ, "PYTHONPATH": str(Path(__file__).parent)}
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).parent), **env_vars}
     if kill_rank is not None:
         env["KILL_RANK"] = str(kill_rank)
-    return subprocess.run([sys.executable, *launcher, "-m", "apeart", str(script), str(folder), str(processes)],
+    return subprocess.run([sys.executable, *launcher, "-m", "apeart", str(path), str(folder), str(processes)],
                           capture_output=True, text=True, timeout=600, env=env)
 
 
@@ -84,13 +134,41 @@ def runs(tmp_path_factory: pytest.TempPathFactory) -> dict[int, dict]:
     return results
 
 
-def test_two_ranks_average_to_the_one_process_gradient_on_the_same_batch(runs: dict[int, dict]) -> None:
-    """Instance norm, no BatchNorm: each rank's half of the batch, averaged by DDP, is the whole batch's gradient."""
-    one, two = runs[1]["first"], runs[2]["first"]
+def _assert_same_gradients(one: dict[str, torch.Tensor], two: dict[str, torch.Tensor]) -> None:
+    """Equal but for float summation order (biases before a norm have ~0 gradients: noise)."""
     assert one.keys() == two.keys() and len(one) > 10
     whole = torch.cat([g.flatten() for g in one.values()]).norm()
-    for name in one:  # equal but for float summation order (biases before a norm have ~0 gradients: noise)
+    for name in one:
         assert (one[name] - two[name]).norm() <= 1e-3 * one[name].norm() + 1e-6 * whole, name
+
+
+def test_two_ranks_average_to_the_one_process_gradient_on_the_same_batch(runs: dict[int, dict]) -> None:
+    """Instance norm, no BatchNorm: each rank's half of the batch, averaged by DDP, is the whole batch's gradient."""
+    _assert_same_gradients(runs[1]["first"], runs[2]["first"])
+
+
+def test_two_gan_ranks_average_to_the_one_process_gradients(tmp_path: Path) -> None:
+    """D's and G's first-step gradients, BatchNorm on running statistics: the split cannot matter."""
+    results = []
+    for processes in (1, 2):
+        done = _train(tmp_path / f"p{processes}", processes, script=GAN, FROZEN_BN="1")
+        assert done.returncode == 0, done.stderr[-3000:]
+        results.append(torch.load(tmp_path / f"p{processes}" / "final.pt", weights_only=True)["first"])
+    assert any(k.startswith("D.") for k in results[0]) and any(k.startswith("G.") for k in results[0])
+    _assert_same_gradients(*results)
+
+
+def test_a_killed_gan_rank_then_a_relaunch_ends_where_the_straight_run_ends(tmp_path: Path) -> None:
+    """DiffAugment and EMA on: each rank's augmentation generator is in rank 0's checkpoint."""
+    straight = _train(tmp_path / "straight", 2, script=GAN)
+    assert straight.returncode == 0, straight.stderr[-3000:]
+    killed = _train(tmp_path / "killed", 2, kill_rank=1, script=GAN)
+    assert killed.returncode != 0 and not (tmp_path / "killed" / "final.pt").exists()
+    assert torch.load(tmp_path / "killed" / "ck.pt", weights_only=True)["epoch"] == 1
+    resumed = _train(tmp_path / "killed", 2, script=GAN)
+    assert resumed.returncode == 0, resumed.stderr[-3000:]
+    a, b = (torch.load(tmp_path / name / "final.pt", weights_only=True) for name in ("straight", "killed"))
+    assert a["history"] == b["history"] and all(torch.equal(a["net"][k], v) for k, v in b["net"].items())
 
 
 def test_two_ranks_follow_the_one_process_loss_curve(runs: dict[int, dict]) -> None:

@@ -67,6 +67,7 @@ class GanParams:
     seed: int = field(metadata=_range(0))
     epochs: int = field(metadata=_range(1))
     batch_size: int = field(metadata=_range(1))
+    processes: int = field(metadata=_range(1, 4096))  # DDP ranks; each trains on batch_size / processes
     nz: int = field(metadata=_range(1))
     ngf: int = field(metadata=_range(1))
     ndf: int = field(metadata=_range(1))
@@ -97,6 +98,9 @@ class GanParams:
                                   f"{', '.join(DIFFAUGMENT_POLICIES)}, or \"\" for none")
         if self.ema_decay >= 1:
             raise ParamsError(f"gan.ema_decay: {self.ema_decay!r} is out of range; allowed >= 0 and < 1")
+        if self.batch_size % self.processes:
+            raise ParamsError(f"gan.batch_size: {self.batch_size} is not a multiple of gan.processes "
+                              f"({self.processes}); it is the global batch, split evenly across the processes")
 
     @property
     def policy(self) -> tuple[str, ...]:

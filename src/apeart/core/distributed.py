@@ -52,6 +52,15 @@ def data_parallel(module: nn.Module, world: int) -> nn.Module:
     return DistributedDataParallel(module) if world > 1 else module
 
 
+def gather_objects(value: object, world: int) -> list:
+    """Every rank's `value`, in rank order (a list of one for one process)."""
+    if world == 1:
+        return [value]
+    values = [None] * world
+    dist.all_gather_object(values, value)
+    return values
+
+
 def mean_over_ranks(values: torch.Tensor, world: int) -> torch.Tensor:
     """The element-wise mean of `values` over all ranks (the same tensor for one process)."""
     if world > 1:

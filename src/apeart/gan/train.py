@@ -13,6 +13,7 @@ from tqdm import tqdm
 
 from apeart.core.checkpoint import load_checkpoint, save_checkpoint
 from apeart.core.config import GanParams, as_dict
+from apeart.core.distributed import barrier, data_parallel, gather_objects, mean_over_ranks
 from apeart.core.progress import progress
 from apeart.gan.augment import diff_augment
 from apeart.gan.models import Generator, initialised_discriminator, seeded_generator, to_uint8
@@ -99,14 +100,20 @@ class Trainer:
     when enabled, else G).
     """
 
-    def __init__(self, params: GanParams, data: torch.Tensor, device: torch.device, checkpoint: Path) -> None:
+    def __init__(self, params: GanParams, data: torch.Tensor, device: torch.device, checkpoint: Path,
+                 rank: int = 0, world: int = 1) -> None:
         self.params, self.data, self.device, self.checkpoint = params, data, device, checkpoint
+        self.rank, self.world = rank, world
         self.key = fingerprint(params, data)
         self.rng = torch.Generator().manual_seed(params.seed)
+        # Under torchrun the batch order and noise come from the shared `rng` (every rank slices the one-process
+        # batch); DiffAugment draws per image of a rank's own slice, from a generator of its own.
+        self.aug_rng = self.rng if world == 1 else torch.Generator().manual_seed(params.seed * 1_000_003 + rank + 1)
         self.G = seeded_generator(params)
         self.D = initialised_discriminator(params)  # drawn from the global RNG right after G's
         self.G.to(device)
         self.D.to(device)
+        self.G_ddp, self.D_ddp = data_parallel(self.G, world), data_parallel(self.D, world)
         self.policy = params.policy
         self.G_ema: Generator | None = None
         self.ema: AveragedModel | None = None
@@ -146,7 +153,14 @@ class Trainer:
         self.ema.update_parameters(self.G)
 
     def save(self) -> None:
-        """Write the checkpoint atomically (temp file + rename)."""
+        """Write the checkpoint atomically (temp file + rename); under torchrun rank 0 writes it, with every
+        rank's DiffAugment generator."""
+        extra = {} if self.world == 1 else {"aug_rngs": gather_objects(self.aug_rng.get_state(), self.world)}
+        if self.rank == 0:
+            self._write(extra)
+        barrier(self.world)  # no rank starts the next epoch before the checkpoint is on disk
+
+    def _write(self, extra: dict) -> None:
         save_checkpoint(self.checkpoint, {
             "fingerprint": self.key,
             "epoch": self.state.epoch,
@@ -159,6 +173,7 @@ class Trainer:
             "opt_g": self.opt_g.state_dict(),
             "opt_d": self.opt_d.state_dict(),
             "rng": self.rng.get_state(),
+            **extra,
         })
 
     def load(self) -> bool:
@@ -174,6 +189,8 @@ class Trainer:
         self.opt_g.load_state_dict(payload["opt_g"])
         self.opt_d.load_state_dict(payload["opt_d"])
         self.rng.set_state(payload["rng"])
+        if self.world > 1:
+            self.aug_rng.set_state(payload["aug_rngs"][self.rank])
         grids = {int(k): v for k, v in payload["grids"].items()}
         self.state = TrainState(payload["epoch"], payload["step"], payload["history"], grids)
         return True
@@ -182,20 +199,26 @@ class Trainer:
         """bf16 autocast for the forward passes when `precision: bf16`; a no-op for fp32."""
         return torch.autocast(self.device.type, torch.bfloat16, enabled=self.params.precision == "bf16")
 
+    def _batches(self, order: torch.Tensor) -> list[torch.Tensor]:
+        """`order` in batches of gan.batch_size; under torchrun without a last one the ranks cannot split evenly."""
+        batches = list(order.split(self.params.batch_size))
+        return batches[:-1] if len(batches[-1]) % self.world else batches
+
     def _epoch(self, epoch: int, bar: tqdm) -> None:
         p, data, device = self.params, self.data, self.device
         order = torch.randperm(len(data), generator=self.rng)
-        batches = [order[i : i + p.batch_size] for i in range(0, len(data), p.batch_size)]
+        batches = self._batches(order)
         real_label = real_label_at(p, epoch)
         losses = []
-        aug = (lambda x: diff_augment(x, self.policy, self.rng)) if self.policy else (lambda x: x)
+        aug = (lambda x: diff_augment(x, self.policy, self.aug_rng)) if self.policy else (lambda x: x)
+        mine = slice(self.rank, None, self.world)  # this rank's share of each batch
         bar.set_description(f"train_gan epoch {epoch + 1}/{p.epochs}")
         for i, idx in enumerate(batches):
-            real = data[idx].to(device, non_blocking=True).float().div_(127.5).sub_(1)
-            z = torch.randn(len(idx), p.nz, 1, 1, generator=self.rng).to(device, non_blocking=True)
+            real = data[idx[mine]].to(device, non_blocking=True).float().div_(127.5).sub_(1)
+            z = torch.randn(len(idx), p.nz, 1, 1, generator=self.rng)[mine].to(device, non_blocking=True)
             with self._autocast():
-                fake = self.G(z)
-                out_real, out_fake = self.D(aug(real)).float(), self.D(aug(fake.detach())).float()
+                fake = self.G_ddp(z)
+                out_real, out_fake = self.D_ddp(aug(real)).float(), self.D_ddp(aug(fake.detach())).float()
 
             self.opt_d.zero_grad(set_to_none=True)
             d_loss = discriminator_loss(p.loss, out_real, out_fake, real_label)
@@ -203,6 +226,7 @@ class Trainer:
             self.opt_d.step()
 
             # G's step needs gradients through D, not of D's weights: skipping those saves ~10% of a step.
+            # D itself, not its DDP wrapper: no gradient of D's weights to average in this backward.
             self.D.requires_grad_(False)
             with self._autocast():
                 out = self.D(aug(fake)).float()
@@ -217,7 +241,7 @@ class Trainer:
             # Kept on the device: no host sync per step.
             losses.append(torch.stack([d_loss.detach(), g_loss.detach(), out_real.detach().sigmoid().mean(),
                                        out_fake.detach().sigmoid().mean()]))
-        values = torch.stack(losses).cpu()
+        values = mean_over_ranks(torch.stack(losses), self.world).cpu()  # every rank sees (and checks) the same
         bad = (~torch.isfinite(values)).any(1).nonzero()
         kept = (f"last good checkpoint (epoch {self.state.epoch}) kept" if self.state.epoch
                 else "no checkpoint yet (it is written after each epoch)")
@@ -240,8 +264,9 @@ class Trainer:
         if not self.load():
             self.state.grids[0] = self.sample_fixed()
         p = self.params
-        steps_per_epoch = -(-len(self.data) // p.batch_size)
-        with progress(total=p.epochs * steps_per_epoch, initial=self.state.step, unit="step") as bar:
+        steps_per_epoch = len(self._batches(torch.arange(len(self.data))))
+        with progress(total=p.epochs * steps_per_epoch, initial=self.state.step, unit="step",
+                      disable=self.rank > 0) as bar:
             for epoch in range(self.state.epoch, p.epochs):
                 self._epoch(epoch, bar)
                 self.state.epoch = epoch + 1

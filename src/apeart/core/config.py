@@ -39,6 +39,12 @@ def _range(lo: float | None = None, hi: float | None = None, *, lo_open: bool = 
     return {"range": (lo, hi, lo_open), "speed_only": speed_only}
 
 
+def _check_split(section: str, batch_size: int, processes: int) -> None:
+    if batch_size % processes:
+        raise ParamsError(f"{section}.batch_size: {batch_size} is not a multiple of {section}.processes "
+                          f"({processes}); it is the global batch, split evenly across the processes")
+
+
 @dataclass(frozen=True)
 class DataParams:
     source: Literal["demo", "ipfs"]
@@ -98,9 +104,7 @@ class GanParams:
                                   f"{', '.join(DIFFAUGMENT_POLICIES)}, or \"\" for none")
         if self.ema_decay >= 1:
             raise ParamsError(f"gan.ema_decay: {self.ema_decay!r} is out of range; allowed >= 0 and < 1")
-        if self.batch_size % self.processes:
-            raise ParamsError(f"gan.batch_size: {self.batch_size} is not a multiple of gan.processes "
-                              f"({self.processes}); it is the global batch, split evenly across the processes")
+        _check_split("gan", self.batch_size, self.processes)
 
     @property
     def policy(self) -> tuple[str, ...]:
@@ -231,9 +235,7 @@ class TexnetParams:
             raise ParamsError(f"texnet.noise_scales: {self.noise_scales} has a negative value; allowed >= 0")
         if self.alpha == 0 and self.beta == 0:
             raise ParamsError("texnet.alpha and texnet.beta are both 0: the texture network would have no loss")
-        if self.batch_size % self.processes:
-            raise ParamsError(f"texnet.batch_size: {self.batch_size} is not a multiple of texnet.processes "
-                              f"({self.processes}); it is the global batch, split evenly across the processes")
+        _check_split("texnet", self.batch_size, self.processes)
 
 
 @dataclass(frozen=True)

@@ -52,6 +52,12 @@ def data_parallel(module: nn.Module, world: int) -> nn.Module:
     return DistributedDataParallel(module) if world > 1 else module
 
 
+def even_batches(order: torch.Tensor, batch_size: int, world: int) -> list[torch.Tensor]:
+    """`order` in batches of `batch_size`, without a last one that `world` ranks cannot split evenly."""
+    batches = list(order.split(batch_size))
+    return batches[:-1] if len(batches[-1]) % world else batches
+
+
 def gather_objects(value: object, world: int) -> list:
     """Every rank's `value`, in rank order (a list of one for one process)."""
     if world == 1:

@@ -13,7 +13,7 @@ from tqdm import tqdm
 
 from apeart.core.checkpoint import load_checkpoint, save_checkpoint
 from apeart.core.config import GanParams, as_dict
-from apeart.core.distributed import barrier, data_parallel, gather_objects, mean_over_ranks
+from apeart.core.distributed import barrier, data_parallel, even_batches, gather_objects, mean_over_ranks
 from apeart.core.progress import progress
 from apeart.gan.augment import diff_augment
 from apeart.gan.models import Generator, initialised_discriminator, seeded_generator, to_uint8
@@ -200,9 +200,7 @@ class Trainer:
         return torch.autocast(self.device.type, torch.bfloat16, enabled=self.params.precision == "bf16")
 
     def _batches(self, order: torch.Tensor) -> list[torch.Tensor]:
-        """`order` in batches of gan.batch_size; under torchrun without a last one the ranks cannot split evenly."""
-        batches = list(order.split(self.params.batch_size))
-        return batches[:-1] if len(batches[-1]) % self.world else batches
+        return even_batches(order, self.params.batch_size, self.world)
 
     def _epoch(self, epoch: int, bar: tqdm) -> None:
         p, data, device = self.params, self.data, self.device

@@ -11,7 +11,7 @@ import torch
 
 from apeart.core.checkpoint import load_checkpoint, save_checkpoint
 from apeart.core.config import NstParams, TexnetParams
-from apeart.core.distributed import barrier, data_parallel, mean_over_ranks
+from apeart.core.distributed import barrier, data_parallel, even_batches, mean_over_ranks
 from apeart.core.progress import progress
 from apeart.nst.objective import (
     Weights,
@@ -127,10 +127,8 @@ class Trainer:
         self.state = TrainState(payload["epoch"], payload["step"], payload["history"])
         return True
 
-    def _batches(self, order: torch.Tensor) -> tuple[torch.Tensor, ...]:
-        """`order` in batches of texnet.batch_size; under torchrun without a last one the ranks cannot split evenly."""
-        batches = order.split(self.params.batch_size)
-        return batches[:-1] if len(batches[-1]) % self.world else batches
+    def _batches(self, order: torch.Tensor) -> list[torch.Tensor]:
+        return even_batches(order, self.params.batch_size, self.world)
 
     def _epoch(self, epoch: int, bar) -> None:
         p, size = self.params, self.params.size

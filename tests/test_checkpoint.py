@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from apeart.core.checkpoint import load_checkpoint, resume_path, save_checkpoint
+from apeart.core.checkpoint import load_checkpoint, save_checkpoint
 
 CPU = torch.device("cpu")
 
@@ -43,6 +43,5 @@ def test_a_damaged_checkpoint_is_reported_and_ignored(tmp_path: Path, capsys: py
     assert err.startswith(f"train_x: {path} is damaged") and "training from the start" in err
 
 
-def test_no_file_is_a_fresh_start_and_resume_state_lives_in_the_stages_cache(tmp_path: Path) -> None:
+def test_no_file_is_a_fresh_start(tmp_path: Path) -> None:
     assert load_checkpoint(tmp_path / "none.pt", CPU, "train_x", "abc", StageError) is None
-    assert resume_path("train_x", "abc") == Path(".cache/train_x/checkpoint-abc.pt")

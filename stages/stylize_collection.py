@@ -69,7 +69,7 @@ def main() -> None:
     if missing := [n for n in names if n not in cids]:
         raise TexnetError(f"{len(missing)} prepared images have no row in data/raw/manifest.csv (first: {missing[0]}); "
                           "run fetch and prepare again")
-    style, model = style_record(texnet, nst, params.sample.model), file_md5(MODEL)
+    style, model = style_record(texnet.style_source, texnet.style_batch, nst.style_dir, params.sample.model), file_md5(MODEL)
     lineage = []
     for name in names:
         png = (work / f"{name}.png").read_bytes()

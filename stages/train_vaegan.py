@@ -1,5 +1,6 @@
 """Stage train_vaegan: the Larsen et al. VAE-GAN (seed 003) on data/prepared/gan, beside the DCGAN; resumes
-from the last epoch checkpoint after a crash."""
+from the last epoch checkpoint after a crash. With vaegan.processes > 1 it runs itself under torchrun
+(data-parallel); rank 0 writes the outputs."""
 from __future__ import annotations
 
 import shutil
@@ -12,6 +13,7 @@ from apeart.core.checkpoint import resume_path
 from apeart.core.cli import run_stage
 from apeart.core.config import load_params
 from apeart.core.datasets import load_pngs
+from apeart.core.distributed import join_training, leave, relaunch_under_torchrun
 from apeart.core.files import save_png, write_json
 from apeart.core.grids import grid, to_pil
 from apeart.core.live import log_history
@@ -24,14 +26,18 @@ MODELS, REPORTS = Path("models/vaegan"), Path("reports/vaegan")
 
 def main() -> None:
     params = load_params().vaegan
+    relaunch_under_torchrun("stages/train_vaegan.py", params.processes)
+    rank, world, device = join_training(params.processes, resolve_device(params.device), TrainingError)
     deterministic(params.seed)
     data = load_pngs(Path("data/prepared/gan"))[1]
     checkpoint = resume_path("train_vaegan", fingerprint(params, data))
-    device = resolve_device(params.device)
-    trainer = Trainer(params, data, device, checkpoint)
+    trainer = Trainer(params, data, device, checkpoint, rank, world)
     start = time.perf_counter()
     state = trainer.run()
     seconds = time.perf_counter() - start
+    leave(world)
+    if rank > 0:
+        return
 
     nrow = max(1, int(params.grid_size ** 0.5))
     for epoch, images in state.grids.items():

@@ -1,7 +1,7 @@
 """Data-parallel training under real torchrun (2 processes on gloo) against one process, for the texture
-network and the DCGAN: the same first gradients on the same global batch (the DCGAN's with BatchNorm on
-running statistics), close loss curves, rank 0's checkpoint resuming both ranks after one of them is
-SIGKILLed, and the launch refusing a process count other than the params'."""
+network, the DCGAN and the VAE-GAN: the same first gradients on the same global batch (the GANs' with
+BatchNorm on running statistics), close loss curves, rank 0's checkpoint resuming both ranks after one of
+them is SIGKILLed, and the launch refusing a process count other than the params'."""
 from __future__ import annotations
 
 import os
@@ -107,9 +107,57 @@ leave(world)
 """
 
 
+VAEGAN = """
+import os, signal, sys
+from pathlib import Path
+import apeart, torch
+import defaults
+from apeart.core.distributed import join_training, leave
+from apeart.vaegan.train import Trainer, TrainingError
+
+out, processes = Path(sys.argv[1]), int(sys.argv[2])
+frozen = os.environ.get("FROZEN_BN") == "1"  # BatchNorm on running statistics
+# margin > 0: the equilibrium rule skips updates by the losses, which every rank must read alike
+params = defaults.vaegan(epochs=3, batch_size=8, processes=processes, latent=16, grid_size=4, grid_every=1,
+                         margin=0.0 if frozen else 0.3, device="cpu")
+rank, world, device = join_training(processes, torch.device("cpu"), TrainingError)
+data = torch.randint(0, 256, (32, 3, 64, 64), generator=torch.Generator().manual_seed(1), dtype=torch.uint8)
+
+
+class Recorded(Trainer):
+    # Keeps E's, Dec's and D's gradients of the first step (DDP-averaged); dies at epoch 2 on $KILL_RANK.
+    def __init__(self, *args):
+        super().__init__(*args)
+        self.first = {}
+        for name, net, opt in (("E", self.E, self.opt_e), ("Dec", self.Dec, self.opt_dec), ("D", self.D, self.opt_d)):
+            def recording(*a, _step=opt.step, _name=name, _net=net, **k):
+                if _name not in self.first:
+                    self.first[_name] = {n: p.grad.clone() for n, p in _net.named_parameters()}
+                return _step(*a, **k)
+            opt.step = recording
+
+    def _epoch(self, epoch, bar):
+        if epoch == 1 and os.environ.get("KILL_RANK") == str(rank):
+            os.kill(os.getpid(), signal.SIGKILL)
+        if frozen:
+            for m in (*self.E.modules(), *self.Dec.modules(), *self.D.modules()):
+                if isinstance(m, (torch.nn.BatchNorm1d, torch.nn.BatchNorm2d)):
+                    m.eval()
+        super()._epoch(epoch, bar)
+
+
+trainer = Recorded(params, data, device, out / "ck.pt", rank, world)
+state = trainer.run()
+first = {f"{n}.{k}": v for n, grads in trainer.first.items() for k, v in grads.items()}
+weights = {f"{n}.{k}": v for n in ("E", "Dec", "D") for k, v in getattr(trainer, n).named_parameters()}
+torch.save({"net": weights, "history": state.history, "first": first}, out / f"final-{rank}.pt")
+leave(world)
+"""
+
+
 def _train(folder: Path, processes: int, kill_rank: int | None = None, script: str = TRAIN,
            **env_vars: str) -> subprocess.CompletedProcess:
-    """`script` (TRAIN or GAN) in one plain process, or under torchrun with `processes`; `folder` holds its
+    """`script` (TRAIN, GAN or VAEGAN) in one plain process, or under torchrun with `processes`; `folder` holds its
     checkpoint and result."""
     folder.mkdir(exist_ok=True)
     path = folder / "train.py"
@@ -199,3 +247,33 @@ def test_the_process_count_is_checked_against_the_params() -> None:
         defaults.parse({"texnet": {"batch_size": 3, "processes": 2}})
     with pytest.raises(TexnetError, match="launched with 1 processes but the params ask for 2"):
         join_training(2, torch.device("cpu"), TexnetError)
+
+
+def test_two_vaegan_ranks_average_to_the_one_process_gradients(tmp_path: Path) -> None:
+    """E's, Dec's and D's first-step gradients (Dec runs twice, D also through functional_call in the one
+    backward), BatchNorm on running statistics."""
+    results = []
+    for processes in (1, 2):
+        done = _train(tmp_path / f"p{processes}", processes, script=VAEGAN, FROZEN_BN="1")
+        assert done.returncode == 0, done.stderr[-3000:]
+        results.append(torch.load(tmp_path / f"p{processes}" / "final-0.pt", weights_only=True)["first"])
+    assert {k.split(".")[0] for k in results[0]} == {"E", "Dec", "D"}
+    _assert_same_gradients(*results)
+
+
+def test_a_killed_vaegan_rank_then_a_relaunch_ends_where_the_straight_run_ends(tmp_path: Path) -> None:
+    """With the equilibrium rule on, both ranks end with the same weights (they took the same decisions), and a
+    relaunch after a SIGKILLed rank ends bit-identical to the straight run."""
+    straight = _train(tmp_path / "straight", 2, script=VAEGAN)
+    assert straight.returncode == 0, straight.stderr[-3000:]
+    ranks = [torch.load(tmp_path / "straight" / f"final-{r}.pt", weights_only=True) for r in (0, 1)]
+    assert all(torch.equal(ranks[0]["net"][k], v) for k, v in ranks[1]["net"].items())
+    skipped = [h for h in ranks[0]["history"] if not (h["d_update"] and h["dec_update"])]
+    assert skipped, "the equilibrium rule never skipped an update: the test does not exercise it"
+    killed = _train(tmp_path / "killed", 2, kill_rank=1, script=VAEGAN)
+    assert killed.returncode != 0 and not (tmp_path / "killed" / "final-0.pt").exists()
+    assert torch.load(tmp_path / "killed" / "ck.pt", weights_only=True)["epoch"] == 1
+    resumed = _train(tmp_path / "killed", 2, script=VAEGAN)
+    assert resumed.returncode == 0, resumed.stderr[-3000:]
+    a, b = (torch.load(tmp_path / name / "final-0.pt", weights_only=True) for name in ("straight", "killed"))
+    assert a["history"] == b["history"] and all(torch.equal(a["net"][k], v) for k, v in b["net"].items())

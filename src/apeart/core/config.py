@@ -133,6 +133,7 @@ class VaeganParams:
     seed: int = field(metadata=_range(0))
     epochs: int = field(metadata=_range(1))
     batch_size: int = field(metadata=_range(1))
+    processes: int = field(metadata=_range(1, 4096))  # DDP ranks; each trains on batch_size / processes
     latent: int = field(metadata=_range(1))
     width: float = field(metadata=_range(0, 4, lo_open=True))  # x Larsen's channels and FC widths
     decoder: Literal["larsen", "dcgan"]  # dcgan: apeart.gan.models.Generator (width ngf)
@@ -153,6 +154,9 @@ class VaeganParams:
     walk_steps: int = field(metadata=_range(2, 64))
     device: Literal["auto", "cpu", "cuda"]
 
+    def __post_init__(self) -> None:
+        _check_split("vaegan", self.batch_size, self.processes)
+
 
 @dataclass(frozen=True)
 class SampleParams:
@@ -165,6 +169,7 @@ class SampleParams:
 @dataclass(frozen=True)
 class NstParams:
     content_count: int = field(metadata=_range(1))
+    collection_images: int = field(metadata=_range(0))  # stylize_collection_gatys: the first N (0 = all)
     size: int = field(metadata=_range(16, 4096))
     backbone: Literal["vgg19_caffe", "vgg19", "vgg16"]
     pooling: Literal["max", "avg"]

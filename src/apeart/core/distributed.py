@@ -14,10 +14,10 @@ from torch.nn.parallel import DistributedDataParallel
 NPROC = "APEART_NPROC"  # processes for a sharded stage under `dvc repro` (not a param: it changes no output)
 
 
-def relaunch_under_torchrun(script: str, nproc: int | None = None) -> None:
-    """With `nproc` (default: $APEART_NPROC) > 1 and no torchrun around this process, run `script` under
-    torchrun with that many processes on this machine and exit with its status."""
-    nproc = int(os.environ.get(NPROC, "1")) if nproc is None else nproc
+def relaunch_under_torchrun(script: str, nproc: int | None = None, default: int = 1) -> None:
+    """With `nproc` (else $APEART_NPROC, else `default`) > 1 and no torchrun around this process, run `script`
+    under torchrun with that many processes on this machine and exit with its status."""
+    nproc = int(os.environ.get(NPROC, default)) if nproc is None else nproc
     if nproc > 1 and "RANK" not in os.environ:
         cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", f"--nproc-per-node={nproc}",
                "-m", "apeart", script]

@@ -6,7 +6,6 @@ import hashlib
 import io
 from pathlib import Path
 
-from apeart.core.config import NstParams, TexnetParams
 from apeart.core.files import write_bytes
 from apeart.nst.inputs import image_files
 from apeart.texnet.data import GAN_STYLES
@@ -19,13 +18,13 @@ def file_md5(path: Path) -> str:
     return hashlib.md5(path.read_bytes()).hexdigest()
 
 
-def style_record(texnet: TexnetParams, nst: NstParams, sample_model: str) -> str:
-    """The style a network was trained on: which images (GAN batch and its generator, or the paintings) and one
-    sha256 over their files, so two different style sets never share a record."""
-    if texnet.style_source == "gan":
-        folder, label = GAN_STYLES / f"batch_{texnet.style_batch:03d}", f"gan {sample_model} batch_{texnet.style_batch:03d}"
+def style_record(source: str, batch: int, style_dir: str, sample_model: str) -> str:
+    """The style images (`source` gan: GAN batch `batch` and its generator; images: the paintings of
+    `style_dir`) and one sha256 over their files, so two different style sets never share a record."""
+    if source == "gan":
+        folder, label = GAN_STYLES / f"batch_{batch:03d}", f"gan {sample_model} batch_{batch:03d}"
     else:
-        folder, label = Path(nst.style_dir), f"paintings {nst.style_dir}"
+        folder, label = Path(style_dir), f"paintings {style_dir}"
     digest = hashlib.sha256()
     for path in image_files(folder):
         digest.update(path.name.encode() + hashlib.sha256(path.read_bytes()).digest())

@@ -32,6 +32,7 @@ from tqdm import tqdm
 
 from apeart.core.checkpoint import load_checkpoint, save_checkpoint
 from apeart.core.config import VaeganParams, as_dict
+from apeart.core.distributed import barrier, data_parallel, even_batches, mean_over_ranks
 from apeart.core.progress import progress
 from apeart.gan.models import to_uint8
 from apeart.vaegan.models import Discriminator, Encoder, seeded_networks
@@ -113,14 +114,22 @@ def _optimiser(params: VaeganParams, module: nn.Module) -> torch.optim.Optimizer
 
 
 class Trainer:
-    """Holds E, Dec, D, their optimisers and RNG; `run` trains to `params.epochs`, checkpointing each epoch."""
+    """Holds E, Dec, D, their optimisers and RNG; `run` trains to `params.epochs`, checkpointing each epoch.
 
-    def __init__(self, params: VaeganParams, data: Tensor, device: torch.device, checkpoint: Path) -> None:
+    Under torchrun (`world` > 1) every rank draws the whole batch's order and noise from the one shared RNG and
+    trains on its slice, each network in DDP; the losses the equilibrium rule reads are averaged over the
+    ranks, so all take the same decision. Rank 0's checkpoint (the RNG included) resumes them all."""
+
+    def __init__(self, params: VaeganParams, data: Tensor, device: torch.device, checkpoint: Path,
+                 rank: int = 0, world: int = 1) -> None:
         self.params, self.data, self.device, self.checkpoint = params, data, device, checkpoint
+        self.rank, self.world = rank, world
         self.key = fingerprint(params, data)
         self.rng = torch.Generator().manual_seed(params.seed)
         E, Dec, D = seeded_networks(params)
         self.E, self.Dec, self.D = E.to(device), Dec.to(device), D.to(device)
+        # Dec runs twice per step: one backward still gives each parameter one summed gradient to average.
+        self.E_ddp, self.Dec_ddp, self.D_ddp = (data_parallel(m, world) for m in (self.E, self.Dec, self.D))
         self.opt_e, self.opt_dec, self.opt_d = (_optimiser(params, m) for m in (self.E, self.Dec, self.D))
         self.fixed_z = torch.randn(params.grid_size, params.latent, generator=self.rng).to(device)
         self.state = TrainState()
@@ -136,7 +145,12 @@ class Trainer:
         return images
 
     def save(self) -> None:
-        """Write the checkpoint atomically (temp file + rename)."""
+        """Write the checkpoint atomically (temp file + rename); under torchrun rank 0 writes it."""
+        if self.rank == 0:
+            self._write()
+        barrier(self.world)  # no rank starts the next epoch before the checkpoint is on disk
+
+    def _write(self) -> None:
         save_checkpoint(self.checkpoint, {
             "fingerprint": self.key, "epoch": self.state.epoch, "step": self.state.step,
             "history": self.state.history, "grids": {str(k): v for k, v in self.state.grids.items()},
@@ -162,24 +176,24 @@ class Trainer:
         and `total`, whose single backward gives every network its own gradient (module docstring)."""
         p = self.params
         gamma = max(p.gamma, 1e-30)  # gamma 0: the decoder ignores L_llike; the encoder still gets all of it
-        mu, logvar = self.E(real)
-        eps = torch.randn(mu.shape, generator=self.rng).to(self.device)
+        mu, logvar = self.E_ddp(real)
+        eps = self._noise(mu.shape)
         z = reparameterise(mu, logvar, eps)
-        z_prior = torch.randn(mu.shape, generator=self.rng).to(self.device)
+        z_prior = self._noise(mu.shape)
 
-        recon = ScaleGrad.apply(self.Dec(ScaleGrad.apply(z, 1.0 / gamma)), gamma if p.gamma > 0 else 0.0)
+        recon = ScaleGrad.apply(self.Dec_ddp(ScaleGrad.apply(z, 1.0 / gamma)), gamma if p.gamma > 0 else 0.0)
         kl = kl_divergence(mu, logvar).mean()
         llike = feature_llike(self.D, recon, real).mean()
         if p.pixel_weight > 0:
             llike = llike + p.pixel_weight * pixel_llike(recon, real).mean()
 
-        fakes = self.Dec(torch.cat([z.detach(), z_prior]))  # Larsen: the GAN decode; no GAN gradient to E
+        fakes = self.Dec_ddp(torch.cat([z.detach(), z_prior]))  # Larsen: the GAN decode; no GAN gradient to E
         n = len(real)
         if p.dec_gan == "minimax":  # Larsen: the decoder ascends D's own loss (gradient reversal, one D pass)
-            logits = self.D(torch.cat([real, ScaleGrad.apply(fakes, -1.0)]))
+            logits = self.D_ddp(torch.cat([real, ScaleGrad.apply(fakes, -1.0)]))
             dec_gan = None
         else:  # non-saturating: D's loss on detached fakes; the decoder's through D with its weights detached
-            logits = self.D(torch.cat([real, fakes.detach()]))
+            logits = self.D_ddp(torch.cat([real, fakes.detach()]))
             dec_logits = functional_call(self.D, frozen(self.D), (torch.cat([real, fakes]),))[n:]
             dec_gan = 2 * F.binary_cross_entropy_with_logits(dec_logits, torch.ones_like(dec_logits))
         out_real, out_recon, out_prior = logits[:n], logits[n : 2 * n], logits[2 * n :]
@@ -193,6 +207,11 @@ class Trainer:
                 "bce_real": bce_real, "bce_fake": bce_fake,
                 "d_real": out_real.detach().sigmoid().mean(), "d_fake": logits[n:].detach().sigmoid().mean()}
 
+    def _noise(self, shape: torch.Size) -> Tensor:
+        """N(0, I) for this rank's slice of the whole batch, drawn from the shared RNG."""
+        whole = torch.randn(shape[0] * self.world, *shape[1:], generator=self.rng)
+        return whole[self.rank :: self.world].to(self.device)
+
     def step(self, real: Tensor) -> dict[str, float]:
         """One update of all three networks (the equilibrium rule may skip D's or the decoder's)."""
         p = self.params
@@ -200,7 +219,9 @@ class Trainer:
             opt.zero_grad(set_to_none=True)
         out = self.losses(real)
         out["total"].backward()
-        values = {k: float(v.detach()) for k, v in out.items() if k != "total"}
+        names = [k for k in out if k != "total"]
+        means = mean_over_ranks(torch.stack([out[k].detach() for k in names]), self.world)
+        values = dict(zip(names, means.tolist()))
         update_dec = update_d = True
         if p.margin > 0:
             lo, hi = p.equilibrium - p.margin, p.equilibrium + p.margin
@@ -222,15 +243,16 @@ class Trainer:
         values["dec_update"], values["d_update"] = float(update_dec), float(update_d)
         return values
 
+    def _batches(self, order: Tensor) -> list[Tensor]:
+        """The epoch's batches; BatchNorm needs two images a rank, so a last batch short of that is dropped."""
+        return [b for b in even_batches(order, self.params.batch_size, self.world) if len(b) >= 2 * self.world]
+
     def _epoch(self, epoch: int, bar: tqdm) -> None:
         p, data = self.params, self.data
         order = torch.randperm(len(data), generator=self.rng)
         bar.set_description(f"train_vaegan epoch {epoch + 1}/{p.epochs}")
-        for i in range(0, len(data), p.batch_size):
-            idx = order[i : i + p.batch_size]
-            if len(idx) < 2:  # BatchNorm needs two images; a last batch of one is dropped
-                continue
-            real = data[idx].to(self.device).float().div_(127.5).sub_(1)
+        for idx in self._batches(order):
+            real = data[idx[self.rank :: self.world]].to(self.device).float().div_(127.5).sub_(1)
             values = self.step(real)
             self.state.step += 1
             self.state.history.append({"step": self.state.step, "epoch": epoch + 1, **values})
@@ -242,8 +264,9 @@ class Trainer:
             self.state.grids[0] = self.sample_fixed()
         self.resumed_from = self.state.epoch
         p = self.params
-        steps_per_epoch = len(range(0, len(self.data), p.batch_size))
-        with progress(total=p.epochs * steps_per_epoch, initial=self.state.epoch * steps_per_epoch, unit="step") as bar:
+        steps_per_epoch = len(self._batches(torch.arange(len(self.data))))
+        with progress(total=p.epochs * steps_per_epoch, initial=self.state.step, unit="step",
+                      disable=self.rank > 0) as bar:
             for epoch in range(self.state.epoch, p.epochs):
                 self._epoch(epoch, bar)
                 self.state.epoch = epoch + 1

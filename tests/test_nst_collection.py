@@ -1,0 +1,104 @@
+"""Gatys over a collection, sharded (nst/collection.py): under real torchrun (2 processes on gloo, one thread
+each) every rank does only its own chunks and the files are byte-identical to one process's; a SIGKILLed
+rank and a relaunch finish the job without redoing a finished chunk, with the same bytes."""
+from __future__ import annotations
+
+import hashlib
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+
+import defaults
+from apeart.nst.collection import chunks, run_key
+
+pytestmark = pytest.mark.slow  # optimises images under torchrun
+
+SHARD = """
+import os, signal, sys
+from pathlib import Path
+import apeart, torch
+import defaults
+from apeart.core.distributed import barrier, join, leave
+from apeart.nst.collection import stylise_shard
+
+torch.set_num_threads(1)
+rank, world = join()
+root, work = Path(sys.argv[1]), Path(sys.argv[2])
+params = defaults.nst(size=32, steps=6, content_count=2, content_layers=["conv2_1"], style_layers=["conv1_1", "conv2_1"])
+images = torch.rand(7, 3, 32, 32, generator=torch.Generator().manual_seed(1))
+styles = [torch.rand(3, 32, 32, generator=torch.Generator().manual_seed(2))]
+names = [str(i) for i in range(7)]
+done = []
+
+def finished(chunk):
+    done.append(" ".join(chunk))
+    if os.environ.get("KILL_RANK") == str(rank):
+        os.kill(os.getpid(), signal.SIGKILL)  # after its first chunk's files are written
+
+stylise_shard(names, lambda chunk: images[[int(n) for n in chunk]], styles, params, work, torch.device("cpu"),
+              finished, rank, world)
+(root / f"{work.name}-rank{rank}.txt").write_text(",".join(done))
+barrier(world)
+leave(world)
+"""
+CHUNKS = ["0 1", "2 3", "4 5", "6"]
+
+
+def _shard(root: Path, work: str, processes: int, **env_vars: str) -> subprocess.CompletedProcess:
+    script = root / "shard.py"
+    script.write_text(SHARD)
+    launcher = ["-m", "torch.distributed.run", "--standalone", f"--nproc-per-node={processes}"] if processes > 1 else []
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).parent), **env_vars}
+    return subprocess.run([sys.executable, *launcher, "-m", "apeart", str(script), str(root), str(root / work)],
+                          capture_output=True, text=True, timeout=600, env=env)
+
+
+def _digests(folder: Path) -> dict[str, str]:
+    return {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(folder.glob("*.png"))}
+
+
+@pytest.fixture(scope="module")
+def single(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
+    root = tmp_path_factory.mktemp("single")
+    done = _shard(root, "work", 1)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert (root / "work-rank0.txt").read_text().split(",") == CHUNKS
+    return _digests(root / "work")
+
+
+def test_two_ranks_write_the_files_one_process_writes(single: dict[str, str], tmp_path: Path) -> None:
+    done = _shard(tmp_path, "work", 2)
+    assert done.returncode == 0, done.stderr[-3000:]
+    shares = [(tmp_path / f"work-rank{r}.txt").read_text().split(",") for r in (0, 1)]
+    assert shares == [CHUNKS[0::2], CHUNKS[1::2]]  # chunk i on rank i % 2, nothing twice
+    assert _digests(tmp_path / "work") == single and len(single) == 7
+
+
+def test_a_killed_rank_then_a_relaunch_redoes_no_finished_chunk(single: dict[str, str], tmp_path: Path) -> None:
+    killed = _shard(tmp_path, "work", 2, KILL_RANK="1")
+    assert killed.returncode != 0
+    finished = {p.stem for p in (tmp_path / "work").glob("*.png")}
+    assert {"2", "3"} <= finished and not {"6"} & finished  # rank 1 wrote its first chunk, then died
+    resumed = _shard(tmp_path, "work", 2)
+    assert resumed.returncode == 0, resumed.stderr[-3000:]
+    redone = {c for r in (0, 1) for c in (tmp_path / f"work-rank{r}.txt").read_text().split(",") if c}
+    assert not {n for c in redone for n in c.split()} & finished
+    assert _digests(tmp_path / "work") == single
+
+
+def test_chunks_are_fixed_by_the_names_alone() -> None:
+    assert chunks([str(i) for i in range(5)], 2) == [["0", "1"], ["2", "3"], ["4"]]
+
+
+def test_the_run_key_changes_with_what_decides_an_output() -> None:
+    params, styles, weights = defaults.nst(), [torch.zeros(3, 8, 8)], {"sha256": "a"}
+    key = run_key(params, styles, weights)
+    assert key == run_key(defaults.nst(device="cpu", sweep_betas=[1.0]), styles, weights)  # no output change
+    assert key != run_key(defaults.nst(beta=2e-6), styles, weights)
+    assert key != run_key(defaults.nst(content_count=3), styles, weights)
+    assert key != run_key(params, [torch.ones(3, 8, 8)], weights)
+    assert key != run_key(params, styles, {"sha256": "b"})

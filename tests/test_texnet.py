@@ -18,6 +18,7 @@ from apeart.core.files import save_png
 from apeart.core.grids import to_pil
 from apeart.texnet import collection
 from apeart.texnet.data import training_set
+from apeart.texnet.inference import InferenceNet, phase_weights
 from apeart.texnet.models import TexnetError, TextureNet, fold_batchnorm, pyramid, save_model
 from apeart.texnet.train import Trainer, fingerprint, seeded_net
 
@@ -140,6 +141,24 @@ def test_an_interrupted_run_resumes_to_the_same_weights(tmp_path: Path, monkeypa
         assert torch.equal(tensor, resumed.net.state_dict()[name]), name
 
 
+def test_a_non_finite_loss_mid_epoch_names_its_step_and_never_reaches_the_checkpoint(tmp_path: Path) -> None:
+    styles, train = [_images(1, 32, 5)[0].float() / 255], _images(4, 32, 1)  # TINY: 2 steps per epoch
+    trainer = Trainer(dataclasses.replace(TINY, epochs=3), NST, train, styles, CPU, tmp_path / "ck.pt")
+    real, calls = trainer.losses, iter(range(100))
+
+    def nan_from_step_4(content: torch.Tensor, out: torch.Tensor) -> dict[str, torch.Tensor]:
+        losses = real(content, out)
+        return {k: v * float("nan") for k, v in losses.items()} if next(calls) >= 3 else losses
+
+    trainer.losses = nan_from_step_4
+    with pytest.raises(TexnetError, match=r"non-finite loss at epoch 2, step 4; lower texnet.lr; last good checkpoint "
+                                          r"\(epoch 1\) kept"):
+        trainer.run()
+    resumed = Trainer(dataclasses.replace(TINY, epochs=3), NST, train, styles, CPU, tmp_path / "ck.pt")
+    assert resumed.load() and resumed.state.epoch == 1 and resumed.state.step == 2
+    assert all(torch.isfinite(t).all() for t in resumed.net.state_dict().values())
+
+
 def test_every_training_param_is_in_the_fingerprint() -> None:
     styles, train = [torch.zeros(3, 32, 32)], _images(2, 32, 1)
     base = fingerprint(TINY, NST, train, styles)
@@ -245,16 +264,66 @@ def test_a_texture_network_without_any_loss_weight_is_refused() -> None:
         defaults.parse({"texnet": {"alpha": 0, "beta": 0}})
 
 
+def _inference_case(norm: str) -> TextureNet:
+    net = TextureNet(levels=5, norm=norm)
+    with torch.no_grad():
+        for module in net.modules():
+            if isinstance(module, nn.BatchNorm2d):  # statistics that are not the identity
+                module.running_mean.uniform_(-1, 1), module.running_var.uniform_(0.5, 2)
+            if isinstance(module, (nn.BatchNorm2d, nn.GroupNorm)):  # and affine weights that are not either
+                module.weight.uniform_(0.5, 1.5), module.bias.uniform_(-0.5, 0.5)
+    return net
+
+
+def _inputs(net: nn.Module, size: int, batch: int) -> tuple[torch.Tensor, list[torch.Tensor]]:
+    x = torch.rand(batch, 3, size, size).contiguous(memory_format=torch.channels_last)
+    return x, [n.contiguous(memory_format=torch.channels_last) for n in net.noise(batch, size, 1.0)]
+
+
 @pytest.mark.parametrize("norm", ["instance", "batch"])
 def test_the_frozen_inference_net_computes_the_eager_one_bit_for_bit(norm: str) -> None:
-    net = TextureNet(levels=5, norm=norm)
-    for module in net.modules():
-        if isinstance(module, nn.BatchNorm2d):  # statistics that are not the identity
-            module.running_mean.uniform_(-1, 1), module.running_var.uniform_(0.5, 2)
+    net = _inference_case(norm)
     eager, frozen = collection.inference_net(net, CPU, freeze=False), collection.inference_net(net, CPU)
-    assert isinstance(frozen, collection.FrozenNet) and frozen.levels == 5
+    assert isinstance(eager, InferenceNet) and isinstance(frozen, collection.FrozenNet) and frozen.levels == 5
     for size, batch in ((32, 1), (64, 3)):  # traced at 32 px, batch 1: the graph holds for any size and batch
-        x = torch.rand(batch, 3, size, size).contiguous(memory_format=torch.channels_last)
-        z = [n.contiguous(memory_format=torch.channels_last) for n in frozen.noise(batch, size, 1.0)]
+        x, z = _inputs(frozen, size, batch)
         with torch.inference_mode():
             assert torch.equal(eager(x, z), frozen(x, z))
+
+
+@pytest.mark.parametrize("norm", ["instance", "batch"])
+def test_the_inference_net_computes_the_texture_network(norm: str) -> None:
+    """Matrix-product 1x1 convs, no bias before instance norm, joins' norm and conv share at the coarse size."""
+    net = _inference_case(norm).eval()
+    lean = collection.inference_net(net, CPU, freeze=False)
+    for size, batch in ((32, 1), (64, 2)):
+        x, z = _inputs(net, size, batch)
+        with torch.inference_mode():
+            assert torch.allclose(lean(x, z), net(x, z), rtol=0, atol=2e-5)
+
+
+def test_phase_weights_compute_the_3x3_conv_of_the_upsampled_input() -> None:
+    torch.manual_seed(0)
+    coarse, weight = torch.randn(2, 5, 6, 7), torch.randn(4, 5, 3, 3)
+    up = nn.functional.interpolate(coarse, scale_factor=2, mode="nearest")
+    expected = nn.functional.conv2d(nn.functional.pad(up, (1, 1, 1, 1), mode="replicate"), weight)
+    phases = nn.functional.conv2d(nn.functional.pad(coarse, (1, 1, 1, 1), mode="replicate"), phase_weights(weight))
+    for k, (py, px) in enumerate(((0, 0), (0, 1), (1, 0), (1, 1))):
+        got = phases[:, 4 * k:4 * (k + 1), py:py + 6, px:px + 7]
+        assert torch.allclose(got, expected[:, :, py::2, px::2], atol=1e-5)
+
+
+def test_stylise_runs_on_one_thread_whatever_the_caller_set() -> None:
+    """The same bits at any caller thread count, and the caller's count restored."""
+    net = collection.inference_net(_inference_case("instance"), CPU)
+    image = _images(1, 32, 5)[0]
+    before = torch.get_num_threads()
+    try:
+        outs = []
+        for threads in (1, 2):
+            torch.set_num_threads(threads)
+            outs.append(collection.stylise(net, image, "3", 1.0, 0, CPU))
+            assert torch.get_num_threads() == threads
+    finally:
+        torch.set_num_threads(before)
+    assert torch.equal(outs[0], outs[1])

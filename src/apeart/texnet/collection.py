@@ -3,9 +3,10 @@ per token id, so every output's bytes depend only on (image, token, model), what
 
 Why one image and one thread per process: on the CPU the float results of a batch, or of a different thread
 count, differ from a single image's in the last bits (~3e-5 with instance norm), and that flips some 8-bit
-pixels. It costs no speed: one image at a time beat batches of 16 per image in every repeat of
-benchmarks/bench_texnet.py; whether two one-thread processes beat one two-thread process was within the
-noise of a loaded machine there.
+pixels. So `stylise` runs on one thread on the CPU whatever its caller's setting. It costs no speed: one image at
+a time beat batches of 16 per image in every repeat of benchmarks/bench_texnet.py, and one image on one thread
+beat the same on two (torch's threads sleep between ops here, OMP_WAIT_POLICY=PASSIVE, and waking them costs
+more than this small network's ops gain).
 """
 from __future__ import annotations
 
@@ -13,7 +14,8 @@ import hashlib
 import multiprocessing
 import signal
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import torch
@@ -24,14 +26,16 @@ from torchvision.transforms.functional import pil_to_tensor
 from apeart.core.config import TexnetParams
 from apeart.core.files import png_bytes, remove_temps, write_bytes
 from apeart.core.grids import to_pil
+from apeart.texnet.inference import InferenceNet
 from apeart.texnet.models import TextureNet, fold_batchnorm, read_model
 
 
 class FrozenNet(nn.Module):
-    """A texture network traced and frozen by TorchScript, its `levels` and `noise` kept: the same kernels in
-    the same order, so the same bits, with less per-op overhead (benchmarks/bench_texnet.py)."""
+    """A texture network (TextureNet or InferenceNet) traced and frozen by TorchScript, its `levels` and `noise`
+    kept: the same kernels in the same order, so the same bits, with less per-op overhead
+    (benchmarks/bench_texnet.py)."""
 
-    def __init__(self, net: TextureNet) -> None:
+    def __init__(self, net: TextureNet | InferenceNet) -> None:
         super().__init__()
         self.levels, self.noise = net.levels, net.noise
         side = 2**net.levels  # the graph does not depend on the side: every size runs through it
@@ -46,38 +50,61 @@ class FrozenNet(nn.Module):
         return self.graph(image, noise)
 
 
-def load_model(path: Path, device: torch.device) -> TextureNet | FrozenNet:
+Net = TextureNet | InferenceNet | FrozenNet
+
+
+def load_model(path: Path, device: torch.device) -> Net:
     """The network saved at `path`, ready for inference (`inference_net`); TexnetError if unusable."""
     return inference_net(read_model(path, device), device)
 
 
-def inference_net(net: TextureNet, device: torch.device, freeze: bool = True) -> TextureNet | FrozenNet:
-    """An eval-mode copy on `device` with BatchNorm folded; on the CPU channels_last (oneDNN's fast layout) and,
-    with `freeze`, a FrozenNet."""
+def inference_net(net: TextureNet, device: torch.device, freeze: bool = True) -> Net:
+    """An eval-mode copy on `device` with BatchNorm folded; on the CPU channels_last (oneDNN's fast layout), an
+    InferenceNet (fewer FLOPs and passes, the same function up to float rounding) and, with `freeze`, frozen."""
     net = fold_batchnorm(net.to(device)).to(memory_format=_format(device))
-    # Frozen: 1.10-1.39x faster per image at 128 px, batch 1, 1 and 2 threads, both norms, outputs bit for bit
-    # the same (benchmarks/bench_texnet.py "levers", README "Speed"); a GPU keeps the module (not measured).
-    return FrozenNet(net).eval() if freeze and device.type == "cpu" else net
+    # At 128 px, batch 1 (benchmarks/bench_texnet.py "levers", README "Speed"): frozen InferenceNet 1.1-1.2x faster
+    # than the frozen TextureNet, and freezing 1.3-1.4x faster than the unfrozen InferenceNet, whose bits it
+    # computes. A GPU keeps the folded module (not measured there).
+    if device.type != "cpu":
+        return net
+    lean = InferenceNet(net)
+    return FrozenNet(lean).eval() if freeze else lean
 
 
 def _format(device: torch.device) -> torch.memory_format:
     return torch.channels_last if device.type == "cpu" else torch.contiguous_format
 
 
-def token_noise(net: TextureNet | FrozenNet, token: str, size: int, scale: float, seed: int) -> list[torch.Tensor]:
+def token_noise(net: Net, token: str, size: int, scale: float, seed: int) -> list[torch.Tensor]:
     """The noise pyramid (1, 3, s, s) per level of one image, from a generator seeded by (seed, token id) alone."""
     key = int.from_bytes(hashlib.sha256(f"{seed}:{token}".encode()).digest()[:8], "little")
     return net.noise(1, size, scale, torch.Generator().manual_seed(key))
 
 
+@contextmanager
+def intra_op_threads(n: int | None) -> Iterator[None]:
+    """torch's intra-op thread count set to `n` inside (None: left as it is), restored after."""
+    before = torch.get_num_threads()
+    if n is None or n == before:
+        yield
+        return
+    torch.set_num_threads(n)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
+
+
 @torch.inference_mode()
-def stylise(net: TextureNet | FrozenNet, image: torch.Tensor, token: str, scale: float, seed: int,
-            device: torch.device) -> torch.Tensor:
-    """One uint8 image (3, S, S) stylised: RGB [0, 1] (3, S, S) on the CPU."""
+def stylise(net: Net, image: torch.Tensor, token: str, scale: float, seed: int, device: torch.device,
+            threads: int | None = 1) -> torch.Tensor:
+    """One uint8 image (3, S, S) stylised: RGB [0, 1] (3, S, S) on the CPU. On the CPU on `threads` threads (one:
+    the same bits whatever the caller's setting; None: the caller's, for benchmarks)."""
     fmt = _format(device)
     noise = [z.to(device).contiguous(memory_format=fmt) for z in token_noise(net, token, image.shape[-1], scale, seed)]
     x = image[None].to(device).float().div_(255).contiguous(memory_format=fmt)
-    return net(x, noise)[0].float().cpu()
+    with intra_op_threads(threads if device.type == "cpu" else None):
+        return net(x, noise)[0].float().cpu()
 
 
 _worker: dict = {}
@@ -89,7 +116,7 @@ def _start(model: Path, params: TexnetParams) -> None:
     _worker.update(net=load_model(model, torch.device("cpu")), params=params)
 
 
-def _render(net: TextureNet | FrozenNet, image: torch.Tensor, name: str, params: TexnetParams, work: Path,
+def _render(net: Net, image: torch.Tensor, name: str, params: TexnetParams, work: Path,
             device: torch.device) -> str:
     """Stylise token `name` and write `work/<name>.png` atomically; the name."""
     write_bytes(work / f"{name}.png", png_bytes(to_pil(stylise(net, image, name, params.noise_scale, params.seed,

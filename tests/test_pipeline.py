@@ -82,6 +82,23 @@ def test_the_stylised_collection_is_traced_to_its_inputs(repo: Path) -> None:
         assert row["style"].startswith("gan dcgan batch_000 sha256=")
 
 
+def test_the_gatys_collection_is_traced_and_its_bytes_do_not_depend_on_the_process_count(repo: Path) -> None:
+    """experiments' stylize_collection_gatys ran with one process per core (2 in CI); one process rewrites the
+    same files, and lineage.csv traces each to the manifest's CID and the run's key."""
+    out = repo / "data/stylized_gatys"
+    rows = list(csv.DictReader((out / "lineage.csv").open()))
+    cids = {r["token_id"]: r["cid"] for r in csv.DictReader((repo / "data/raw/manifest.csv").open())}
+    assert sorted(r["token_id"] for r in rows) == sorted(p.stem for p in out.glob("*.png")) and len(rows) == 12
+    assert len({r["model_md5"] for r in rows}) == 1 and all(r["source_cid"] == cids[r["token_id"]] for r in rows)
+    before = {p.name: p.read_bytes() for p in out.glob("*.png")}
+    assert all(r["output_sha256"] == hashlib.sha256(before[f"{r['token_id']}.png"]).hexdigest() for r in rows)
+    perf = json.loads((repo / "metrics/perf/stylize_collection_gatys.json").read_text())
+    assert perf["images"] == 12 and perf["processes"] >= 1
+    run(["dvc", "repro", "-f", "experiments/dvc.yaml:stylize_collection_gatys"], repo, APEART_NPROC="1")
+    assert json.loads((repo / "metrics/perf/stylize_collection_gatys.json").read_text())["processes"] == 1
+    assert {p.name: p.read_bytes() for p in out.glob("*.png")} == before
+
+
 def test_a_texnet_experiment_reruns_only_the_texture_network_and_report(repo: Path) -> None:
     output = run(["dvc", "exp", "run", "-S", "texnet.lr=0.02"], repo)
     assert ran(output) == {"train_texnet", "stylize_collection", "report"}

@@ -247,6 +247,8 @@ def test_the_process_count_is_checked_against_the_params() -> None:
         defaults.parse({"texnet": {"batch_size": 3, "processes": 2}})
     with pytest.raises(TexnetError, match="launched with 1 processes but the params ask for 2"):
         join_training(2, torch.device("cpu"), TexnetError)
+    with pytest.raises(ParamsError, match="vaegan.batch_size: 4 gives a rank fewer than 2 images"):
+        defaults.parse({"vaegan": {"batch_size": 4, "processes": 4}})
 
 
 def test_two_vaegan_ranks_average_to_the_one_process_gradients(tmp_path: Path) -> None:

@@ -156,6 +156,9 @@ class VaeganParams:
 
     def __post_init__(self) -> None:
         _check_split("vaegan", self.batch_size, self.processes)
+        if self.batch_size < 2 * self.processes:
+            raise ParamsError(f"vaegan.batch_size: {self.batch_size} gives a rank fewer than 2 images; BatchNorm "
+                              f"needs 2 per process (vaegan.processes {self.processes})")
 
 
 @dataclass(frozen=True)

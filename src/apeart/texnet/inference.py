@@ -4,9 +4,10 @@ fewer FLOPs and passes (benchmarks/bench_texnet.py "levers", README "Speed").
 - 1x1 convs as one matrix product over the channels_last pixels (the same GEMM torch's 1x1 conv runs on one
   thread, without its separate bias pass); before instance norm no bias at all (the norm subtracts it).
 - Each join: the coarse input's norm taken before the x2 nearest upsampling (the same statistics, 4x fewer pixels)
-  and its share of the join's first 3x3 conv computed at the coarse size: on a nearest-upsampled input a 3x3
-  conv is, per output phase (row and column parity), a 2x2 conv of the coarse input (taps summed), so 16
-  coarse taps do the work of 36 fine ones. Replicate padding commutes with both (tested against TextureNet).
+  and its share of the join's first 3x3 conv computed from the coarse input: a 3x3 conv of a nearest-upsampled
+  input is, per output phase (row and column parity), a 2x2 conv of the coarse input (taps summed), which is one
+  stride-2 transposed conv with a 4x4 kernel: 16 coarse taps do the work of 36 fine ones, and the upsampled
+  tensor is never made. Replicate padding commutes with both (tested against TextureNet).
 
 The results equal TextureNet's up to float rounding (~1e-6), not bit for bit; they are deterministic like any other
 graph of these kernels (same image, noise and thread count -> same bits).
@@ -19,17 +20,22 @@ import torch.nn.functional as F
 
 from apeart.texnet.models import TextureNet, pyramid
 
-# Per output parity: the 2 coarse taps (rows: coarse i-1, i for parity 0; i, i+1 for parity 1) as sums of the
-# 3 fine taps (offsets -1, 0, +1) of a 3x3 kernel on the x2 nearest-upsampled input.
-_TAPS = torch.tensor([[[1.0, 0.0, 0.0], [0.0, 1.0, 1.0]], [[1.0, 1.0, 0.0], [0.0, 0.0, 1.0]]])
-_PHASES = ((0, 0), (0, 1), (1, 0), (1, 1))
+# Fine output row 2i + p takes coarse rows i - 1, i (p = 0) or i, i + 1 (p = 1) of the x2 nearest upsampling,
+# each with the sum of the 3x3 kernel's rows (offsets -1, 0, +1) that land on it; in a stride-2 transposed conv
+# with padding 3 over the coarse input padded by 1, coarse tap t of parity p is kernel row 3 - p - 2t.
+_UPSAMPLED_TAPS = torch.tensor([[0.0, 0.0, 1.0], [0.0, 1.0, 1.0], [1.0, 1.0, 0.0], [1.0, 0.0, 0.0]])
 
 
-def phase_weights(weight: torch.Tensor) -> torch.Tensor:
-    """(O, I, 3, 3) -> (4O, I, 2, 2): per output phase (_PHASES order), the 2x2 kernel that computes the 3x3 conv
-    of a x2 nearest-upsampled input from the coarse input (replicate-padded by 1)."""
-    taps = _TAPS.to(weight)
-    return torch.cat([torch.einsum("ay,oiyx,bx->oiab", taps[py], weight, taps[px]) for py, px in _PHASES])
+def upsampled_conv_weight(weight: torch.Tensor) -> torch.Tensor:
+    """(O, I, 3, 3) conv weight -> (I, O, 4, 4) transposed-conv weight: `upsampled_conv` of a coarse x equals the
+    3x3 conv (replicate padding) of x's x2 nearest upsampling."""
+    taps = _UPSAMPLED_TAPS.to(weight)
+    return torch.einsum("ky,oiyx,lx->iokl", taps, weight, taps)
+
+
+def upsampled_conv(x: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:
+    """The 3x3 conv of x's x2 nearest upsampling (replicate-padded), from x, `weight` from upsampled_conv_weight."""
+    return F.conv_transpose2d(_replicate(x), weight, stride=2, padding=3)
 
 
 def pointwise(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None) -> torch.Tensor:
@@ -65,7 +71,7 @@ class _Block(nn.Module):
 
 class _Join(nn.Module):
     """norm(fine) and the x2 upsampled norm(coarse), concatenated, through a block: its first conv split into the
-    fine channels' 3x3 conv and the coarse channels' per-phase 2x2 conv at the coarse size."""
+    fine channels' 3x3 conv and the coarse channels' `upsampled_conv`."""
 
     def __init__(self, block: nn.Sequential, norms: nn.ModuleList, fine: int, instance: bool,
                  subpixel: bool) -> None:
@@ -73,20 +79,15 @@ class _Join(nn.Module):
         self.block, (self.norm_fine, self.norm_coarse), self.subpixel = _Block(block, instance), norms, subpixel
         weight = block[0].weight.detach()
         self.weight_fine = nn.Parameter(weight[:, :fine].contiguous(), requires_grad=False)
-        self.weight_coarse = nn.Parameter(phase_weights(weight[:, fine:]).contiguous(), requires_grad=False)
+        self.weight_coarse = nn.Parameter(upsampled_conv_weight(weight[:, fine:]).contiguous(), requires_grad=False)
 
     def forward(self, fine: torch.Tensor, coarse: torch.Tensor) -> torch.Tensor:
         coarse = self.norm_coarse(coarse)  # per-channel statistics: those of its nearest upsampling
         if not self.subpixel:  # the lever's baseline: upsample, concatenate, one 3x3 conv
             up = F.interpolate(coarse, scale_factor=2, mode="nearest")
             return self.block(torch.cat([self.norm_fine(fine), up], 1))
-        conv = self.block.conv1
-        y = F.conv2d(_replicate(self.norm_fine(fine)), self.weight_fine, conv.bias)
-        phases = F.conv2d(_replicate(coarse), self.weight_coarse)  # (N, 4 O, h + 1, w + 1)
-        out, h, w = y.shape[1], coarse.shape[-2], coarse.shape[-1]
-        for k, (py, px) in enumerate(_PHASES):
-            y[:, :, py::2, px::2] += phases[:, k * out:(k + 1) * out, py:py + h, px:px + w]
-        return self.block.rest(y)
+        y = F.conv2d(_replicate(self.norm_fine(fine)), self.weight_fine, self.block.conv1.bias)
+        return self.block.rest(y.add_(upsampled_conv(coarse, self.weight_coarse)))
 
 
 class InferenceNet(nn.Module):

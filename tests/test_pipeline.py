@@ -82,9 +82,11 @@ def test_the_stylised_collection_is_traced_to_its_inputs(repo: Path) -> None:
         assert row["style"].startswith("gan dcgan batch_000 sha256=")
 
 
-def test_the_gatys_collection_is_traced_and_its_bytes_do_not_depend_on_the_process_count(repo: Path) -> None:
+def test_the_gatys_collection_is_traced_and_its_bytes_do_not_depend_on_the_process_count(
+        built_repo: Path, tmp_path: Path) -> None:
     """experiments' stylize_collection_gatys ran with one process per core (2 in CI); one process rewrites the
     same files, and lineage.csv traces each to the manifest's CID and the run's key."""
+    repo = clone_built(built_repo, tmp_path / "apeart")  # the built params: other tests here run experiments
     out = repo / "data/stylized_gatys"
     rows = list(csv.DictReader((out / "lineage.csv").open()))
     cids = {r["token_id"]: r["cid"] for r in csv.DictReader((repo / "data/raw/manifest.csv").open())}

@@ -18,7 +18,7 @@ from apeart.core.cli import run_stage
 from apeart.core.config import load_params
 from apeart.core.datasets import load_pngs
 from apeart.core.distributed import barrier, join, leave, relaunch_under_torchrun
-from apeart.core.files import save_png, write_bytes, write_json
+from apeart.core.files import save_png, write_json
 from apeart.core.grids import grid, rows, tile_grid, to_pil
 from apeart.core.progress import progress
 from apeart.core.runtime import deterministic, resolve_device
@@ -27,7 +27,7 @@ from apeart.nst.optimise import NSTError
 from apeart.nst.transfer import transfer_weighted
 from apeart.texnet.collection import load_model, stylise, stylise_collection, work_key
 from apeart.texnet.data import held_out_names, style_of
-from apeart.texnet.lineage import file_md5, lineage_row, style_record, write_lineage
+from apeart.texnet.lineage import file_md5, publish, style_record
 from apeart.texnet.models import TexnetError
 from apeart.texnet.train import Loss, loss_params, weights_of
 
@@ -70,12 +70,7 @@ def main() -> None:
         raise TexnetError(f"{len(missing)} prepared images have no row in data/raw/manifest.csv (first: {missing[0]}); "
                           "run fetch and prepare again")
     style, model = style_record(texnet.style_source, texnet.style_batch, nst.style_dir, params.sample.model), file_md5(MODEL)
-    lineage = []
-    for name in names:
-        png = (work / f"{name}.png").read_bytes()
-        write_bytes(OUT / f"{name}.png", png)
-        lineage.append(lineage_row(name, cids[name], style, model, png))
-    write_lineage(OUT / "lineage.csv", lineage)
+    publish(work, OUT, names, cids, style, model)
     save_png(to_pil(grid(torch.stack([load_rgb(OUT / f"{n}.png") for n in names[:64]]), nrow=8)),
              FIG / "contact_sheet.png")
 

@@ -19,14 +19,14 @@ from apeart.core.catalog import read_manifest
 from apeart.core.cli import run_stage
 from apeart.core.config import load_params
 from apeart.core.distributed import barrier, gather_objects, join, leave, relaunch_under_torchrun
-from apeart.core.files import write_bytes, write_json
+from apeart.core.files import write_json
 from apeart.core.images import open_image, resize_square, to_rgb
 from apeart.core.progress import progress
 from apeart.core.runtime import deterministic, resolve_device
 from apeart.nst.collection import chunks, run_key, stylise_shard
 from apeart.nst.inputs import load_styles
 from apeart.nst.optimise import NSTError
-from apeart.texnet.lineage import lineage_row, style_record, write_lineage
+from apeart.texnet.lineage import publish, style_record
 from apeart.vgg.backbones import weights_record
 
 RAW, WORK, OUT = Path("data/raw"), Path(".cache/stylize_collection_gatys"), Path("data/stylized_gatys")
@@ -74,12 +74,7 @@ def main() -> None:
         return
     cids = {row["token_id"]: row["cid"] for row in rows}
     style = style_record(nst.style_source, nst.style_batch, nst.style_dir, params.sample.model)
-    lineage = []
-    for name in names:
-        png = (work / f"{name}.png").read_bytes()
-        write_bytes(OUT / f"{name}.png", png)
-        lineage.append(lineage_row(name, cids[name], style, key, png))
-    write_lineage(OUT / "lineage.csv", lineage)
+    publish(work, OUT, names, cids, style, key)
     stylised, seconds = sum(n for n, _ in timings), max(t for _, t in timings)
     write_json(Path("metrics/perf/stylize_collection_gatys.json"), {
         "images": stylised, "processes": world, "device": str(device),

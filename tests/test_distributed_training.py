@@ -20,10 +20,11 @@ from apeart.texnet.models import TexnetError
 pytestmark = pytest.mark.slow  # trains models: `pytest -m 'not slow'` is the fast inner loop
 
 TRAIN = """
-import os, signal, sys
+import sys
 from pathlib import Path
 import apeart, torch
 import defaults
+from ddp_probe import die_at_second_epoch, record_first_gradients
 from apeart.core.distributed import join_training, leave
 from apeart.texnet.models import TexnetError
 from apeart.texnet.train import Trainer
@@ -37,34 +38,32 @@ styles = [torch.rand(3, 32, 32, generator=torch.Generator().manual_seed(2))]
 
 
 class Recorded(Trainer):
-    # Keeps the gradients of the first step (DDP-averaged under torchrun); dies at epoch 2 on $KILL_RANK.
+    # Keeps the gradients of the first step; dies at epoch 2 on $KILL_RANK.
     def __init__(self, *args):
         super().__init__(*args)
-        self.first, step = {}, self.opt.step
-        def recording(*a, **k):
-            self.first = self.first or {n: p.grad.clone() for n, p in self.net.named_parameters()}
-            return step(*a, **k)
-        self.opt.step = recording
+        self.first = {}
+        record_first_gradients(self.first, {"net": (self.net, self.opt)})
 
     def _epoch(self, epoch, bar):
-        if epoch == 1 and os.environ.get("KILL_RANK") == str(rank):
-            os.kill(os.getpid(), signal.SIGKILL)
+        die_at_second_epoch(epoch, rank)
         super()._epoch(epoch, bar)
 
 
 trainer = Recorded(params, nst, images, styles, device, out / "ck.pt", rank, world)
 state = trainer.run()
 if rank == 0:
-    torch.save({"net": trainer.net.state_dict(), "history": state.history, "first": trainer.first}, out / "final.pt")
+    torch.save({"net": trainer.net.state_dict(), "history": state.history, "first": trainer.first["net"]},
+               out / "final.pt")
 leave(world)
 """
 
 
 GAN = """
-import os, signal, sys
+import os, sys
 from pathlib import Path
 import apeart, torch
 import defaults
+from ddp_probe import die_at_second_epoch, freeze_batchnorm, record_first_gradients
 from apeart.core.distributed import join_training, leave
 from apeart.gan.train import Trainer, TrainingError
 
@@ -77,24 +76,16 @@ data = torch.randint(0, 256, (64, 3, 64, 64), generator=torch.Generator().manual
 
 
 class Recorded(Trainer):
-    # Keeps D's and G's gradients of the first step (DDP-averaged under torchrun); dies at epoch 2 on $KILL_RANK.
+    # Keeps D's and G's gradients of the first step; dies at epoch 2 on $KILL_RANK.
     def __init__(self, *args):
         super().__init__(*args)
         self.first = {}
-        for name, net, opt in (("D", self.D, self.opt_d), ("G", self.G, self.opt_g)):
-            def recording(*a, _step=opt.step, _name=name, _net=net, **k):
-                if _name not in self.first:
-                    self.first[_name] = {n: p.grad.clone() for n, p in _net.named_parameters()}
-                return _step(*a, **k)
-            opt.step = recording
+        record_first_gradients(self.first, {"D": (self.D, self.opt_d), "G": (self.G, self.opt_g)})
 
     def _epoch(self, epoch, bar):
-        if epoch == 1 and os.environ.get("KILL_RANK") == str(rank):
-            os.kill(os.getpid(), signal.SIGKILL)
+        die_at_second_epoch(epoch, rank)
         if frozen:
-            for m in (*self.G.modules(), *self.D.modules()):
-                if isinstance(m, torch.nn.BatchNorm2d):
-                    m.eval()
+            freeze_batchnorm(self.G, self.D)
         super()._epoch(epoch, bar)
 
 
@@ -108,10 +99,11 @@ leave(world)
 
 
 VAEGAN = """
-import os, signal, sys
+import os, sys
 from pathlib import Path
 import apeart, torch
 import defaults
+from ddp_probe import die_at_second_epoch, freeze_batchnorm, record_first_gradients
 from apeart.core.distributed import join_training, leave
 from apeart.vaegan.train import Trainer, TrainingError
 
@@ -125,24 +117,17 @@ data = torch.randint(0, 256, (32, 3, 64, 64), generator=torch.Generator().manual
 
 
 class Recorded(Trainer):
-    # Keeps E's, Dec's and D's gradients of the first step (DDP-averaged); dies at epoch 2 on $KILL_RANK.
+    # Keeps E's, Dec's and D's gradients of the first step; dies at epoch 2 on $KILL_RANK.
     def __init__(self, *args):
         super().__init__(*args)
         self.first = {}
-        for name, net, opt in (("E", self.E, self.opt_e), ("Dec", self.Dec, self.opt_dec), ("D", self.D, self.opt_d)):
-            def recording(*a, _step=opt.step, _name=name, _net=net, **k):
-                if _name not in self.first:
-                    self.first[_name] = {n: p.grad.clone() for n, p in _net.named_parameters()}
-                return _step(*a, **k)
-            opt.step = recording
+        record_first_gradients(self.first, {"E": (self.E, self.opt_e), "Dec": (self.Dec, self.opt_dec),
+                                            "D": (self.D, self.opt_d)})
 
     def _epoch(self, epoch, bar):
-        if epoch == 1 and os.environ.get("KILL_RANK") == str(rank):
-            os.kill(os.getpid(), signal.SIGKILL)
+        die_at_second_epoch(epoch, rank)
         if frozen:
-            for m in (*self.E.modules(), *self.Dec.modules(), *self.D.modules()):
-                if isinstance(m, (torch.nn.BatchNorm1d, torch.nn.BatchNorm2d)):
-                    m.eval()
+            freeze_batchnorm(self.E, self.Dec, self.D)
         super()._epoch(epoch, bar)
 
 

@@ -42,3 +42,13 @@ def write_lineage(path: Path, rows: list[dict[str, str]]) -> None:
     writer.writeheader()
     writer.writerows(rows)
     write_bytes(path, buffer.getvalue().encode())
+
+
+def publish(work: Path, out: Path, names: list[str], cids: dict[str, str], style: str, model_md5: str) -> None:
+    """Copy each finished `work/<name>.png` to `out/` and write `out/lineage.csv`, a row per file."""
+    rows = []
+    for name in names:
+        png = (work / f"{name}.png").read_bytes()
+        write_bytes(out / f"{name}.png", png)
+        rows.append(lineage_row(name, cids[name], style, model_md5, png))
+    write_lineage(out / "lineage.csv", rows)

@@ -2,6 +2,7 @@
 
     python benchmarks/bench_scaling.py                     # this machine's cores, 3 interleaved repeats
     python benchmarks/bench_scaling.py --processes 2 --repeats 5
+    python benchmarks/bench_scaling.py --kinds stylize_texnet --images 1024   # the default collection's size
 
 The three kinds of work the pipeline shards or trains data-parallel, each launched the way its stage launches
 it, on the same work for every launch:
@@ -138,6 +139,7 @@ def main() -> None:
     parser.add_argument("--images", type=int, default=128, help="stylize_texnet: images")
     parser.add_argument("--gatys-images", type=int, default=8, help="gatys: images")
     parser.add_argument("--gatys-steps", type=int, default=20, help="gatys: L-BFGS steps")
+    parser.add_argument("--kinds", default="train_gan,stylize_texnet,gatys", help="comma list of the kinds to run")
     parser.add_argument("--out", type=Path, default=ROOT / "benchmarks/results/bench_scaling.jsonl")
     args = parser.parse_args()
     n = args.processes
@@ -152,10 +154,12 @@ def main() -> None:
         ("gatys 1 process, 1 thread", "gatys", 1, 1, 0),
         (f"gatys {n} ranks, 1 thread each (the stage)", "gatys", n, 1, 0),
     ]
+    launches = [launch for launch in launches if launch[1] in args.kinds.split(",")]
     rates: dict[str, list[tuple[float, float]]] = {name: [] for name, *_ in launches}
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
-        prepare(work, args.images)
+        if "stylize_texnet" in args.kinds:
+            prepare(work, args.images)
         for repeat in range(args.repeats):
             for name, kind, processes, threads, workers in launches:
                 rates[name].append(launch(kind, processes, threads, workers, args, work))

@@ -4,7 +4,10 @@ Trains on data/prepared/gan (run `dvc repro prepare` first, or point --data at a
 generator as the evaluate_gan stage does. Every row is a set of params, so `dvc exp run -S ...` reproduces it.
 Results are appended to --out as JSON lines; a rerun skips the rows already there.
 
-    python benchmarks/gan_levers.py [--seeds 0 1 2] [--out benchmarks/results/gan_levers.jsonl] [--data DIR]
+    python benchmarks/gan_levers.py [--seeds 0 1 2] [--variants NAME ...] [--out benchmarks/results/gan_levers.jsonl]
+        [--data DIR] [--grids DIR]
+
+--grids writes each run's real | fake grid (64 real images, G's 64 fixed-noise samples) as DIR/<variant>-seed<N>.png.
 """
 from __future__ import annotations
 
@@ -18,9 +21,11 @@ from pathlib import Path
 
 import apeart  # noqa: F401, I001  (first: sets the OpenMP wait policy before torch starts)
 import torch
+from PIL import Image
 from apeart.core.config import load_params
 from apeart.core.runtime import deterministic
 from apeart.core.datasets import load_pngs
+from apeart.core.grids import side_by_side
 from apeart.gan.evaluate import score_generator
 from apeart.gan.train import Trainer
 
@@ -37,10 +42,28 @@ VARIANTS: dict[str, dict] = {
     "bf16 autocast": {"precision": "bf16"},
     "RMSprop for D (seed 003)": {"d_optimizer": "rmsprop"},
     "batch 8, 15 epochs (1,920 steps, 0.96x the CPU time)": {"batch_size": 8, "epochs": 15},
+    # Quality per CPU-minute (issue 16): each at the defaults' training cost or less, cost = steps x CPU time
+    # per step relative to the defaults (interleaved 16-step epochs, median of 4 rounds, two threads).
+    "defaults, rerun beside the issue-16 screen (train_s on the same machine state)": {},
+    "ndf 32, 14 epochs (896 steps x 1.40 = 0.98x)": {"ndf": 32, "epochs": 14},
+    "ndf 64, 5 epochs (320 steps x 3.38 = 0.85x)": {"ndf": 64, "epochs": 5},
+    "EMA 0.999 (the ramp (1+t)/(10+t) only; 1.00x)": {"ema_decay": 0.999},
+    "DiffAugment color,translation,cutout (1.01x)": {"diffaugment": "color,translation,cutout"},
+    "batch 8, ndf 32, 11 epochs (1,408 steps x 0.89 = 0.98x)": {"batch_size": 8, "ndf": 32, "epochs": 11},
+    # On a quiet machine (load ~1, both threads free) the interleaved timing gives batch 8 + ndf 32 1.00x the
+    # defaults' time per step (0.89x above was timed at load ~3-4), so 11 epochs are 1.10x there; 10 are 1.00x.
+    "batch 8, ndf 32, 10 epochs (1,280 steps x 0.89-1.00 = 0.89-1.00x)": {"batch_size": 8, "ndf": 32, "epochs": 10},
+    "batch 8, 15 epochs, EMA 0.999 (0.96x)": {"batch_size": 8, "epochs": 15, "ema_decay": 0.999},
+    "batch 8, 15 epochs, DiffAugment color (0.96x)": {"batch_size": 8, "epochs": 15,
+                                                      "diffaugment": "color,translation,cutout"},
+    "batch 8, ndf 32, 11 epochs, DiffAugment color (0.98x)": {"batch_size": 8, "ndf": 32, "epochs": 11,
+                                                              "diffaugment": "color,translation,cutout"},
+    "ndf 32, spectral norm + hinge, 13 epochs (832 steps x 1.50 = 0.98x)": {"ndf": 32, "spectral_norm": True,
+                                                                          "loss": "hinge", "epochs": 13},
 }
 
 
-def run(name: str, seed: int, data: torch.Tensor) -> dict:
+def run(name: str, seed: int, data: torch.Tensor, grids: Path | None = None) -> dict:
     """Train one variant from scratch on `data` and score it; returns a result row."""
     params = dataclasses.replace(load_params().gan, seed=seed, device="cpu", **VARIANTS[name])
     deterministic(seed)
@@ -49,6 +72,11 @@ def run(name: str, seed: int, data: torch.Tensor) -> dict:
         trainer = Trainer(params, data, torch.device("cpu"), Path(tmp) / "checkpoint.pt")
         trainer.run()
     seconds = time.perf_counter() - start
+    if grids is not None:
+        grids.mkdir(parents=True, exist_ok=True)
+        image = side_by_side(data[:params.grid_size], trainer.sample_fixed()).mul(255).round().byte()
+        slug = "".join(c if c.isalnum() else "-" for c in name)[:60].strip("-")
+        Image.fromarray(image.permute(1, 2, 0).numpy()).save(grids / f"{slug}-seed{seed}.png")
     scores, _ = score_generator(trainer.sampler, params, load_params().evaluate, data, torch.device("cpu"))
     return {"variant": name, "seed": seed, "train_s": round(seconds, 1),
             **{k: scores[k] for k in ("fd_vgg19", "kid_vgg19", "floor_fd_vgg19", "ceiling_fd_vgg19")}}
@@ -74,6 +102,7 @@ def main() -> None:
     parser.add_argument("--variants", nargs="+", default=list(VARIANTS), choices=list(VARIANTS))
     parser.add_argument("--out", type=Path, default=Path("benchmarks/results/gan_levers.jsonl"))
     parser.add_argument("--data", type=Path, default=Path("data/prepared/gan"), help="the prepared 64x64 set")
+    parser.add_argument("--grids", type=Path, help="write each run's real | fake grid here")
     args = parser.parse_args()
     args.out.parent.mkdir(parents=True, exist_ok=True)
     rows = [json.loads(line) for line in args.out.read_text().splitlines()] if args.out.is_file() else []
@@ -82,7 +111,7 @@ def main() -> None:
         for name in args.variants:
             if any(r["variant"] == name and r["seed"] == seed for r in rows):
                 continue
-            rows.append(run(name, seed, data))
+            rows.append(run(name, seed, data, args.grids))
             with args.out.open("a") as f:
                 f.write(json.dumps(rows[-1]) + "\n")
             print(json.dumps(rows[-1]), flush=True)

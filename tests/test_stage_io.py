@@ -13,7 +13,8 @@ from ruamel.yaml import YAML
 pytestmark = pytest.mark.slow  # `pytest -m 'not slow'` is the fast inner loop
 
 RESUME_STATE = {"train_gan": ".cache/train_gan", "train_vaegan": ".cache/train_vaegan", "train_texnet": ".cache/train_texnet",
-                "texnet_round_trip": ".cache/texnet_round_trip", "stylize_collection": ".cache/stylize_collection"}  # outside the outs on purpose: DVC deletes outs before a run
+                "texnet_round_trip": ".cache/texnet_round_trip", "stylize_collection": ".cache/stylize_collection",
+                "stylize_collection_gatys": ".cache/stylize_collection_gatys"}  # outside the outs on purpose: DVC deletes outs before a run
 IGNORED = (".git/", ".dvc/")
 REPO_CONFIG = [".gitignore", ".dvcignore", "params.yaml"]  # dvclive checks the ignore files; every stage reads params
 TEMP = re.compile(r"(.*/)?\.(.+)\.\w+\.tmp")  # core.files' temp name for <dir>/<name>, renamed over it

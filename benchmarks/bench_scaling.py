@@ -52,9 +52,10 @@ def main():
     rank, world = join() if kind != "train_gan" else join_training(world, torch.device("cpu"), RuntimeError)[:2]
     if threads:
         torch.set_num_threads(threads)
-    data = torch.randint(0, 256, (images, 3, 64, 64), generator=torch.Generator().manual_seed(0), dtype=torch.uint8)
     if kind == "train_gan":
         from apeart.gan.train import Trainer
+        data = torch.randint(0, 256, (images, 3, 64, 64), generator=torch.Generator().manual_seed(0),
+                             dtype=torch.uint8)
         gan = dataclasses.replace(params.gan, epochs=1, processes=world, device="cpu")
         trainer = Trainer(gan, data, torch.device("cpu"), work / f"ck-{world}.pt", rank, world)
         barrier(world)

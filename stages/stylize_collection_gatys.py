@@ -13,18 +13,16 @@ import time
 from pathlib import Path
 
 import torch
-from torchvision.transforms.functional import pil_to_tensor
 
 from apeart.core.catalog import read_manifest
 from apeart.core.cli import run_stage
 from apeart.core.config import load_params
 from apeart.core.distributed import barrier, gather_objects, join, leave, relaunch_under_torchrun
 from apeart.core.files import write_json
-from apeart.core.images import open_image, resize_square, to_rgb
 from apeart.core.progress import progress
 from apeart.core.runtime import deterministic, resolve_device
 from apeart.nst.collection import chunks, run_key, stylise_shard
-from apeart.nst.inputs import load_styles
+from apeart.nst.inputs import load_square, load_styles
 from apeart.nst.optimise import NSTError
 from apeart.texnet.lineage import publish, style_record
 from apeart.vgg.backbones import weights_record
@@ -54,8 +52,7 @@ def main() -> None:
 
     def load(chunk: list[str]) -> torch.Tensor:
         """The chunk's images prepared as prepare does (background, square crop, resize), RGB [0, 1]."""
-        return torch.stack([pil_to_tensor(resize_square(to_rgb(open_image(RAW / "images" / f"{name}.png")), nst.size))
-                            for name in chunk]).float() / 255
+        return torch.stack([load_square(RAW / "images" / f"{name}.png", nst.size) for name in chunk])
 
     mine = sum(len(c) for i, c in enumerate(chunks(names, nst.content_count)) if i % world == rank)
     done: list[str] = []

@@ -33,6 +33,11 @@ def load_rgb(path: Path) -> torch.Tensor:
     return _tensor(_rgb(open_image(path)))
 
 
+def load_square(path: Path, side: int) -> torch.Tensor:
+    """One image file prepared as prepare does (RGB, square crop, resized to `side`): (3, side, side) in [0, 1]."""
+    return _tensor(resize_square(_rgb(open_image(path)), side))
+
+
 MAX_ASPECT = 4.0  # longer side at most this many times the shorter; longer images are centre-cropped
 
 
@@ -79,7 +84,7 @@ def style_images(source: str, batch: int, style_dir: Path, side: int, gan_root: 
         files = image_files(folder)
         if not files:
             raise FileNotFoundError(f"style_batch: no style batch at {folder}; is it < sample.batches?")
-        return [_tensor(resize_square(_rgb(open_image(f)), side)) for f in files]
+        return [load_square(f, side) for f in files]
     files = image_files(style_dir)
     if not files:
         raise FileNotFoundError(f"nst.style_dir: no images in {str(style_dir)!r} (style_source: images)")

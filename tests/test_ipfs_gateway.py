@@ -18,7 +18,9 @@ from apeart.ipfs.cid import CHUNK_SIZE, cid_v0
 from apeart.ipfs.fetch import FetchError, fetch_images
 from apeart.ipfs.gateway import GatewayClient, GatewayError, _retry_after, normalize_gateway
 
-FAST = {"timeout_s": 0.3, "retries": 3, "backoff_s": 0.01}
+# Short enough that the stall faults stay quick, long enough that a loaded machine answers in time (an
+# unplanned retry would break the exact request counts).
+FAST = {"timeout_s": 1.0, "retries": 3, "backoff_s": 0.01}
 
 
 def _payload(seed: int, size: int = 20_000) -> bytes:

@@ -21,15 +21,16 @@ one run mean anything:
             `strict` is the same count without what no correct step needs (D's weight gradients in G's
             step, the input gradients of the first layers of G and D): listed, not the yardstick.
 
---levers times variants of ours in the same interleaving: channels_last, fused Adam, the EMA through
+--levers times variants of ours in the same interleaving: NCHW (ours is channels_last), fused Adam, the EMA through
 the private torch._foreach_lerp_ (what ours did before it used swa_utils.AveragedModel), preallocated
-label tensors; --compile adds torch.compile'd G and D and reports their compile time (first epoch minus a
-steady one) against the time saved over a default run (1280 steps). Each lever also reports whether its
+label tensors, bf16 autocast (`gan.precision: bf16`); --compile adds torch.compile'd G and D and reports their
+compile time (first epoch minus a steady one) against the time saved over a default run (1280 steps). Each lever also reports whether its
 weights after one epoch equal ours bit for bit (fresh trainers, same seed); for torch.compile, whether one
 forward of G and D equals the eager one.
 
-On the 2-core AMD EPYC (2026-12-02, torch 2.14, benchmarks/results/bench_gan.jsonl) the 2048^3 sgemm
-(MKL) is not a hard floor: at the paper config our oneDNN convolutions outrun it (ours ~0.6x the "floor").
+Each result row records its CPU, which moves the floor by 4x: on a 2-core AMD EPYC (2026-12-02) the 2048^3 sgemm
+(MKL) is no hard floor (at the paper config our oneDNN convolutions outrun it, ~0.6x); on an Intel Xeon with AMX
+(2026-12-03) it runs 4x faster and the default's small convolutions do not follow (~6x).
 """
 from __future__ import annotations
 
@@ -59,10 +60,10 @@ from apeart.prepare import prepare_images
 
 ROOT = Path(__file__).resolve().parents[1]
 CONFIGS = {
-    "default": {"batch_size": 16, "ngf": 32, "ndf": 16},  # params.yaml
+    "default": {"batch_size": 16, "ngf": 32, "ndf": 16},  # issue 16's fixed config: params.yaml until 2026-12-03
     "paper": {"batch_size": 64, "ngf": 64, "ndf": 64},  # Radford et al.
 }
-DEFAULT_RUN_STEPS = 1280  # gan.epochs 20 x 64 steps (1024 images, batch 16)
+DEFAULT_RUN_STEPS = 1664  # a default run's steps: gan.epochs 13 x 128 (1024 images, batch 8)
 
 
 # --- FLOP floor ----------------------------------------------------------------------------------------
@@ -145,11 +146,11 @@ class Examples:
 # --- levers (variants of our Trainer) ------------------------------------------------------------------
 
 
-def lever_channels_last(t: Trainer) -> None:
-    t.G.to(memory_format=torch.channels_last)
-    t.D.to(memory_format=torch.channels_last)
-    if t.G_ema is not None:
-        t.G_ema.to(memory_format=torch.channels_last)
+def lever_nchw(t: Trainer) -> None:
+    """G and D in the NCHW layout (ours runs channels_last on the CPU)."""
+    for net in (t.G, t.D, t.G_ema):
+        if net is not None:
+            net.to(memory_format=torch.contiguous_format)
 
 
 def lever_fused_adam(t: Trainer) -> None:
@@ -198,16 +199,22 @@ def lever_labels(t: Trainer) -> None:
     t._epoch = epoch  # type: ignore[method-assign]
 
 
+def lever_bf16(t: Trainer) -> None:
+    """`gan.precision: bf16` (autocast on the forward passes; AMX/AVX512-BF16 where the CPU has them)."""
+    t.params = dataclasses.replace(t.params, precision="bf16")
+
+
 def lever_compile(t: Trainer) -> None:
     t.G = torch.compile(t.G)  # type: ignore[assignment]
     t.D = torch.compile(t.D)  # type: ignore[assignment]
 
 
 LEVERS: dict[str, Callable[[Trainer], None]] = {
-    "channels_last": lever_channels_last,
+    "NCHW": lever_nchw,
     "fused Adam": lever_fused_adam,
     "EMA private lerp": lever_private_lerp_ema,
     "labels preallocated": lever_labels,
+    "bf16 autocast": lever_bf16,
 }
 
 
@@ -357,6 +364,14 @@ def bench_config(name: str, args: argparse.Namespace, work: Path, compile_: bool
     return rows
 
 
+def cpu_name() -> str:
+    """The CPU model and its bf16 units (which decide how fast bf16 runs), from /proc/cpuinfo."""
+    info = Path("/proc/cpuinfo").read_text() if Path("/proc/cpuinfo").is_file() else ""
+    model = next((line.split(":", 1)[1].strip() for line in info.splitlines() if line.startswith("model name")), "?")
+    flags = set(next((line.split(":", 1)[1].split() for line in info.splitlines() if line.startswith("flags")), []))
+    return f"{model} ({', '.join(sorted(flags & {'avx512_bf16', 'amx_bf16'})) or 'no bf16 units'})"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--configs", default="default,paper", help="comma list of: " + ", ".join(CONFIGS))
@@ -368,7 +383,7 @@ def main() -> None:
     parser.add_argument("--out", type=Path, help="append the rows as JSON lines")
     args = parser.parse_args()
     torch.manual_seed(0)
-    print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, OMP_WAIT_POLICY="
+    print(f"{cpu_name()}; torch {torch.__version__}, {torch.get_num_threads()} threads, OMP_WAIT_POLICY="
           f"{os.environ.get('OMP_WAIT_POLICY')}, repeats {args.repeats}; {' '.join(sys.argv[1:])}")
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
@@ -378,7 +393,8 @@ def main() -> None:
         stamp = time.strftime("%Y-%m-%d")
         with args.out.open("a") as f:
             for row in rows:
-                f.write(json.dumps({"date": stamp, "torch": torch.__version__, **row}) + "\n")
+                f.write(json.dumps({"run": " ".join(sys.argv[1:]), "date": stamp, "torch": torch.__version__,
+                                    "cpu": cpu_name(), **row}) + "\n")
 
 
 if __name__ == "__main__":

@@ -250,7 +250,8 @@ def _damage(checkpoint: Path, how: str, trainer: Trainer) -> None:
     if how == "truncated":
         checkpoint.write_bytes(raw[:1000])
     elif how == "flipped":
-        weight = trainer.G.state_dict()["main.0.weight"].numpy().tobytes()
+        w = trainer.G.state_dict()["main.0.weight"]
+        weight = w.as_strided((w.numel(),), (1,)).numpy().tobytes()  # storage order, whatever the layout
         at = raw.index(weight[:256]) + 128
         checkpoint.write_bytes(raw[:at] + bytes(b ^ 0xFF for b in raw[at : at + 64]) + raw[at + 64 :])
     else:

@@ -16,6 +16,12 @@ def resolve_device(name: str) -> torch.device:
     return torch.device(name)
 
 
+def fast_layout(device: torch.device) -> torch.memory_format:
+    """channels_last on the CPU (oneDNN's fast layout for our convolutions: bench_nst, bench_texnet and
+    bench_gan measure it), NCHW elsewhere."""
+    return torch.channels_last if device.type == "cpu" else torch.contiguous_format
+
+
 def peak_rss_mb() -> float:
     """Peak resident memory of this process in MiB: VmHWM on Linux (ru_maxrss also counts the parent's memory
     at fork, so a stage started from a large process would over-report), else ru_maxrss."""

@@ -15,6 +15,7 @@ from apeart.core.checkpoint import load_checkpoint, save_checkpoint
 from apeart.core.config import GanParams, as_dict
 from apeart.core.distributed import barrier, data_parallel, even_batches, gather_objects, mean_over_ranks
 from apeart.core.progress import progress
+from apeart.core.runtime import fast_layout
 from apeart.gan.augment import diff_augment
 from apeart.gan.models import Generator, initialised_discriminator, seeded_generator, to_uint8
 
@@ -111,8 +112,9 @@ class Trainer:
         self.aug_rng = self.rng if world == 1 else torch.Generator().manual_seed(params.seed * 1_000_003 + rank + 1)
         self.G = seeded_generator(params)
         self.D = initialised_discriminator(params)  # drawn from the global RNG right after G's
-        self.G.to(device)
-        self.D.to(device)
+        # channels_last on the CPU: 0.92x a step's time at the default and at the paper width (bench_gan)
+        self.G.to(device, memory_format=fast_layout(device))
+        self.D.to(device, memory_format=fast_layout(device))
         self.G_ddp, self.D_ddp = data_parallel(self.G, world), data_parallel(self.D, world)
         self.policy = params.policy
         self.G_ema: Generator | None = None

@@ -12,6 +12,7 @@ import torch
 
 from apeart.core.config import NstParams
 from apeart.core.progress import progress as progress_bar
+from apeart.core.runtime import fast_layout
 from apeart.nst.objective import Objective
 
 TERMS = ("total", "content", "style", "tv")
@@ -37,7 +38,7 @@ def snapshot_steps(steps: int, count: int) -> list[int]:
 def memory_format(params: NstParams, device: torch.device) -> torch.memory_format:
     """nst.memory_format; `auto` is channels_last on the CPU (measured faster there), NCHW elsewhere."""
     if params.memory_format == "auto":
-        return torch.channels_last if device.type == "cpu" else torch.contiguous_format
+        return fast_layout(device)
     return torch.channels_last if params.memory_format == "channels_last" else torch.contiguous_format
 
 

@@ -26,6 +26,7 @@ from torchvision.transforms.functional import pil_to_tensor
 from apeart.core.config import TexnetParams
 from apeart.core.files import png_bytes, remove_temps, write_bytes
 from apeart.core.grids import to_pil
+from apeart.core.runtime import fast_layout
 from apeart.texnet.inference import InferenceNet
 from apeart.texnet.models import TextureNet, fold_batchnorm, read_model
 
@@ -61,7 +62,7 @@ def load_model(path: Path, device: torch.device) -> Net:
 def inference_net(net: TextureNet, device: torch.device, freeze: bool = True) -> Net:
     """An eval-mode copy on `device` with BatchNorm folded; on the CPU channels_last (oneDNN's fast layout), an
     InferenceNet (fewer FLOPs and passes, the same function up to float rounding) and, with `freeze`, frozen."""
-    net = fold_batchnorm(net.to(device)).to(memory_format=_format(device))
+    net = fold_batchnorm(net.to(device)).to(memory_format=fast_layout(device))
     # At 128 px, batch 1 (benchmarks/bench_texnet.py "levers", README "Speed"): frozen InferenceNet 1.1-1.2x faster
     # than the frozen TextureNet, and freezing 1.3-1.4x faster than the unfrozen InferenceNet, whose bits it
     # computes. A GPU keeps the folded module (not measured there).
@@ -69,10 +70,6 @@ def inference_net(net: TextureNet, device: torch.device, freeze: bool = True) ->
         return net
     lean = InferenceNet(net)
     return FrozenNet(lean).eval() if freeze else lean
-
-
-def _format(device: torch.device) -> torch.memory_format:
-    return torch.channels_last if device.type == "cpu" else torch.contiguous_format
 
 
 def token_noise(net: Net, token: str, size: int, scale: float, seed: int) -> list[torch.Tensor]:
@@ -100,7 +97,7 @@ def stylise(net: Net, image: torch.Tensor, token: str, scale: float, seed: int, 
             threads: int | None = 1) -> torch.Tensor:
     """One uint8 image (3, S, S) stylised: RGB [0, 1] (3, S, S) on the CPU. On the CPU on `threads` threads (one:
     the same bits whatever the caller's setting; None: the caller's, for benchmarks)."""
-    fmt = _format(device)
+    fmt = fast_layout(device)
     noise = [z.to(device).contiguous(memory_format=fmt) for z in token_noise(net, token, image.shape[-1], scale, seed)]
     x = image[None].to(device).float().div_(255).contiguous(memory_format=fmt)
     with intra_op_threads(threads if device.type == "cpu" else None):

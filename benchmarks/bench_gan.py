@@ -1,6 +1,7 @@
 """GAN training step against the hardware: ours vs a pytorch/examples-style loop vs the FLOP floor.
 
     python benchmarks/bench_gan.py                  # default (batch 16, ngf 32, ndf 16) and paper (64, 64, 64)
+    python benchmarks/bench_gan.py --configs default,params.yaml --layers   # + the run's own config, each conv alone
     python benchmarks/bench_gan.py --configs default --steps 8 --repeats 12 --levers all --compile \
         --out benchmarks/results/bench_gan.jsonl   # short epochs, many rounds: the finest interleaving
 
@@ -24,7 +25,7 @@ one run mean anything:
 --levers times variants of ours in the same interleaving: NCHW (ours is channels_last), fused Adam, the EMA through
 the private torch._foreach_lerp_ (what ours did before it used swa_utils.AveragedModel), preallocated
 label tensors, bf16 autocast (`gan.precision: bf16`); --compile adds torch.compile'd G and D and reports their
-compile time (first epoch minus a steady one) against the time saved over a default run (1280 steps). Each lever also reports whether its
+compile time (first epoch minus a steady one) against the time saved over a default run's steps (gan.epochs x batches in params.yaml). Each lever also reports whether its
 weights after one epoch equal ours bit for bit (fresh trainers, same seed); for torch.compile, whether one
 forward of G and D equals the eager one.
 
@@ -54,6 +55,8 @@ from torchvision import datasets, transforms
 from apeart.collection.demo import generate
 from apeart.core.config import GanParams, load_params
 from apeart.core.datasets import load_pngs
+from apeart.core.distributed import even_batches
+from apeart.core.runtime import fast_layout
 from apeart.gan.models import Discriminator, Generator, init_weights
 from apeart.gan.train import Trainer, ema_beta
 from apeart.prepare import prepare_images
@@ -62,8 +65,14 @@ ROOT = Path(__file__).resolve().parents[1]
 CONFIGS = {
     "default": {"batch_size": 16, "ngf": 32, "ndf": 16},  # issue 16's fixed config: params.yaml until 2026-12-03
     "paper": {"batch_size": 64, "ngf": 64, "ndf": 64},  # Radford et al.
+    "params.yaml": {},  # the default run's own
 }
-DEFAULT_RUN_STEPS = 1664  # a default run's steps: gan.epochs 13 x 128 (1024 images, batch 8)
+
+
+def default_run_steps() -> int:
+    """Training steps of a default run: gan.epochs x the batches of data.limit images."""
+    p = load_params(ROOT / "params.yaml")
+    return p.gan.epochs * len(even_batches(torch.arange(p.data.limit), p.gan.batch_size, p.gan.processes))
 
 
 # --- FLOP floor ----------------------------------------------------------------------------------------
@@ -92,6 +101,32 @@ def step_flops(params: GanParams) -> tuple[float, float]:
     # strict: z and the images need no gradient; G's step needs D's input gradients, not its weights'.
     strict = (fg + fg + (fg - g[0])) + 2 * (fd + fd + (fd - d[0])) + (fd + fd)
     return floor * params.batch_size, strict * params.batch_size
+
+
+def layer_times(params: GanParams, repeats: int) -> tuple[list[dict], float]:
+    """Each conv of G and D alone, forward + backward (input and weight gradients) at the config's batch and
+    our layout: rows of ms and GFLOP/s, and the conv time of one step (G once, D three times, as in the floor)."""
+    rows, step_s = [], 0.0
+    fmt = fast_layout(torch.device("cpu"))
+    for name, net, x, passes in (("G", Generator(params.nz, params.ngf), torch.randn(params.batch_size, params.nz, 1, 1), 1),
+                                 ("D", Discriminator(params.ndf), torch.randn(params.batch_size, 3, 64, 64), 3)):
+        convs = [m for m in net.main if isinstance(m, (nn.Conv2d, nn.ConvTranspose2d))]
+        for m, flops in zip(convs, conv_flops(net, 64)):
+            m.to(memory_format=fmt)
+            x_in = x.contiguous(memory_format=fmt).requires_grad_(True)
+            times = []
+            for _ in range(repeats + 2):  # two warm-ups
+                start = time.perf_counter()
+                m(x_in).sum().backward()
+                times.append(time.perf_counter() - start)
+            t = fast(times[2:])
+            gflops = 3 * flops * params.batch_size / 1e9  # forward + backward (2x forward)
+            rows.append({"net": name, "layer": f"{type(m).__name__} {tuple(x.shape[1:])}", "ms": round(t * 1e3, 2),
+                         "gflop_s": round(gflops / t, 1)})
+            step_s += passes * t
+            with torch.no_grad():  # the next conv's input has this one's output shape (BatchNorm, activations keep it)
+                x = torch.randn_like(m(x_in))
+    return rows, step_s
 
 
 def sgemm_rate(n: int = 2048, tries: int = 5) -> float:
@@ -355,10 +390,19 @@ def bench_config(name: str, args: argparse.Namespace, work: Path, compile_: bool
                      "floor_gflop": round(floor_flops / 1e9, 3), "strict_gflop": round(strict_flops / 1e9, 3),
                      "sgemm_gflops": round(rate / 1e9, 1)})
     print(f"  strict floor: {strict_flops / rate * 1e3:.1f} ms/step; ours / strict {med['ours'] * rate / strict_flops:.2f}x")
+    if args.layers:
+        layers, conv_s = layer_times(params, 5 * args.repeats)
+        for r in layers:
+            print(f"  {r['net']} {r['layer']:34s} {r['ms']:7.2f} ms {r['gflop_s']:7.1f} GFLOP/s")
+        print(f"  convolutions of one step (G once, D three times): {conv_s * 1e3:.1f} ms = "
+              f"{conv_s / med['floor']:.2f}x the floor, {conv_s / med['ours']:.2f} of ours")
+        rows.append({"config": name, "method": "conv layers", "layers": layers, "conv_ms_per_step": round(conv_s * 1e3, 1),
+                     "over_floor": round(conv_s / med["floor"], 2), "over_ours": round(conv_s / med["ours"], 2)})
     if compile_s is not None:
-        saved = (med["ours"] - med["torch.compile"]) * DEFAULT_RUN_STEPS
+        run_steps = default_run_steps()  # at this config's step time: exact for --configs params.yaml
+        saved = (med["ours"] - med["torch.compile"]) * run_steps
         print(f"  torch.compile: {compile_s:.1f} s to compile (first epoch minus a steady one); saves "
-              f"{saved:.1f} s over a default run of {DEFAULT_RUN_STEPS} steps -> net {saved - compile_s:+.1f} s")
+              f"{saved:.1f} s over a default run of {run_steps} steps -> net {saved - compile_s:+.1f} s")
         rows.append({"config": name, "method": "torch.compile time", "compile_s": round(compile_s, 1),
                      "saved_s_default_run": round(saved, 1)})
     return rows
@@ -367,9 +411,13 @@ def bench_config(name: str, args: argparse.Namespace, work: Path, compile_: bool
 def cpu_name() -> str:
     """The CPU model and its bf16 units (which decide how fast bf16 runs), from /proc/cpuinfo."""
     info = Path("/proc/cpuinfo").read_text() if Path("/proc/cpuinfo").is_file() else ""
-    model = next((line.split(":", 1)[1].strip() for line in info.splitlines() if line.startswith("model name")), "?")
-    flags = set(next((line.split(":", 1)[1].split() for line in info.splitlines() if line.startswith("flags")), []))
-    return f"{model} ({', '.join(sorted(flags & {'avx512_bf16', 'amx_bf16'})) or 'no bf16 units'})"
+    fields: dict[str, str] = {}
+    for line in info.splitlines():  # the first CPU's fields
+        key, _, value = line.partition(":")
+        fields.setdefault(key.strip(), value.strip())
+    model = fields.get("model name", "?")
+    units = sorted(set(fields.get("flags", "").split()) & {"avx512_bf16", "amx_bf16"})
+    return f"{model} ({', '.join(units) or 'no bf16 units'})"
 
 
 def main() -> None:
@@ -380,10 +428,12 @@ def main() -> None:
     parser.add_argument("--levers", default="", help="comma list of levers to time (all: every one): "
                         + ", ".join(LEVERS))
     parser.add_argument("--compile", action="store_true", help="time torch.compile too")
+    parser.add_argument("--layers", action="store_true", help="time each convolution alone too")
     parser.add_argument("--out", type=Path, help="append the rows as JSON lines")
     args = parser.parse_args()
     torch.manual_seed(0)
-    print(f"{cpu_name()}; torch {torch.__version__}, {torch.get_num_threads()} threads, OMP_WAIT_POLICY="
+    cpu = cpu_name()
+    print(f"{cpu}; torch {torch.__version__}, {torch.get_num_threads()} threads, OMP_WAIT_POLICY="
           f"{os.environ.get('OMP_WAIT_POLICY')}, repeats {args.repeats}; {' '.join(sys.argv[1:])}")
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
@@ -394,7 +444,7 @@ def main() -> None:
         with args.out.open("a") as f:
             for row in rows:
                 f.write(json.dumps({"run": " ".join(sys.argv[1:]), "date": stamp, "torch": torch.__version__,
-                                    "cpu": cpu_name(), **row}) + "\n")
+                                    "cpu": cpu, **row}) + "\n")
 
 
 if __name__ == "__main__":

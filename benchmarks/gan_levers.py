@@ -60,12 +60,13 @@ VARIANTS: dict[str, dict] = {
                                                               "diffaugment": "color,translation,cutout"},
     "ndf 32, spectral norm + hinge, 13 epochs (832 steps x 1.50 = 0.98x)": {"ndf": 32, "spectral_norm": True,
                                                                           "loss": "hinge", "epochs": 13},
-    # train_gan's whole 2-minute budget (the defaults take ~55 s quiet): about twice the defaults' time.
+    # train_gan's whole 2-minute budget: about twice the defaults' time (~55 s quiet on the AMD of 2026-12-02,
+    # ~80 s on the Intel of 2026-12-03, so "2x" is over the budget there).
     "defaults, 40 epochs (2x the time)": {"epochs": 40},
     "batch 8, ndf 32, 20 epochs (2x the time)": {"batch_size": 8, "ndf": 32, "epochs": 20},
     "batch 8, ndf 32, 20 epochs, DiffAugment color (2x the time)": {"batch_size": 8, "ndf": 32, "epochs": 20,
                                                                     "diffaugment": "color,translation,cutout"},
-    # With channels_last (from here on), fitted to train_gan's 2 minutes: 1,664 steps of ~61 ms, quiet.
+    # With channels_last (from here on), fitted to train_gan's 2 minutes on the Intel: 1,664 steps of ~61 ms.
     "batch 8, ndf 32, 13 epochs (1.3x the time, channels_last)": {"batch_size": 8, "ndf": 32, "epochs": 13},
 }
 

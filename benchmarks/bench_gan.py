@@ -46,7 +46,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-import apeart  # noqa: F401, I001  (first: sets OMP_WAIT_POLICY=PASSIVE before torch loads)
+import apeart  # noqa: F401, I001  (first: sets the OpenMP spin count before torch loads)
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -434,7 +434,7 @@ def main() -> None:
     torch.manual_seed(0)
     cpu = cpu_name()
     print(f"{cpu}; torch {torch.__version__}, {torch.get_num_threads()} threads, OMP_WAIT_POLICY="
-          f"{os.environ.get('OMP_WAIT_POLICY')}, repeats {args.repeats}; {' '.join(sys.argv[1:])}")
+          f"{os.environ.get('OMP_WAIT_POLICY')}, GOMP_SPINCOUNT={os.environ.get('GOMP_SPINCOUNT')}, repeats {args.repeats}; {' '.join(sys.argv[1:])}")
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         for name in args.configs.split(","):

@@ -16,8 +16,8 @@ All in one process, same inputs, the methods interleaved within each repeat, med
   (e) peak RSS at 356 px, batch 8 (a fresh subprocess, a few steps) and RSS after each step.
 
 Per image-step = loop seconds / (images x steps), network construction and (except for the naive loop)
-target computation excluded. OMP_WAIT_POLICY is PASSIVE unless set (see apeart/__init__.py); run
-with OMP_WAIT_POLICY=ACTIVE to see torch's default.
+target computation excluded. apeart bounds OpenMP's spin-wait (GOMP_SPINCOUNT=3000) unless
+OMP_WAIT_POLICY or GOMP_SPINCOUNT is set (see apeart/__init__.py and benchmarks/bench_wait_policy.py).
 """
 from __future__ import annotations
 
@@ -32,7 +32,7 @@ import tempfile
 import time
 from pathlib import Path
 
-import apeart  # noqa: F401, I001  (first: sets OMP_WAIT_POLICY=PASSIVE before torch loads)
+import apeart  # noqa: F401, I001  (first: sets the OpenMP spin count before torch loads)
 import torch
 from torch import nn
 

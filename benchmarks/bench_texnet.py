@@ -32,7 +32,7 @@ thread (the collection's: collection.stylise runs on one thread).
                   the collection's network; the same unfrozen), norm batch before/after, and TransformerNet
                   eager vs frozen; with --compile also torch.compile of InferenceNet (inductor, cold cache: its
                   first call, the compile, is timed apart; its outputs compared with the eager net's). Twice:
-                  OMP_WAIT_POLICY=PASSIVE (apeart's default: idle threads sleep) and ACTIVE (they spin).
+                  OMP_WAIT_POLICY=PASSIVE (idle threads sleep; apeart's default before 2026-12-03) and ACTIVE (they spin).
   workers         the collection's way (texnet.workers spawn processes x 1 thread, stylise per image) vs one
                   process x N threads (batch 16, batch 1), warm pools, 128 px; stylise_collection end to end.
 
@@ -54,7 +54,7 @@ import time
 from datetime import datetime, timezone
 from pathlib import Path
 
-import apeart  # noqa: F401, I001  (first: sets OMP_WAIT_POLICY=PASSIVE before torch loads)
+import apeart  # noqa: F401, I001  (first: sets the OpenMP spin count before torch loads)
 import torch
 import torch.nn.functional as F
 from torch import nn

@@ -68,6 +68,25 @@ VARIANTS: dict[str, dict] = {
                                                                     "diffaugment": "color,translation,cutout"},
     # With channels_last (from here on), fitted to train_gan's 2 minutes on the Intel: 1,664 steps of ~61 ms.
     "batch 8, ndf 32, 13 epochs (1.3x the time, channels_last)": {"batch_size": 8, "ndf": 32, "epochs": 13},
+    # From the defaults of 2026-12-03 (batch 8, ndf 32, 13 epochs), each at their time.
+    "D lr x 2": {"d_lr_mult": 2.0},
+    "lr 2e-4 (paper)": {"lr": 0.0002},
+    "lr 3e-4": {"lr": 0.0003},
+    "Adam beta2 0.99": {"beta2": 0.99},
+    "EMA 0.999 (the ramp (1+t)/(10+t) only; 0.995 gives the same: the ramp reaches it after the last step)":
+        {"ema_decay": 0.999},
+    "DiffAugment translation only": {"diffaugment": "translation"},
+    "lr 7e-4": {"lr": 0.0007},
+    "lr 1e-3": {"lr": 0.001},
+    "lrs decay linearly to 0 over the second half": {"lr_decay_from": 0.5},
+    "lr 7e-4, decaying linearly to 0 over the second half": {"lr": 0.0007, "lr_decay_from": 0.5},
+    "lrs decay linearly to 0 over the whole run": {"lr_decay_from": 0.0},
+    "Ast-GAN (LeakyReLU 0.3 + label smoothing), batch 8, ndf 32": {"leaky_slope": 0.3, "real_label": 0.85,
+                                                                   "real_label_late": 0.95},
+    # With apeart's bounded OpenMP spin (GOMP_SPINCOUNT=3000; steps 0.67x PASSIVE's time, bench_wait_policy), two
+    # threads per run, one run at a time: the stage's own setting, fitted to its 2 minutes.
+    "17 epochs (2 threads, spin 3000)": {"epochs": 17},
+    "16 epochs (2 threads, spin 3000)": {"epochs": 16},
 }
 
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import apeart  # noqa: F401  (first: OMP_WAIT_POLICY=PASSIVE before torch loads)
+import apeart  # noqa: F401  (first: the OpenMP spin count before torch loads)
 
 import pytest
 from repo_copy import repro, tiny_repo

@@ -24,6 +24,7 @@ from apeart.gan.train import (
     ema_beta,
     fingerprint,
     loss_warning,
+    lr_factor,
     real_label_at,
 )
 
@@ -389,8 +390,28 @@ def test_hinge_loss_is_zero_beyond_the_margins_and_bce_keeps_the_real_label() ->
     assert float(bce) == pytest.approx(2 * torch.log(torch.tensor(2.0)).item())
 
 
-@pytest.mark.parametrize("over", [{"spectral_norm": True, "loss": "hinge"}, {"d_optimizer": "rmsprop"}])
-def test_d_levers_train_and_resume_exactly(data: torch.Tensor, tmp_path: Path, over: dict) -> None:
+def test_lr_decay_holds_then_falls_linearly_to_zero() -> None:
+    assert [lr_factor(step, 8, 0.5) for step in range(9)] == [1, 1, 1, 1, 1, 0.75, 0.5, 0.25, 0]
+    assert [lr_factor(step, 4, 0.0) for step in range(5)] == [1, 0.75, 0.5, 0.25, 0]
+    assert [lr_factor(step, 4, 1.0) for step in range(5)] == [1, 1, 1, 1, 1]
+
+
+def test_a_trainer_decays_both_lrs_by_step(data: torch.Tensor, tmp_path: Path) -> None:
+    p = tiny_params(lr_decay_from=0.5, d_lr_mult=2.0)  # 2 epochs x 4 batches: full lr for 4 steps, then 3/4 .. 1/4
+    seen = []
+    trainer = Trainer(p, data, CPU, tmp_path / "a.pt")
+    trainer.opt_g.register_step_pre_hook(lambda opt, *_: seen.append(opt.param_groups[0]["lr"]))
+    trainer.run()
+    assert seen == pytest.approx([p.lr] * 5 + [p.lr * 0.75, p.lr * 0.5, p.lr * 0.25])
+    assert trainer.opt_d.param_groups[0]["lr"] == 0.0  # after the last step
+    constant = Trainer(tiny_params(), data, CPU, tmp_path / "b.pt")
+    constant.run()
+    assert constant.opt_g.param_groups[0]["lr"] == tiny_params().lr
+
+
+@pytest.mark.parametrize("over", [{"spectral_norm": True, "loss": "hinge"}, {"d_optimizer": "rmsprop"},
+                                  {"lr_decay_from": 0.25}])
+def test_levers_train_and_resume_exactly(data: torch.Tensor, tmp_path: Path, over: dict) -> None:
     p = tiny_params(**over)
     straight = Trainer(p, data, CPU, tmp_path / "a.pt")
     straight.run()

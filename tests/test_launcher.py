@@ -1,4 +1,4 @@
-"""Every stage process gets OMP_WAIT_POLICY=PASSIVE before torch loads, however its script orders imports:
+"""Every stage process gets apeart's OpenMP spin count (GOMP_SPINCOUNT) before torch loads, however its script orders imports:
 dvc.yaml runs each stage as `python -m apeart stages/<name>.py`, and the launcher loads `apeart` first."""
 from __future__ import annotations
 
@@ -11,9 +11,11 @@ from pathlib import Path
 import pytest
 import stage_graph as g
 
+POLICY = ("OMP_WAIT_POLICY", "GOMP_SPINCOUNT")  # what the caller may have set
+
 # Imports torch before anything of apeart (as stages/train_gan.py did), then reports what torch started with.
 PROBE = """import torch, os, sys
-print(os.environ.get("OMP_WAIT_POLICY"), "apeart" in sys.modules, sys.argv[1:])
+print(os.environ.get("GOMP_SPINCOUNT"), "apeart" in sys.modules, sys.argv[1:])
 """
 
 
@@ -27,20 +29,22 @@ def test_each_stage_cmd_sets_the_wait_policy_before_torch(name: str, tmp_path: P
     script = tmp_path / g.rel(g.script(spec))
     script.parent.mkdir(parents=True)
     script.write_text(PROBE)
-    env = {k: v for k, v in os.environ.items() if k != "OMP_WAIT_POLICY"}
+    env = {k: v for k, v in os.environ.items() if k not in POLICY}
     env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env['PATH']}"
     out = subprocess.run(cmd + " --x", shell=True, cwd=tmp_path, env=env, capture_output=True, text=True, check=True)
-    assert out.stdout.split() == ["PASSIVE", "True", "['--x']"], out.stderr
+    assert out.stdout.split() == ["3000", "True", "['--x']"], out.stderr
 
 
 def test_an_explicit_policy_is_kept_and_a_late_import_warns(tmp_path: Path) -> None:
-    env = {k: v for k, v in os.environ.items() if k != "OMP_WAIT_POLICY"}
-    late = subprocess.run([sys.executable, "-c", "import torch, apeart, os; print(os.environ['OMP_WAIT_POLICY'])"],
+    env = {k: v for k, v in os.environ.items() if k not in POLICY}
+    probe = "import os; print(os.environ.get('OMP_WAIT_POLICY'), os.environ.get('GOMP_SPINCOUNT'))"
+    late = subprocess.run([sys.executable, "-c", f"import torch, apeart; {probe}"],
                           env=env, capture_output=True, text=True, check=True)
-    assert late.stdout.strip() == "PASSIVE" and "torch was imported before apeart" in late.stderr
-    kept = subprocess.run([sys.executable, "-c", "import apeart, os; print(os.environ['OMP_WAIT_POLICY'])"],
-                          env={**env, "OMP_WAIT_POLICY": "ACTIVE"}, capture_output=True, text=True, check=True)
-    assert kept.stdout.strip() == "ACTIVE"
+    assert late.stdout.split() == ["None", "3000"] and "torch was imported before apeart" in late.stderr
+    for mine in ({"OMP_WAIT_POLICY": "PASSIVE"}, {"GOMP_SPINCOUNT": "7"}):
+        kept = subprocess.run([sys.executable, "-c", f"import apeart; {probe}"], env={**env, **mine},
+                              capture_output=True, text=True, check=True)
+        assert kept.stdout.split() == [mine.get("OMP_WAIT_POLICY", "None"), mine.get("GOMP_SPINCOUNT", "None")]
 
 
 def test_the_launcher_refuses_a_missing_script() -> None:

@@ -1,17 +1,21 @@
 """apeart: a reproducible DVC art pipeline for the BAYC collection (DCGAN style batches + batched Gatys NST).
 
-Importing the package makes idle OpenMP threads sleep instead of spin (OMP_WAIT_POLICY=PASSIVE unless set):
-on a CPU shared with other processes, torch's default spin-waiting made each step ~10x slower
-(benchmarks/bench_nst.py). The policy is read when torch loads, so every DVC stage runs as
-`python -m apeart stages/<name>.py` (apeart/__main__.py), which loads this package first whatever the
-script imports; a process that imported torch earlier gets a warning.
+Importing the package bounds how long idle OpenMP threads spin before they sleep (GOMP_SPINCOUNT=3000, unless
+OMP_WAIT_POLICY or GOMP_SPINCOUNT is set). libgomp's default, 300,000 spins, made a train_gan step 5x slower and
+a Gatys step 1.8x slower beside one busy process; sleeping at once (OMP_WAIT_POLICY=PASSIVE, our policy before)
+made a quiet train_gan step 1.5x slower, every small op paying a thread wake-up. 3,000 spins cost at most 1.31x
+PASSIVE's time under load (benchmarks/bench_wait_policy.py). The setting is read when torch loads, so every DVC
+stage runs as `python -m apeart stages/<name>.py` (apeart/__main__.py), which loads this package first whatever
+the script imports; a process that imported torch earlier gets a warning.
 """
 import os
 import sys
 import warnings
 
-if "OMP_WAIT_POLICY" not in os.environ:
-    os.environ["OMP_WAIT_POLICY"] = "PASSIVE"
+SPIN_COUNT = "3000"
+
+if "OMP_WAIT_POLICY" not in os.environ and "GOMP_SPINCOUNT" not in os.environ:
+    os.environ["GOMP_SPINCOUNT"] = SPIN_COUNT
     if "torch" in sys.modules:
-        warnings.warn("torch was imported before apeart, so OMP_WAIT_POLICY=PASSIVE does not apply to it: "
+        warnings.warn(f"torch was imported before apeart, so GOMP_SPINCOUNT={SPIN_COUNT} does not apply to it: "
                       "run stages as `python -m apeart stages/<name>.py`", RuntimeWarning, stacklevel=2)

@@ -1,5 +1,5 @@
 """`python -m apeart stages/<name>.py [args]`: run a stage script in a process where `apeart` (and with it
-OMP_WAIT_POLICY=PASSIVE) is loaded before the script's first import, whatever that import is."""
+its OpenMP spin count) is loaded before the script's first import, whatever that import is."""
 import runpy
 import sys
 

@@ -79,6 +79,7 @@ class GanParams:
     ndf: int = field(metadata=_range(1))
     lr: float = field(metadata=_range(0, lo_open=True))
     d_lr_mult: float = field(metadata=_range(0, lo_open=True))
+    lr_decay_from: float = field(metadata=_range(0, 1))  # fraction of the run after which both lrs fall linearly to 0
     beta1: float = field(metadata=_range(0, 1))
     beta2: float = field(metadata=_range(0, 1))
     init_std: float = field(metadata=_range(0, lo_open=True))

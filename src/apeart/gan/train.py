@@ -8,6 +8,7 @@ from pathlib import Path
 
 import torch
 import torch.nn.functional as F
+from torch.optim.lr_scheduler import LambdaLR
 from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 from tqdm import tqdm
 
@@ -80,6 +81,13 @@ def ema_beta(decay: float, step: int) -> float:
     return min(decay, (1 + step) / (10 + step))
 
 
+def lr_factor(step: int, total: int, decay_from: float) -> float:
+    """The lrs' multiplier at optimiser step `step` (0-based) of `total`: 1, then from step `decay_from * total` on
+    linearly down to 0 at `total`, after the last step (`decay_from` 1: always 1)."""
+    start = decay_from * total
+    return 1.0 if step < start or start == total else (total - step) / (total - start)
+
+
 class RampedEma:
     """`multi_avg_fn` for `AveragedModel`: the EMA update with decay `ema_beta(decay, step)`.
 
@@ -129,6 +137,10 @@ class Trainer:
         d_lr = params.lr * params.d_lr_mult
         self.opt_d = (torch.optim.Adam(self.D.parameters(), lr=d_lr, betas=betas) if params.d_optimizer == "adam"
                       else torch.optim.RMSprop(self.D.parameters(), lr=d_lr))
+        self.steps_per_epoch = len(self._batches(torch.arange(len(data))))
+        total = params.epochs * self.steps_per_epoch
+        self.schedulers = [LambdaLR(opt, lambda step: lr_factor(step, total, params.lr_decay_from))
+                           for opt in (self.opt_g, self.opt_d)]
         self.fixed_z = torch.randn(params.grid_size, params.nz, 1, 1, generator=self.rng).to(device)
         self.state = TrainState()
 
@@ -174,6 +186,7 @@ class Trainer:
             "D": self.D.state_dict(),
             "opt_g": self.opt_g.state_dict(),
             "opt_d": self.opt_d.state_dict(),
+            "schedulers": [s.state_dict() for s in self.schedulers],
             "rng": self.rng.get_state(),
             **extra,
         })
@@ -190,6 +203,8 @@ class Trainer:
         self.D.load_state_dict(payload["D"])
         self.opt_g.load_state_dict(payload["opt_g"])
         self.opt_d.load_state_dict(payload["opt_d"])
+        for scheduler, state in zip(self.schedulers, payload["schedulers"]):
+            scheduler.load_state_dict(state)
         self.rng.set_state(payload["rng"])
         if self.world > 1:
             self.aug_rng.set_state(payload["aug_rngs"][self.rank])
@@ -235,6 +250,8 @@ class Trainer:
             g_loss = F.binary_cross_entropy_with_logits(out, torch.ones_like(out)) if p.loss == "bce" else -out.mean()
             g_loss.backward()
             self.opt_g.step()
+            for scheduler in self.schedulers:
+                scheduler.step()
             bar.update()
             if self.G_ema is not None:
                 self._update_ema(self.state.step + i)
@@ -264,8 +281,7 @@ class Trainer:
         if not self.load():
             self.state.grids[0] = self.sample_fixed()
         p = self.params
-        steps_per_epoch = len(self._batches(torch.arange(len(self.data))))
-        with progress(total=p.epochs * steps_per_epoch, initial=self.state.step, unit="step",
+        with progress(total=p.epochs * self.steps_per_epoch, initial=self.state.step, unit="step",
                       disable=self.rank > 0) as bar:
             for epoch in range(self.state.epoch, p.epochs):
                 self._epoch(epoch, bar)

@@ -5,8 +5,8 @@ Why one image and one thread per process: on the CPU the float results of a batc
 count, differ from a single image's in the last bits (~3e-5 with instance norm), and that flips some 8-bit
 pixels. So `stylise` runs on one thread on the CPU whatever its caller's setting. It costs no speed: one image at
 a time beat batches of 16 per image in every repeat of benchmarks/bench_texnet.py, and one image on one thread
-beat the same on two (torch's threads sleep between ops here, OMP_WAIT_POLICY=PASSIVE, and waking them costs
-more than this small network's ops gain).
+beat the same on two (measured when apeart made torch's threads sleep between ops, OMP_WAIT_POLICY=PASSIVE:
+waking them cost more than this small network's ops gained).
 """
 from __future__ import annotations
 

@@ -1,0 +1,118 @@
+"""OpenMP wait policy: how long idle torch threads spin before they sleep, on a quiet CPU and beside busy ones.
+
+    python benchmarks/bench_wait_policy.py [--repeats 3] [--spins 1000 3000 10000] [--loads 0 1 2]
+        [--out benchmarks/results/bench_wait_policy.jsonl]
+
+The policy is read when torch loads, so every measurement is a fresh process: `gan` times 32 train_gan steps at
+params.yaml's config (128 prepared images, after a warm-up epoch), `nst` 5 Gatys L-BFGS steps (128 px, batch 4,
+bench_nst's inputs). Policies: PASSIVE (threads sleep at once), GOMP_SPINCOUNT=N (libgomp spins N times, then
+sleeps; apeart's default), and libgomp's own default (300,000 spins). Loads: 0, 1 or 2 processes spinning in a
+Python loop beside it. Policies and loads are interleaved within each repeat; medians reported, and each as a
+ratio to PASSIVE under the same load.
+"""
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+LIBGOMP_DEFAULT = 300_000  # libgomp's spin count when neither OMP_WAIT_POLICY nor GOMP_SPINCOUNT is set
+
+
+def child(work: str) -> None:
+    """Print seconds per step of `work` (gan | nst) under this process's OpenMP environment."""
+    import apeart  # noqa: F401, I001  (first: its wait-policy default applies only if the parent set none)
+    import torch
+    from apeart.core.config import load_params
+
+    if work == "gan":
+        from tqdm import tqdm
+        from apeart.core.datasets import load_pngs
+        from apeart.gan.train import Trainer
+
+        params = dataclasses.replace(load_params(ROOT / "params.yaml").gan, epochs=3, device="cpu")
+        data = load_pngs(ROOT / "data/prepared/gan")[1][:128]
+        with tempfile.TemporaryDirectory() as tmp:
+            trainer = Trainer(params, data, torch.device("cpu"), Path(tmp) / "checkpoint.pt")
+            bar = tqdm(disable=True)
+            trainer._epoch(0, bar)
+            start = time.perf_counter()
+            trainer._epoch(1, bar)
+            trainer._epoch(2, bar)
+            print((time.perf_counter() - start) / (2 * trainer.steps_per_epoch))
+    else:
+        sys.path.insert(0, str(ROOT / "benchmarks"))
+        from bench_nst import inputs, ours
+
+        params = dataclasses.replace(load_params(ROOT / "params.yaml").nst, size=128, steps=5)
+        content, style = inputs(128, 4)
+        ours(content, style, params, torch.device("cpu"))  # warm-up
+        print(ours(content, style, params, torch.device("cpu")) / params.steps)
+
+
+def policy_env(policy: str) -> dict[str, str]:
+    """The environment of one policy: "PASSIVE", or a spin count."""
+    env = {k: v for k, v in os.environ.items() if k not in ("OMP_WAIT_POLICY", "GOMP_SPINCOUNT")}
+    return {**env, "OMP_WAIT_POLICY": "PASSIVE"} if policy == "PASSIVE" else {**env, "GOMP_SPINCOUNT": policy}
+
+
+def measure(work: str, policy: str, load: int) -> float:
+    """Seconds per step of `work` in a fresh process under `policy`, beside `load` busy processes."""
+    busy = [subprocess.Popen([sys.executable, "-c", "while True: pass"]) for _ in range(load)]
+    try:
+        out = subprocess.run([sys.executable, __file__, "--child", work], env=policy_env(policy),
+                             capture_output=True, text=True, check=True)
+    finally:
+        for process in busy:
+            process.kill()
+            process.wait()
+    return float(out.stdout.split()[-1])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--child", choices=["gan", "nst"], help=argparse.SUPPRESS)
+    parser.add_argument("--work", nargs="+", default=["gan", "nst"], choices=["gan", "nst"])
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--spins", type=int, nargs="+", default=[1000, 3000, 10000])
+    parser.add_argument("--loads", type=int, nargs="+", default=[0, 1, 2])
+    parser.add_argument("--out", type=Path, default=ROOT / "benchmarks/results/bench_wait_policy.jsonl")
+    args = parser.parse_args()
+    if args.child:
+        child(args.child)
+        return
+    policies = ["PASSIVE", *map(str, args.spins), str(LIBGOMP_DEFAULT)]
+    times: dict[tuple[str, str, int], list[float]] = {}
+    for repeat in range(args.repeats):
+        for work in args.work:
+            for load in args.loads:
+                for policy in policies:
+                    times.setdefault((work, policy, load), []).append(measure(work, policy, load))
+        print(f"repeat {repeat + 1}/{args.repeats} done", file=sys.stderr)
+    with open("/proc/cpuinfo") as f:
+        cpu = next((line.split(":", 1)[1].strip() for line in f if line.startswith("model name")), "unknown")
+    print(f"{cpu}, {os.cpu_count()} CPUs; medians of {args.repeats} interleaved repeats, s/step (x PASSIVE)")
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    with args.out.open("a") as f:
+        for work in args.work:
+            for load in args.loads:
+                passive = statistics.median(times[work, "PASSIVE", load])
+                cells = []
+                for policy in policies:
+                    median = statistics.median(times[work, policy, load])
+                    cells.append(f"{policy} {median:.4f} ({median / passive:.2f}x)")
+                    f.write(json.dumps({"cpu": cpu, "work": work, "busy": load, "policy": policy,
+                                        "median_s_per_step": median, "runs": times[work, policy, load]}) + "\n")
+                print(f"{work}, {load} busy: " + ", ".join(cells))
+
+
+if __name__ == "__main__":
+    main()

@@ -40,6 +40,8 @@ class LoopbackGateway:
         self.hits: Counter[str] = Counter()
         self.lock = threading.Lock()
         self.stopping = threading.Event()
+        # Requests between arrival and the start of their response. Not until the handler returns: a client
+        # that has read a response may send its next request before this handler's thread runs again.
         self.inflight = self.max_inflight = 0
         self._server = _Server(("127.0.0.1", 0), _handler(self))
         self._thread = threading.Thread(target=self._server.serve_forever, args=(0.02,), daemon=True)
@@ -140,9 +142,16 @@ def _handler(gateway: LoopbackGateway) -> type[BaseHTTPRequestHandler]:
             with gateway.lock:
                 gateway.inflight += 1
                 gateway.max_inflight = max(gateway.max_inflight, gateway.inflight)
+            self.in_flight = True
             try:
                 self._serve()
             finally:
+                self._responding()
+
+        def _responding(self) -> None:
+            """Leave the in-flight count (once per request), as the response starts."""
+            if self.in_flight:
+                self.in_flight = False
                 with gateway.lock:
                     gateway.inflight -= 1
 
@@ -191,6 +200,7 @@ def _handler(gateway: LoopbackGateway) -> type[BaseHTTPRequestHandler]:
             raise ValueError(f"unknown fault {fault!r}")
 
         def _head(self, code: int, length: int, headers: dict[str, str] | None = None) -> None:
+            self._responding()
             self.send_response(code)
             for name, value in (headers or {}).items():
                 self.send_header(name, value)

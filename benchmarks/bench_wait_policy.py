@@ -4,7 +4,7 @@
         [--out benchmarks/results/bench_wait_policy.jsonl]
 
 The policy is read when torch loads, so every measurement is a fresh process: `gan` times 32 train_gan steps at
-params.yaml's config (128 prepared images, after a warm-up epoch), `nst` 5 Gatys L-BFGS steps (128 px, batch 4,
+params.yaml's config (128 images of data/prepared/gan: `dvc repro prepare` first; after a warm-up epoch), `nst` 5 Gatys L-BFGS steps (128 px, batch 4,
 bench_nst's inputs). Policies: PASSIVE (threads sleep at once), GOMP_SPINCOUNT=N (libgomp spins N times, then
 sleeps; apeart's default), and libgomp's own default (300,000 spins). Loads: 0, 1 or 2 processes spinning in a
 Python loop beside it. Policies and loads are interleaved within each repeat; medians reported, and each as a
@@ -34,22 +34,19 @@ def child(work: str) -> None:
     from apeart.core.config import load_params
 
     if work == "gan":
-        from tqdm import tqdm
         from apeart.core.datasets import load_pngs
-        from apeart.gan.train import Trainer
+        from bench_gan import Clock, make_trainer
 
         params = dataclasses.replace(load_params(ROOT / "params.yaml").gan, epochs=3, device="cpu")
         data = load_pngs(ROOT / "data/prepared/gan")[1][:128]
         with tempfile.TemporaryDirectory() as tmp:
-            trainer = Trainer(params, data, torch.device("cpu"), Path(tmp) / "checkpoint.pt")
-            bar = tqdm(disable=True)
-            trainer._epoch(0, bar)
+            trainer, clock = make_trainer(params, data, Path(tmp)), Clock()
+            trainer._epoch(0, clock)  # warm-up
             start = time.perf_counter()
-            trainer._epoch(1, bar)
-            trainer._epoch(2, bar)
+            trainer._epoch(1, clock)
+            trainer._epoch(2, clock)
             print((time.perf_counter() - start) / (2 * trainer.steps_per_epoch))
     else:
-        sys.path.insert(0, str(ROOT / "benchmarks"))
         from bench_nst import inputs, ours
 
         params = dataclasses.replace(load_params(ROOT / "params.yaml").nst, size=128, steps=5)
@@ -97,8 +94,9 @@ def main() -> None:
                 for policy in policies:
                     times.setdefault((work, policy, load), []).append(measure(work, policy, load))
         print(f"repeat {repeat + 1}/{args.repeats} done", file=sys.stderr)
-    with open("/proc/cpuinfo") as f:
-        cpu = next((line.split(":", 1)[1].strip() for line in f if line.startswith("model name")), "unknown")
+    from bench_gan import cpu_name  # loads torch: not before the children are done
+
+    cpu = cpu_name()
     print(f"{cpu}, {os.cpu_count()} CPUs; medians of {args.repeats} interleaved repeats, s/step (x PASSIVE)")
     args.out.parent.mkdir(parents=True, exist_ok=True)
     with args.out.open("a") as f:
@@ -109,7 +107,7 @@ def main() -> None:
                 for policy in policies:
                     median = statistics.median(times[work, policy, load])
                     cells.append(f"{policy} {median:.4f} ({median / passive:.2f}x)")
-                    f.write(json.dumps({"cpu": cpu, "work": work, "busy": load, "policy": policy,
+                    f.write(json.dumps({"date": time.strftime("%Y-%m-%d"), "cpu": cpu, "work": work, "busy": load, "policy": policy,
                                         "median_s_per_step": median, "runs": times[work, policy, load]}) + "\n")
                 print(f"{work}, {load} busy: " + ", ".join(cells))
 

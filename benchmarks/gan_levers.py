@@ -87,8 +87,8 @@ VARIANTS: dict[str, dict] = {
                                                                    "real_label_late": 0.95, **E13},
     # With apeart's bounded OpenMP spin (GOMP_SPINCOUNT=3000; steps 0.67x PASSIVE's time, bench_wait_policy), two
     # threads per run, one run at a time: the stage's own setting, fitted to its 2 minutes.
-    "17 epochs (2 threads, spin 3000)": {"epochs": 17},
-    "16 epochs (2 threads, spin 3000)": {"epochs": 16},
+    "17 epochs (2 threads, spin 3000)": {**E13, "epochs": 17},
+    "16 epochs (2 threads, spin 3000)": {**E13, "epochs": 16},
 }
 
 

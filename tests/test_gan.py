@@ -398,12 +398,15 @@ def test_lr_decay_holds_then_falls_linearly_to_zero() -> None:
 
 def test_a_trainer_decays_both_lrs_by_step(data: torch.Tensor, tmp_path: Path) -> None:
     p = tiny_params(lr_decay_from=0.5, d_lr_mult=2.0)  # 2 epochs x 4 batches: full lr for 4 steps, then 3/4 .. 1/4
-    seen = []
+    seen: dict[str, list[float]] = {"G": [], "D": []}
     trainer = Trainer(p, data, CPU, tmp_path / "a.pt")
-    trainer.opt_g.register_step_pre_hook(lambda opt, *_: seen.append(opt.param_groups[0]["lr"]))
+    for name, opt in (("G", trainer.opt_g), ("D", trainer.opt_d)):
+        opt.register_step_pre_hook(lambda opt, *_, name=name: seen[name].append(opt.param_groups[0]["lr"]))
     trainer.run()
-    assert seen == pytest.approx([p.lr] * 5 + [p.lr * 0.75, p.lr * 0.5, p.lr * 0.25])
-    assert trainer.opt_d.param_groups[0]["lr"] == 0.0  # after the last step
+    factors = [1] * 5 + [0.75, 0.5, 0.25]
+    assert seen["G"] == pytest.approx([p.lr * f for f in factors])
+    assert seen["D"] == pytest.approx([2 * p.lr * f for f in factors])
+    assert trainer.opt_g.param_groups[0]["lr"] == trainer.opt_d.param_groups[0]["lr"] == 0.0  # after the last step
     constant = Trainer(tiny_params(), data, CPU, tmp_path / "b.pt")
     constant.run()
     assert constant.opt_g.param_groups[0]["lr"] == tiny_params().lr

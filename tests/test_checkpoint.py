@@ -45,3 +45,11 @@ def test_a_damaged_checkpoint_is_reported_and_ignored(tmp_path: Path, capsys: py
 
 def test_no_file_is_a_fresh_start(tmp_path: Path) -> None:
     assert load_checkpoint(tmp_path / "none.pt", CPU, "train_x", "abc", StageError) is None
+
+
+def test_only_the_reporting_rank_says_it_resumes_or_ignores(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    path = _saved(tmp_path, "abc")
+    assert load_checkpoint(path, CPU, "train_x", "abc", StageError, report=False)["epoch"] == 2
+    path.write_bytes(path.read_bytes()[:-9])  # truncated: damaged
+    assert load_checkpoint(path, CPU, "train_x", "abc", StageError, report=False) is None
+    assert capsys.readouterr() == ("", "")

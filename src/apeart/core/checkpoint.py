@@ -77,18 +77,20 @@ def read_checkpoint(path: Path, device: torch.device) -> tuple[dict | None, str]
 
 
 def load_checkpoint(path: Path, device: torch.device, stage: str, key: str,
-                    error: type[Exception]) -> dict | None:
+                    error: type[Exception], report: bool = True) -> dict | None:
     """The intact checkpoint of the configuration `key` at `path`, else None (no file; or damaged: reported
-    on stderr, training starts over). One of another configuration raises `error` (the stage's one line)."""
+    on stderr, training starts over). One of another configuration raises `error` (the stage's one line).
+    `report` False (every rank of torchrun but rank 0) keeps the resumed and damaged lines to one per run."""
     if not path.is_file():
         return None
     payload, why = read_checkpoint(path, device)
     if payload is None:
-        print(f"{stage}: {path} is damaged: {why}; ignoring it and training from the start", file=sys.stderr)
+        if report:
+            print(f"{stage}: {path} is damaged: {why}; ignoring it and training from the start", file=sys.stderr)
     elif payload.get("fingerprint") != key:
         raise error(f"{path} was written for other {stage} params or data (fingerprint "
                     f"{payload.get('fingerprint')} != {key}); delete it to start over")
-    else:
+    elif report:
         print(f"{stage}: resuming from {path} (epoch {payload.get('epoch')})")
     return payload
 

@@ -194,7 +194,8 @@ class Trainer:
     def load(self) -> bool:
         """Resume from the checkpoint if there is one and it is intact (a damaged one is reported and
         training starts over); one from another configuration is refused."""
-        payload = load_checkpoint(self.checkpoint, self.device, "train_gan", self.key, TrainingError)
+        payload = load_checkpoint(self.checkpoint, self.device, "train_gan", self.key, TrainingError,
+                                report=self.rank == 0)
         if payload is None:
             return False
         self.G.load_state_dict(payload["G"])

@@ -118,7 +118,8 @@ class Trainer:
 
     def load(self) -> bool:
         """Resume from an intact checkpoint of this configuration; a damaged one is reported and ignored."""
-        payload = load_checkpoint(self.checkpoint, self.device, "train_texnet", self.key, TexnetError)
+        payload = load_checkpoint(self.checkpoint, self.device, "train_texnet", self.key, TexnetError,
+                                report=self.rank == 0)
         if payload is None:
             return False
         self.net.load_state_dict(payload["net"])

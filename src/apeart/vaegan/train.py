@@ -161,7 +161,8 @@ class Trainer:
 
     def load(self) -> bool:
         """Resume from an intact checkpoint of this configuration (a damaged one is reported and ignored)."""
-        payload = load_checkpoint(self.checkpoint, self.device, "train_vaegan", self.key, TrainingError)
+        payload = load_checkpoint(self.checkpoint, self.device, "train_vaegan", self.key, TrainingError,
+                                report=self.rank == 0)
         if payload is None:
             return False
         for name in ("E", "Dec", "D", "opt_e", "opt_dec", "opt_d"):

@@ -355,7 +355,29 @@ def test_sigkill_mid_epoch_then_rerun_gives_the_uninterrupted_weights(tmp_path: 
     assert_same(torch.load(tmp_path / "a-final.pt", weights_only=True), torch.load(final, weights_only=True))
 
 
-# --- D levers: spectral norm, hinge loss, RMSprop -------------------------------------------------------
+# --- D levers: spectral norm, hinge loss, RMSprop, minibatch std----------------------------------------------------
+
+
+def test_minibatch_std_appends_the_batch_spread_as_one_map() -> None:
+    from apeart.gan.models import MinibatchStd
+
+    x = torch.zeros(2, 3, 4, 4)
+    x[1, 0], x[1, 1] = 2.0, 4.0  # per-feature std over the batch: 1, 2 and 0 -> mean 1
+    out = MinibatchStd()(x)
+    assert out.shape == (2, 4, 4, 4) and torch.equal(out[:, :3], x)
+    assert torch.allclose(out[:, 3], torch.ones(2, 4, 4), atol=1e-4)
+
+
+@pytest.mark.parametrize("on", [False, True])
+def test_minibatch_std_lets_d_judge_an_image_by_its_batch(on: bool) -> None:
+    from apeart.gan.models import initialised_discriminator
+
+    torch.manual_seed(0)
+    D = initialised_discriminator(tiny_params(minibatch_std=on)).eval()  # BatchNorm on running statistics
+    x = torch.randn(4, 3, 64, 64)
+    others = torch.cat([x[:1], torch.randn(3, 3, 64, 64)])  # the first image, in another batch
+    with torch.no_grad():
+        assert torch.equal(D(x)[0], D(others)[0]) is not on
 
 
 def test_spectral_norm_wraps_every_convolution_of_d_after_the_init() -> None:
@@ -413,7 +435,7 @@ def test_a_trainer_decays_both_lrs_by_step(data: torch.Tensor, tmp_path: Path) -
 
 
 @pytest.mark.parametrize("over", [{"spectral_norm": True, "loss": "hinge"}, {"d_optimizer": "rmsprop"},
-                                  {"lr_decay_from": 0.25}])
+                                  {"lr_decay_from": 0.25}, {"minibatch_std": True}])
 def test_levers_train_and_resume_exactly(data: torch.Tensor, tmp_path: Path, over: dict) -> None:
     p = tiny_params(**over)
     straight = Trainer(p, data, CPU, tmp_path / "a.pt")
@@ -431,7 +453,7 @@ def test_levers_train_and_resume_exactly(data: torch.Tensor, tmp_path: Path, ove
 def test_paper_d_is_unchanged_by_the_new_levers() -> None:
     from apeart.gan.models import initialised_discriminator
 
-    p = tiny_params(loss="bce", spectral_norm=False, d_optimizer="adam")
+    p = tiny_params(loss="bce", spectral_norm=False, d_optimizer="adam", minibatch_std=False)
     torch.manual_seed(3)
     D = initialised_discriminator(p)
     torch.manual_seed(3)

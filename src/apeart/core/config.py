@@ -96,6 +96,7 @@ class GanParams:
     device: Literal["auto", "cpu", "cuda"]
     loss: Literal["bce", "hinge"]  # hinge: Lim & Ye 2017 (real_label does not apply)
     spectral_norm: bool  # on D's convolutions (Miyato et al. 2018)
+    minibatch_std: bool  # D sees its batch's feature spread before its last convolution (Karras et al. 2018)
     d_optimizer: Literal["adam", "rmsprop"]  # rmsprop: seed 003's D lever (lr x d_lr_mult, no betas)
 
     def __post_init__(self) -> None:

@@ -30,10 +30,20 @@ class Generator(nn.Module):
         return self.main(z)
 
 
-class Discriminator(nn.Module):
-    """image (B, 3, 64, 64) -> logit (B,); BatchNorm in every block but the first."""
+class MinibatchStd(nn.Module):
+    """Appends one feature map: the features' standard deviation over the batch, averaged (Karras et al. 2018),
+    so D can tell a batch of near-copies from a real one."""
 
-    def __init__(self, ndf: int = 64, slope: float = 0.2) -> None:
+    def forward(self, x: Tensor) -> Tensor:
+        std = (x.var(0, correction=0) + 1e-8).sqrt().mean()  # the epsilon keeps the gradient finite at std 0
+        return torch.cat([x, std.expand(x.shape[0], 1, *x.shape[2:]).to(x.dtype)], 1)
+
+
+class Discriminator(nn.Module):
+    """image (B, 3, 64, 64) -> logit (B,); BatchNorm in every block but the first; `minibatch_std` adds a
+    MinibatchStd map before the last convolution."""
+
+    def __init__(self, ndf: int = 64, slope: float = 0.2, minibatch_std: bool = False) -> None:
         super().__init__()
 
         def down(c_in: int, c_out: int, norm: bool = True) -> list[nn.Module]:
@@ -47,7 +57,8 @@ class Discriminator(nn.Module):
             *down(ndf, ndf * 2),  # 16x16
             *down(ndf * 2, ndf * 4),  # 8x8
             *down(ndf * 4, ndf * 8),  # 4x4
-            nn.Conv2d(ndf * 8, 1, 4, 1, 0, bias=False),
+            *([MinibatchStd()] if minibatch_std else []),
+            nn.Conv2d(ndf * 8 + minibatch_std, 1, 4, 1, 0, bias=False),
         )
 
     def forward(self, x: Tensor) -> Tensor:
@@ -75,7 +86,7 @@ def seeded_generator(params: GanParams) -> Generator:
 def initialised_discriminator(params: GanParams) -> Discriminator:
     """D with the Radford et al. init (from the global RNG) and, with `spectral_norm`, every convolution's
     weight divided by its spectral norm (Miyato et al. 2018; wrapped after the init, which it reads)."""
-    D = Discriminator(params.ndf, params.leaky_slope)
+    D = Discriminator(params.ndf, params.leaky_slope, params.minibatch_std)
     D.apply(lambda m: init_weights(m, params.init_std))
     if params.spectral_norm:
         for i, layer in enumerate(D.main):

@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import os
 import signal
+from collections.abc import Callable
+from typing import Any
 
 from torch import nn
 from torch.optim import Optimizer
@@ -31,3 +33,21 @@ def freeze_batchnorm(*nets: nn.Module) -> None:
         for m in net.modules():
             if isinstance(m, (nn.BatchNorm1d, nn.BatchNorm2d)):
                 m.eval()
+
+
+def probed(trainer: type, nets: Callable[[Any], dict[str, tuple[nn.Module, Optimizer]]], frozen: bool = False) -> type:
+    """`trainer` that keeps the first gradients of `nets(self)` in `self.first`, dies as epoch 2 starts on rank
+    $KILL_RANK, and with `frozen` runs those networks' BatchNorm on running statistics."""
+    class Probed(trainer):
+        def __init__(self, *args: Any) -> None:
+            super().__init__(*args)
+            self.first: dict = {}
+            record_first_gradients(self.first, nets(self))
+
+        def _epoch(self, epoch: int, bar: Any) -> None:
+            die_at_second_epoch(epoch, self.rank)
+            if frozen:
+                freeze_batchnorm(*(net for net, _ in nets(self).values()))
+            super()._epoch(epoch, bar)
+
+    return Probed

@@ -24,7 +24,7 @@ import sys
 from pathlib import Path
 import apeart, torch
 import defaults
-from ddp_probe import die_at_second_epoch, record_first_gradients
+from ddp_probe import probed
 from apeart.core.distributed import join_training, leave
 from apeart.texnet.models import TexnetError
 from apeart.texnet.train import Trainer
@@ -37,16 +37,7 @@ images = torch.randint(0, 256, (8, 3, 32, 32), generator=torch.Generator().manua
 styles = [torch.rand(3, 32, 32, generator=torch.Generator().manual_seed(2))]
 
 
-class Recorded(Trainer):
-    # Keeps the gradients of the first step; dies at epoch 2 on $KILL_RANK.
-    def __init__(self, *args):
-        super().__init__(*args)
-        self.first = {}
-        record_first_gradients(self.first, {"net": (self.net, self.opt)})
-
-    def _epoch(self, epoch, bar):
-        die_at_second_epoch(epoch, rank)
-        super()._epoch(epoch, bar)
+Recorded = probed(Trainer, lambda t: {"net": (t.net, t.opt)})
 
 
 trainer = Recorded(params, nst, images, styles, device, out / "ck.pt", rank, world)
@@ -63,7 +54,7 @@ import os, sys
 from pathlib import Path
 import apeart, torch
 import defaults
-from ddp_probe import die_at_second_epoch, freeze_batchnorm, record_first_gradients
+from ddp_probe import probed
 from apeart.core.distributed import join_training, leave
 from apeart.gan.train import Trainer, TrainingError
 
@@ -75,18 +66,7 @@ rank, world, device = join_training(processes, torch.device("cpu"), TrainingErro
 data = torch.randint(0, 256, (64, 3, 64, 64), generator=torch.Generator().manual_seed(1), dtype=torch.uint8)
 
 
-class Recorded(Trainer):
-    # Keeps D's and G's gradients of the first step; dies at epoch 2 on $KILL_RANK.
-    def __init__(self, *args):
-        super().__init__(*args)
-        self.first = {}
-        record_first_gradients(self.first, {"D": (self.D, self.opt_d), "G": (self.G, self.opt_g)})
-
-    def _epoch(self, epoch, bar):
-        die_at_second_epoch(epoch, rank)
-        if frozen:
-            freeze_batchnorm(self.G, self.D)
-        super()._epoch(epoch, bar)
+Recorded = probed(Trainer, lambda t: {"D": (t.D, t.opt_d), "G": (t.G, t.opt_g)}, frozen)
 
 
 trainer = Recorded(params, data, device, out / "ck.pt", rank, world)
@@ -103,7 +83,7 @@ import os, sys
 from pathlib import Path
 import apeart, torch
 import defaults
-from ddp_probe import die_at_second_epoch, freeze_batchnorm, record_first_gradients
+from ddp_probe import probed
 from apeart.core.distributed import join_training, leave
 from apeart.vaegan.train import Trainer, TrainingError
 
@@ -116,19 +96,7 @@ rank, world, device = join_training(processes, torch.device("cpu"), TrainingErro
 data = torch.randint(0, 256, (32, 3, 64, 64), generator=torch.Generator().manual_seed(1), dtype=torch.uint8)
 
 
-class Recorded(Trainer):
-    # Keeps E's, Dec's and D's gradients of the first step; dies at epoch 2 on $KILL_RANK.
-    def __init__(self, *args):
-        super().__init__(*args)
-        self.first = {}
-        record_first_gradients(self.first, {"E": (self.E, self.opt_e), "Dec": (self.Dec, self.opt_dec),
-                                            "D": (self.D, self.opt_d)})
-
-    def _epoch(self, epoch, bar):
-        die_at_second_epoch(epoch, rank)
-        if frozen:
-            freeze_batchnorm(self.E, self.Dec, self.D)
-        super()._epoch(epoch, bar)
+Recorded = probed(Trainer, lambda t: {"E": (t.E, t.opt_e), "Dec": (t.Dec, t.opt_dec), "D": (t.D, t.opt_d)}, frozen)
 
 
 trainer = Recorded(params, data, device, out / "ck.pt", rank, world)

@@ -434,7 +434,8 @@ def main() -> None:
     torch.manual_seed(0)
     cpu = cpu_name()
     print(f"{cpu}; torch {torch.__version__}, {torch.get_num_threads()} threads, OMP_WAIT_POLICY="
-          f"{os.environ.get('OMP_WAIT_POLICY')}, GOMP_SPINCOUNT={os.environ.get('GOMP_SPINCOUNT')}, repeats {args.repeats}; {' '.join(sys.argv[1:])}")
+          f"{os.environ.get('OMP_WAIT_POLICY')}, GOMP_SPINCOUNT={os.environ.get('GOMP_SPINCOUNT')}, "
+          f"repeats {args.repeats}; {' '.join(sys.argv[1:])}")
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         for name in args.configs.split(","):

@@ -175,7 +175,8 @@ def main() -> None:
     source, content, styles = inputs(params, args.batch)
     load_before = os.getloadavg()
     print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, OMP_WAIT_POLICY="
-          f"{os.environ.get('OMP_WAIT_POLICY')}, GOMP_SPINCOUNT={os.environ.get('GOMP_SPINCOUNT')}, device {device}, size {args.size}, batch {len(content)}, "
+          f"{os.environ.get('OMP_WAIT_POLICY')}, GOMP_SPINCOUNT={os.environ.get('GOMP_SPINCOUNT')}, "
+          f"device {device}, size {args.size}, batch {len(content)}, "
           f"steps {args.steps}, repeats {args.repeats}, gram_norm {params.gram_norm}, beta {params.beta}, "
           f"lr {params.lr}; inputs: {source}; load {load_before[0]:.2f}")
 

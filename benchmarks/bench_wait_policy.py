@@ -4,8 +4,8 @@
         [--out benchmarks/results/bench_wait_policy.jsonl]
 
 The policy is read when torch loads, so every measurement is a fresh process: `gan` times 32 train_gan steps at
-params.yaml's config (128 images of data/prepared/gan: `dvc repro prepare` first; after a warm-up epoch), `nst` 5 Gatys L-BFGS steps (128 px, batch 4,
-bench_nst's inputs). Policies: PASSIVE (threads sleep at once), GOMP_SPINCOUNT=N (libgomp spins N times, then
+params.yaml's config (128 images of data/prepared/gan: `dvc repro prepare` first; after a warm-up epoch), `nst`
+5 Gatys L-BFGS steps (128 px, batch 4, bench_nst's inputs). Policies: PASSIVE (threads sleep at once), GOMP_SPINCOUNT=N (libgomp spins N times, then
 sleeps; apeart's default), and libgomp's own default (300,000 spins). Loads: 0, 1 or 2 processes spinning in a
 Python loop beside it. Policies and loads are interleaved within each repeat; medians reported, and each as a
 ratio to PASSIVE under the same load.
@@ -107,8 +107,9 @@ def main() -> None:
                 for policy in policies:
                     median = statistics.median(times[work, policy, load])
                     cells.append(f"{policy} {median:.4f} ({median / passive:.2f}x)")
-                    f.write(json.dumps({"date": time.strftime("%Y-%m-%d"), "cpu": cpu, "work": work, "busy": load, "policy": policy,
-                                        "median_s_per_step": median, "runs": times[work, policy, load]}) + "\n")
+                    f.write(json.dumps({"date": time.strftime("%Y-%m-%d"), "cpu": cpu, "work": work, "busy": load,
+                                        "policy": policy, "median_s_per_step": median,
+                                        "runs": times[work, policy, load]}) + "\n")
                 print(f"{work}, {load} busy: " + ", ".join(cells))
 
 

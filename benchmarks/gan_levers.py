@@ -1,13 +1,16 @@
 """The stabilisation table: fd_vgg19 of each GAN lever switched on or off from the defaults, over seeds.
 
 Trains on data/prepared/gan (run `dvc repro prepare` first, or point --data at a copy) and scores each
-generator as the evaluate_gan stage does. Every row is a set of params, so `dvc exp run -S ...` reproduces it.
-Results are appended to --out as JSON lines; a rerun skips the rows already there.
+generator as the evaluate_gan stage does. Every row is a set of params, so `dvc exp run -S ...` reproduces it
+on a machine with as many torch threads (the row's `threads`: the float sums, and with them the run, differ with
+the count; a default `dvc repro` uses one per core). Results are appended to --out as JSON lines; a rerun skips
+the rows already there.
 
     python benchmarks/gan_levers.py [--seeds 0 1 2] [--variants NAME ...] [--out benchmarks/results/gan_levers.jsonl]
-        [--data DIR] [--grids DIR]
+        [--data DIR] [--grids DIR] [--threads N]
 
---grids writes each run's real | fake grid (64 real images, G's 64 fixed-noise samples) as DIR/<variant>-seed<N>.png.
+--grids writes each run's real | fake grid (64 real images, G's 64 fixed-noise samples) as
+DIR/<variant>-seed<N>-<threads>t.png.
 """
 from __future__ import annotations
 
@@ -22,7 +25,7 @@ from pathlib import Path
 import apeart  # noqa: F401, I001  (first: sets the OpenMP wait policy before torch starts)
 import torch
 from PIL import Image
-from apeart.core.config import load_params
+from apeart.core.config import Params, load_params
 from apeart.core.runtime import deterministic
 from apeart.core.datasets import load_pngs
 from apeart.core.grids import side_by_side
@@ -30,6 +33,7 @@ from apeart.gan.evaluate import score_generator
 from apeart.gan.train import Trainer
 
 E13 = {"batch_size": 8, "ndf": 32, "epochs": 13, "minibatch_std": False}  # the defaults of 2026-12-03 (morning)
+E16 = {**E13, "epochs": 16}  # the defaults since
 
 VARIANTS: dict[str, dict] = {
     "defaults (DiffAugment + EMA)": {},
@@ -85,28 +89,26 @@ VARIANTS: dict[str, dict] = {
     "lrs decay linearly to 0 over the whole run": {"lr_decay_from": 0.0, **E13},
     "Ast-GAN (LeakyReLU 0.3 + label smoothing), batch 8, ndf 32": {"leaky_slope": 0.3, "real_label": 0.85,
                                                                    "real_label_late": 0.95, **E13},
-    # With apeart's bounded OpenMP spin (GOMP_SPINCOUNT=3000; steps 0.67x PASSIVE's time, bench_wait_policy), two
-    # threads per run, one run at a time: the stage's own setting, fitted to its 2 minutes.
-    "17 epochs (2 threads, spin 3000)": {**E13, "epochs": 17},
-    "16 epochs (2 threads, spin 3000)": {**E13, "epochs": 16},
+    # With apeart's bounded OpenMP spin (GOMP_SPINCOUNT=3000; steps 0.67x PASSIVE's time, bench_wait_policy), fitted
+    # to the stage's 2 minutes; from here on each row records its thread count (2: the stage's own setting).
+    "17 epochs": {**E16, "epochs": 17},
+    "16 epochs (the defaults since 2026-12-03)": E16,
     # Narrower nets for more epochs in the same time (a step with 2 threads, ms: ngf/ndf 32/32 54.8, 32/24 44.2,
-    # 24/24 40.5, 24/32 ~47; epochs = 16 x 54.8 / ms, rounded down). One thread per run.
-    "ngf 32, ndf 24, 19 epochs": {**E13, "ndf": 24, "epochs": 19},
-    "ngf 24, ndf 24, 21 epochs": {**E13, "ngf": 24, "ndf": 24, "epochs": 21},
-    "ngf 24, ndf 32, 18 epochs": {**E13, "ngf": 24, "epochs": 18},
-    "16 epochs (the defaults, one thread per run: the width screen's baseline)": {**E13, "epochs": 16},
-    # Against the mode collapse of the baseline's seed 0 (every sample a brown ape in a red cap): same epochs (the
-    # extra map costs one input channel of D's last convolution). One thread per run.
-    "minibatch std in D (one thread per run)": {**E13, "epochs": 16, "minibatch_std": True},
-    "ngf 32, ndf 24, 19 epochs, minibatch std": {**E13, "ndf": 24, "epochs": 19, "minibatch_std": True},
-    "minibatch std in D (2 threads, as the stage runs)": {**E13, "epochs": 16, "minibatch_std": True},
-    "ngf 32, ndf 24, 19 epochs (2 threads, as the stage runs)": {**E13, "ndf": 24, "epochs": 19},
+    # 24/24 40.5, 24/32 ~47; epochs = 16 x 54.8 / ms, rounded down).
+    "ngf 32, ndf 24, 19 epochs": {**E16, "ndf": 24, "epochs": 19},
+    "ngf 24, ndf 24, 21 epochs": {**E16, "ngf": 24, "ndf": 24, "epochs": 21},
+    "ngf 24, ndf 32, 18 epochs": {**E16, "ngf": 24, "epochs": 18},
+    # Against the mode collapse of the defaults' seed 0 at one thread (every sample a brown ape in a red cap): same
+    # epochs (the extra map costs one input channel of D's last convolution).
+    "minibatch std in D": {**E16, "minibatch_std": True},
+    "ngf 32, ndf 24, 19 epochs, minibatch std": {**E16, "ndf": 24, "epochs": 19, "minibatch_std": True},
 }
 
 
-def run(name: str, seed: int, data: torch.Tensor, grids: Path | None = None) -> dict:
-    """Train one variant from scratch on `data` and score it; returns a result row."""
-    params = dataclasses.replace(load_params().gan, seed=seed, device="cpu", **VARIANTS[name])
+def run(name: str, seed: int, data: torch.Tensor, base: Params, grids: Path | None = None) -> dict:
+    """Train one variant of `base` from scratch on `data` and score it; returns a result row."""
+    params = dataclasses.replace(base.gan, seed=seed, device="cpu", **VARIANTS[name])
+    threads = torch.get_num_threads()  # float sums, and so the run, differ with it
     deterministic(seed)
     start = time.perf_counter()
     with tempfile.TemporaryDirectory() as tmp:
@@ -117,23 +119,23 @@ def run(name: str, seed: int, data: torch.Tensor, grids: Path | None = None) -> 
         grids.mkdir(parents=True, exist_ok=True)
         image = side_by_side(data[:params.grid_size], trainer.sample_fixed()).mul(255).round().byte()
         slug = "".join(c if c.isalnum() else "-" for c in name)[:60].strip("-")
-        Image.fromarray(image.permute(1, 2, 0).numpy()).save(grids / f"{slug}-seed{seed}.png")
-    scores, _ = score_generator(trainer.sampler, params, load_params().evaluate, data, torch.device("cpu"))
-    return {"variant": name, "seed": seed, "train_s": round(seconds, 1),
+        Image.fromarray(image.permute(1, 2, 0).numpy()).save(grids / f"{slug}-seed{seed}-{threads}t.png")
+    scores, _ = score_generator(trainer.sampler, params, base.evaluate, data, torch.device("cpu"))
+    return {"variant": name, "seed": seed, "threads": threads, "train_s": round(seconds, 1),
             **{k: scores[k] for k in ("fd_vgg19", "kid_vgg19", "floor_fd_vgg19", "ceiling_fd_vgg19")}}
 
 
 def table(rows: list[dict]) -> str:
-    """Markdown: one line per variant, fd_vgg19 per seed and its mean, KID mean."""
-    lines = ["| variant | params | fd_vgg19 per seed | mean fd_vgg19 | mean kid_vgg19 |", "|---|---|---|---|---|"]
+    """Markdown: one line per variant and thread count ("?": not recorded), fd_vgg19 per seed, its mean, KID mean."""
+    lines = ["| variant | params | threads | fd_vgg19 per seed | mean fd_vgg19 | mean kid_vgg19 |",
+             "|---|---|---|---|---|---|"]
     for name, over in VARIANTS.items():
-        mine = [r for r in rows if r["variant"] == name]
-        if not mine:
-            continue
-        fds = [r["fd_vgg19"] for r in mine]
         flags = " ".join(f"-S gan.{k}={json.dumps(v) if isinstance(v, str) else v}" for k, v in over.items()) or "-"
-        lines.append(f"| {name} | `{flags}` | {', '.join(f'{x:.1f}' for x in fds)} | {statistics.mean(fds):.1f} | "
-                     f"{statistics.mean(r['kid_vgg19'] for r in mine):.3f} |")
+        for threads in sorted({str(r.get("threads", "?")) for r in rows if r["variant"] == name}):
+            mine = [r for r in rows if r["variant"] == name and str(r.get("threads", "?")) == threads]
+            fds = [r["fd_vgg19"] for r in mine]
+            lines.append(f"| {name} | `{flags}` | {threads} | {', '.join(f'{x:.1f}' for x in fds)} | "
+                         f"{statistics.mean(fds):.1f} | {statistics.mean(r['kid_vgg19'] for r in mine):.3f} |")
     return "\n".join(lines)
 
 
@@ -144,15 +146,20 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=Path("benchmarks/results/gan_levers.jsonl"))
     parser.add_argument("--data", type=Path, default=Path("data/prepared/gan"), help="the prepared 64x64 set")
     parser.add_argument("--grids", type=Path, help="write each run's real | fake grid here")
+    parser.add_argument("--threads", type=int, default=torch.get_num_threads(), help="torch threads per run "
+                        "(default: torch's, the stage's setting)")
     args = parser.parse_args()
+    torch.set_num_threads(args.threads)
+    base = load_params()  # once: a params.yaml edited while the screen runs does not reach it
     args.out.parent.mkdir(parents=True, exist_ok=True)
     rows = [json.loads(line) for line in args.out.read_text().splitlines()] if args.out.is_file() else []
     data = load_pngs(args.data)[1]
     for seed in args.seeds:
         for name in args.variants:
-            if any(r["variant"] == name and r["seed"] == seed for r in rows):
+            if any(r["variant"] == name and r["seed"] == seed and r.get("threads", args.threads) == args.threads
+                   for r in rows):  # rows from before threads were recorded count as any
                 continue
-            rows.append(run(name, seed, data, args.grids))
+            rows.append(run(name, seed, data, base, args.grids))
             with args.out.open("a") as f:
                 f.write(json.dumps(rows[-1]) + "\n")
             print(json.dumps(rows[-1]), flush=True)

@@ -1,5 +1,6 @@
-"""Every stage process gets apeart's OpenMP spin count (GOMP_SPINCOUNT) before torch loads, however its script orders imports:
-dvc.yaml runs each stage as `python -m apeart stages/<name>.py`, and the launcher loads `apeart` first."""
+"""Every stage process gets apeart's OpenMP spin count (GOMP_SPINCOUNT) before torch loads, however its script
+orders imports: dvc.yaml runs each stage as `python -m apeart stages/<name>.py`, and the launcher loads `apeart`
+first."""
 from __future__ import annotations
 
 import os

@@ -355,7 +355,7 @@ def test_sigkill_mid_epoch_then_rerun_gives_the_uninterrupted_weights(tmp_path: 
     assert_same(torch.load(tmp_path / "a-final.pt", weights_only=True), torch.load(final, weights_only=True))
 
 
-# --- D levers: spectral norm, hinge loss, RMSprop, minibatch std----------------------------------------------------
+# --- D levers: spectral norm, hinge loss, RMSprop, minibatch std -----------------------------------------------------
 
 
 def test_minibatch_std_appends_the_batch_spread_as_one_map() -> None:
@@ -419,7 +419,7 @@ def test_lr_decay_holds_then_falls_linearly_to_zero() -> None:
 
 
 def test_a_trainer_decays_both_lrs_by_step(data: torch.Tensor, tmp_path: Path) -> None:
-    p = tiny_params(lr_decay_from=0.5, d_lr_mult=2.0)  # 2 epochs x 4 batches: full lr for 4 steps, then 3/4 .. 1/4
+    p = tiny_params(lr_decay_from=0.5, d_lr_mult=2.0)  # 2 epochs x 4 batches: the fall starts at step 4 (at 4/4), then 3/4 .. 1/4
     seen: dict[str, list[float]] = {"G": [], "D": []}
     trainer = Trainer(p, data, CPU, tmp_path / "a.pt")
     for name, opt in (("G", trainer.opt_g), ("D", trainer.opt_d)):

@@ -102,6 +102,10 @@ VARIANTS: dict[str, dict] = {
     # epochs (the extra map costs one input channel of D's last convolution).
     "minibatch std in D": {**E16, "minibatch_std": True},
     "ngf 32, ndf 24, 19 epochs, minibatch std": {**E16, "ndf": 24, "epochs": 19, "minibatch_std": True},
+    # The stage's 2 minutes in full: 16 epochs took 95.6 s wall on a quiet machine (`time python -m apeart
+    # stages/train_gan.py`, 2026-12-03), so 19 take ~112 s.
+    "19 epochs": {**E16, "epochs": 19},
+    "Adam beta1 0 (BigGAN, StyleGAN2)": {**E16, "beta1": 0.0},
 }
 
 

@@ -225,6 +225,22 @@ def test_exact_resume(data: torch.Tensor, tmp_path: Path) -> None:
     assert (tmp_path / "b.pt").read_bytes() == (tmp_path / "a.pt").read_bytes()  # what DVC hashes
 
 
+def test_run_until_an_epoch_then_on_is_one_run(data: torch.Tensor, tmp_path: Path) -> None:
+    # Constant lrs and labels: epoch 1 of a 2-epoch run is where a 1-epoch run ends (what gan_curve relies on).
+    p = tiny_params(real_label=1.0, real_label_late=1.0)
+    short = Trainer(dataclasses.replace(p, epochs=1), data, CPU, tmp_path / "short.pt")
+    short.run()
+    straight = Trainer(p, data, CPU, tmp_path / "a.pt")
+    straight.run()
+
+    stepped = Trainer(p, data, CPU, tmp_path / "b.pt")
+    assert stepped.run(until=1).epoch == 1
+    assert_same(state_of(short), state_of(stepped))
+    assert stepped.run().epoch == 2
+    assert_same(state_of(straight), state_of(stepped))
+    assert stepped.state.history == straight.state.history
+
+
 def test_two_fresh_runs_are_identical(data: torch.Tensor, tmp_path: Path) -> None:
     p = tiny_params(epochs=1)
     a = Trainer(p, data, CPU, tmp_path / "a.pt")

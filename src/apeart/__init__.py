@@ -4,7 +4,7 @@ Importing the package bounds how long idle OpenMP threads spin before they sleep
 OMP_WAIT_POLICY or GOMP_SPINCOUNT is set). libgomp's default, 300,000 spins, made a train_gan step 5x slower and
 a Gatys step 1.8x slower beside one busy process; sleeping at once (OMP_WAIT_POLICY=PASSIVE, our policy before)
 made a quiet train_gan step 1.5x slower, every small op paying a thread wake-up. 3,000 spins cost at most 1.31x
-PASSIVE's time under load (benchmarks/bench_wait_policy.py). The setting is read when torch loads, so every DVC
+PASSIVE's time beside one or two busy processes (benchmarks/bench_wait_policy.py). The setting is read when torch loads, so every DVC
 stage runs as `python -m apeart stages/<name>.py` (apeart/__main__.py), which loads this package first whatever
 the script imports; a process that imported torch earlier gets a warning.
 """

@@ -36,7 +36,7 @@ class MinibatchStd(nn.Module):
 
     def forward(self, x: Tensor) -> Tensor:
         std = (x.var(0, correction=0) + 1e-8).sqrt().mean()  # the epsilon keeps the gradient finite at std 0
-        return torch.cat([x, std.expand(x.shape[0], 1, *x.shape[2:]).to(x.dtype)], 1)
+        return torch.cat([x, std.expand(x.shape[0], 1, *x.shape[2:])], 1)
 
 
 class Discriminator(nn.Module):

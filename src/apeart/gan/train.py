@@ -277,14 +277,16 @@ class Trainer:
             self.state.history.append({"step": self.state.step, "epoch": epoch + 1, "d_loss": d, "g_loss": g,
                                        "d_real": d_x, "d_fake": d_gz})
 
-    def run(self) -> TrainState:
-        """Train (resuming when a matching checkpoint exists) and return the final state."""
-        if not self.load():
+    def run(self, until: int | None = None) -> TrainState:
+        """Train to epoch `until` (default: all `params.epochs`), resuming when a matching checkpoint exists
+        or where an earlier call stopped, and return the state."""
+        if not self.state.epoch and not self.load():
             self.state.grids[0] = self.sample_fixed()
         p = self.params
-        with progress(total=p.epochs * self.steps_per_epoch, initial=self.state.step, unit="step",
+        until = p.epochs if until is None else until
+        with progress(total=until * self.steps_per_epoch, initial=self.state.step, unit="step",
                       disable=self.rank > 0) as bar:
-            for epoch in range(self.state.epoch, p.epochs):
+            for epoch in range(self.state.epoch, until):
                 self._epoch(epoch, bar)
                 self.state.epoch = epoch + 1
                 if self.state.epoch % p.grid_every == 0 or self.state.epoch in (p.epochs // 2, p.epochs):

@@ -9,7 +9,7 @@ from apeart.core.files import write_json
 from apeart.core.runtime import deterministic, resolve_device
 from apeart.core.datasets import load_pngs
 from apeart.gan.evaluate import score_generator
-from apeart.gan.sample import load_generator
+from apeart.gan.sample import GeneratorFileError, load_generator
 
 
 def main() -> None:
@@ -25,4 +25,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    run_stage("evaluate_gan", main)
+    run_stage("evaluate_gan", main, GeneratorFileError)

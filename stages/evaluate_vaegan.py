@@ -10,6 +10,7 @@ from apeart.core.datasets import load_pngs
 from apeart.core.files import write_json
 from apeart.core.runtime import deterministic, resolve_device
 from apeart.vaegan.evaluate import score_decoder
+from apeart.gan.sample import GeneratorFileError
 from apeart.vaegan.sample import load_decoder
 
 
@@ -27,4 +28,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    run_stage("evaluate_vaegan", main)
+    run_stage("evaluate_vaegan", main, GeneratorFileError)

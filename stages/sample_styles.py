@@ -8,7 +8,7 @@ from apeart.core.config import load_params
 from apeart.core.files import save_png
 from apeart.core.grids import grid, to_pil
 from apeart.core.runtime import deterministic, resolve_device
-from apeart.gan.sample import load_generator, sample_batches
+from apeart.gan.sample import GeneratorFileError, load_generator, sample_batches
 from apeart.vaegan.sample import load_decoder
 
 OUT = Path("data/styles/gan")
@@ -29,4 +29,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    run_stage("sample_styles", main)
+    run_stage("sample_styles", main, GeneratorFileError)

@@ -1,17 +1,30 @@
 """Prepared image sets, decoded once into one uint8 tensor in memory."""
 from __future__ import annotations
 
+from collections import Counter
 from pathlib import Path
 
 import numpy as np
 import torch
-from PIL import Image
+
+from apeart.core.images import BadImageError, open_image, to_rgb
+
+
+def same_size(paths: list[Path], sizes: list[tuple[int, int]]) -> None:
+    """BadImageError naming the first of `paths` whose (width, height) in `sizes` is not the set's usual one."""
+    usual = Counter(sizes).most_common(1)[0][0]
+    for path, size in zip(paths, sizes):
+        if size != usual:
+            raise BadImageError(path, f"{size[0]}x{size[1]} pixels, but the other images in {path.parent} are "
+                                      f"{usual[0]}x{usual[1]}; re-run the prepare stage")
 
 
 def load_pngs(folder: Path) -> tuple[list[str], torch.Tensor]:
-    """Names and pixels (N, 3, H, W) uint8 of every PNG in `folder`, in token order (numeric names by value)."""
+    """Names and pixels (N, 3, H, W) uint8 of every PNG in `folder`, in token order (numeric names by value);
+    BadImageError for a file that does not decode or whose size differs from the others'."""
     paths = sorted(folder.glob("*.png"), key=lambda p: (len(p.stem), p.stem))
     if not paths:
         raise FileNotFoundError(f"no PNG images in {folder}; run the prepare stage first")
-    arrays = [np.asarray(Image.open(p).convert("RGB")) for p in paths]
+    arrays = [np.asarray(to_rgb(open_image(p))) for p in paths]
+    same_size(paths, [(a.shape[1], a.shape[0]) for a in arrays])
     return [p.stem for p in paths], torch.from_numpy(np.stack(arrays)).permute(0, 3, 1, 2).contiguous()

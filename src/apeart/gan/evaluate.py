@@ -3,11 +3,22 @@ from __future__ import annotations
 
 import torch
 
-from apeart.core.config import EvaluateParams, GanParams
+from apeart.core.config import EvaluateParams, GanParams, ParamsError
 from apeart.gan.models import Generator, seeded_generator
 from apeart.gan.quality import InceptionEmbedding, VGGEmbedding, gan_scores, inception_weights_file
 from apeart.gan.sample import sample_batches
 from apeart.vgg.backbones import file_record, weights_record
+
+# Fewest images per set that are scored. FD's covariance (over n - 1) and KID's unbiased MMD^2 (over the
+# n(n - 1) off-diagonal kernel pairs) are defined from n = 2, but at n = 2..4 they rest on a covariance of rank
+# 1..3 and 1..6 distinct pairs per set: the floor, trained and ceiling scores are then noise, not a ranking.
+# 5 per set (10 real images) is the least the real set may supply; the default set scores 512 (unchanged), the
+# tiny test pipeline 6. A smaller evaluate.samples remains the params' choice.
+MIN_SAMPLES = 5
+
+
+class TooFewImagesError(ParamsError):
+    """The real set is too small to score (a ParamsError, so the stages report it as one line)."""
 
 
 def score_generator(G: Generator, params: GanParams, yardstick: EvaluateParams, real: torch.Tensor,
@@ -18,7 +29,11 @@ def score_generator(G: Generator, params: GanParams, yardstick: EvaluateParams, 
     `evaluate.samples` real images (at most half the set) are the reference; as many other real images,
     samples of G and of the untrained G of the same seed are scored, so all three carry the same bias.
     """
-    n = min(yardstick.samples, len(real) // 2)
+    half = len(real) // 2
+    if half < MIN_SAMPLES:
+        raise TooFewImagesError(f"only {len(real)} real images, {half} per set: scoring needs at least "
+                                f"{MIN_SAMPLES} per set ({2 * MIN_SAMPLES} images); prepare more (data.limit)")
+    n = min(yardstick.samples, half)
     fake = torch.cat(sample_batches(G.eval(), params.nz, 1, n, params.seed + 1))  # BatchNorm: running stats
     untrained = seeded_generator(params).to(device).eval()
     baseline = torch.cat(sample_batches(untrained, params.nz, 1, n, params.seed + 1))

@@ -9,6 +9,7 @@ from torch import nn
 
 from apeart.core.config import VaeganParams
 from apeart.core.files import write_bytes
+from apeart.gan.sample import build_from_file, read_generator_file
 from apeart.vaegan.models import build_decoder
 
 
@@ -23,7 +24,6 @@ def save_decoder(Dec: nn.Module, params: VaeganParams, path: Path) -> None:
 def load_decoder(path: Path, device: torch.device) -> tuple[nn.Module, int]:
     """Rebuild the decoder saved by `save_decoder`: (decoder in eval mode, latent size). It takes z as
     (B, latent, 1, 1) like the DCGAN generator, so `apeart.gan.sample.sample_batches` draws from it."""
-    payload = torch.load(path, map_location=device, weights_only=True)
-    Dec = build_decoder(payload["decoder"], payload["latent"], payload["width"], payload["ngf"]).to(device)
-    Dec.load_state_dict(payload["state_dict"])
-    return Dec.eval(), payload["latent"]
+    payload = read_generator_file(path, device, "vaegan", ("decoder", "latent", "width", "ngf", "state_dict"))
+    shape = (payload["decoder"], payload["latent"], payload["width"], payload["ngf"])
+    return build_from_file(path, lambda: build_decoder(*shape).to(device), payload["state_dict"]), payload["latent"]

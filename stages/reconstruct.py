@@ -15,6 +15,7 @@ from apeart.core.runtime import deterministic, peak_rss_mb, resolve_device
 from apeart.nst.inputs import load_inputs
 from apeart.nst.optimise import NSTError
 from apeart.studies.reconstruct import reconstruct
+from apeart.vgg.backbones import BackboneError
 
 OUT = Path("reports/reconstruct")
 
@@ -42,4 +43,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    run_stage("reconstruct", main, NSTError)
+    run_stage("reconstruct", main, NSTError, BackboneError)

@@ -13,7 +13,7 @@ from apeart.core.runtime import deterministic, peak_rss_mb, resolve_device
 from apeart.nst.inputs import load_inputs
 from apeart.nst.optimise import TERMS, NSTError
 from apeart.nst.transfer import transfer
-from apeart.vgg.backbones import weights_record
+from apeart.vgg.backbones import BackboneError, weights_record
 
 OUT = Path("reports/nst")
 
@@ -53,4 +53,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    run_stage("stylize", main)
+    run_stage("stylize", main, BackboneError)

@@ -30,6 +30,7 @@ from apeart.texnet.data import held_out_names, style_of
 from apeart.texnet.lineage import file_md5, publish, style_record
 from apeart.texnet.models import TexnetError
 from apeart.texnet.train import Loss, loss_params, weights_of
+from apeart.vgg.backbones import BackboneError
 
 MODEL, FOLDER, WORK = Path("models/texnet/texnet.pt"), Path("data/prepared/texnet"), Path(".cache/stylize_collection")
 OUT, FIG = Path("data/stylized"), Path("reports/texnet")
@@ -110,4 +111,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    run_stage("stylize_collection", main, TexnetError, NSTError)
+    run_stage("stylize_collection", main, TexnetError, NSTError, BackboneError)

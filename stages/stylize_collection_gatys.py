@@ -25,7 +25,7 @@ from apeart.nst.collection import chunks, run_key, stylise_shard
 from apeart.nst.inputs import load_square, load_styles
 from apeart.nst.optimise import NSTError
 from apeart.texnet.lineage import publish, style_record
-from apeart.vgg.backbones import weights_record
+from apeart.vgg.backbones import BackboneError, weights_record
 
 RAW, WORK, OUT = Path("data/raw"), Path(".cache/stylize_collection_gatys"), Path("data/stylized_gatys")
 
@@ -82,4 +82,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    run_stage("stylize_collection_gatys", main, NSTError)
+    run_stage("stylize_collection_gatys", main, NSTError, BackboneError)

@@ -17,6 +17,7 @@ from apeart.core.runtime import deterministic, resolve_device
 from apeart.nst.inputs import load_inputs
 from apeart.nst.optimise import NSTError
 from apeart.studies.sweep import beta_grid, sweep_betas
+from apeart.vgg.backbones import BackboneError
 
 OUT = Path("reports/sweep/inrun")
 
@@ -48,4 +49,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    run_stage("sweep_betas", main, NSTError)
+    run_stage("sweep_betas", main, NSTError, BackboneError)

@@ -18,6 +18,7 @@ from apeart.texnet.collection import inference_net, stylise
 from apeart.texnet.data import held_out_names, training_set
 from apeart.texnet.models import TexnetError
 from apeart.texnet.train import Trainer, fingerprint
+from apeart.vgg.backbones import BackboneError
 
 OUT = Path("reports/texnet_round_trip")
 
@@ -49,4 +50,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    run_stage("texnet_round_trip", main, TexnetError)
+    run_stage("texnet_round_trip", main, TexnetError, BackboneError)

@@ -16,6 +16,7 @@ from apeart.core.runtime import deterministic, peak_rss_mb, resolve_device
 from apeart.texnet.data import held_out_names, style_of, training_set
 from apeart.texnet.models import TexnetError, save_model
 from apeart.texnet.train import TERMS, Trainer, fingerprint
+from apeart.vgg.backbones import BackboneError
 
 
 def main() -> None:
@@ -46,4 +47,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    run_stage("train_texnet", main, TexnetError)
+    run_stage("train_texnet", main, TexnetError, BackboneError)

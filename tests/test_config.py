@@ -68,6 +68,12 @@ def test_numeric_strings_are_coerced_by_type() -> None:
         ({"nst": {"backbone": "vgg16", "content_layers": ["conv4_4"]}}, "vgg16 has no"),
         ({"nst": {"content_layers": "conv4_2"}}, "nst.content_layers: expected a list"),
         ({"nst": 3}, "nst.: expected a mapping"),
+        ({"gan": {"beta1": 1.0}}, "gan.beta1: 1.0 is out of range; allowed >= 0 and < 1"),
+        ({"vaegan": {"beta2": 1}}, "vaegan.beta2: 1.0 is out of range; allowed >= 0 and < 1"),
+        ({"sample": {"seed": 2**64}}, f"sample.seed: {2**64} is out of range; allowed >= 0 and <= 4294967295"),
+        ({"texnet": {"seed": 10**30}}, f"texnet.seed: {10**30} is out of range"),  # an integer, not "expected one"
+        ({"nst": {"alpha": 0, "beta": 0}}, "nst.alpha and nst.beta are both 0"),
+        ({"data": {"manifest_path": "a\0b"}}, r"data.manifest_path: 'a\\x00b' contains a NUL character"),
     ],
 )
 def test_bad_params_name_the_key(raw: dict, message: str) -> None:
@@ -116,3 +122,23 @@ def test_the_tutorials_layer_names_are_aliases_of_ours() -> None:
     assert nst.reconstruct_content_layers == ["conv5_4"]
     with pytest.raises(ParamsError, match="unknown layer 'conv_17'"):
         defaults.parse({"nst": {"style_layers": ["conv_17"]}})
+
+
+@pytest.mark.parametrize(("text", "message"), [
+    (b"gan: [\n", "params.yaml: not valid YAML, line 2: expected the node content"),
+    (b"gan: 1\ngan: 2\n", "params.yaml: not valid YAML, line 2: found duplicate key \"gan\""),
+    (b"gan: !!python/object:os.system {}\n", "params.yaml: not valid YAML, line 1: could not determine a constructor"),
+    (b"gan: \xff\xfe\n", "params.yaml: not UTF-8 text"),
+])
+def test_a_params_file_that_is_not_yaml_is_one_line(tmp_path: Path, text: bytes, message: str) -> None:
+    (tmp_path / "params.yaml").write_bytes(text)
+    with pytest.raises(ParamsError, match=re.escape(message)):
+        load_params(tmp_path / "params.yaml")
+
+
+def test_an_unreadable_params_file_is_one_line(tmp_path: Path) -> None:
+    with pytest.raises(ParamsError, match="params.yaml: cannot read: No such file"):
+        load_params(tmp_path / "params.yaml")
+    (tmp_path / "params.yaml").mkdir()
+    with pytest.raises(ParamsError, match="params.yaml: cannot read: Is a directory"):
+        load_params(tmp_path / "params.yaml")

@@ -7,8 +7,9 @@ import torch
 from PIL import Image
 
 import defaults
-from apeart.core.config import NstParams
-from apeart.nst.inputs import MAX_ASPECT, load_styles
+from apeart.core.config import NstParams, ParamsError
+from apeart.core.images import BadImageError
+from apeart.nst.inputs import MAX_ASPECT, load_content, load_styles
 
 
 def _params(folder: Path, **kw) -> NstParams:
@@ -47,9 +48,9 @@ def test_style_scale_sets_the_style_size(tmp_path: Path) -> None:
 
 
 def test_empty_or_missing_style_folder_is_clear(tmp_path: Path) -> None:
-    with pytest.raises(FileNotFoundError, match="nst.style_dir: no images"):
+    with pytest.raises(ParamsError, match="nst.style_dir: no images"):
         load_styles(_params(tmp_path), Path("unused"))
-    with pytest.raises(FileNotFoundError, match="style_batch: no style batch"):
+    with pytest.raises(ParamsError, match="style_batch: no style batch"):
         load_styles(defaults.nst(size=32), tmp_path)
 
 
@@ -57,3 +58,10 @@ def test_shipped_paintings_load() -> None:
     folder = Path(__file__).resolve().parents[1] / "data" / "styles" / "paintings"
     styles = load_styles(_params(folder), Path("unused"))
     assert styles and all(min(s.shape[1:]) == 32 for s in styles)
+
+
+def test_a_content_image_of_another_size_is_named(tmp_path: Path) -> None:
+    for name, side in (("0", 16), ("1", 16), ("2", 1)):
+        Image.new("RGB", (side, side), "teal").save(tmp_path / f"{name}.png")
+    with pytest.raises(BadImageError, match=r"2.png: 1x1 pixels, but the other images in .* are 16x16"):
+        load_content(tmp_path)

@@ -3,6 +3,7 @@ on stderr and exit status 1, no traceback; fetch writes what failed even when to
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -10,14 +11,15 @@ from pathlib import Path
 import defaults
 import pytest
 from ipfs_server import LoopbackGateway
+from PIL import Image
 
 ROOT = Path(__file__).resolve().parents[1]
 STAGES = ["fetch", "prepare", "train_gan", "evaluate_gan", "sample_styles", "reconstruct", "report"]
 
 
-def run_stage(name: str, folder: Path) -> subprocess.CompletedProcess:
+def run_stage(name: str, folder: Path, **env: str) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-m", "apeart", str(ROOT / "stages" / f"{name}.py")], cwd=folder,
-                          capture_output=True, text=True, timeout=300)
+                          capture_output=True, text=True, timeout=300, env={**os.environ, **env})
 
 
 def one_line(out: subprocess.CompletedProcess) -> str:
@@ -30,6 +32,24 @@ def one_line(out: subprocess.CompletedProcess) -> str:
 def test_bad_params_are_one_line(name: str, tmp_path: Path) -> None:
     defaults.write(tmp_path / "params.yaml", {"gan": {"lr": float("nan")}})
     assert one_line(run_stage(name, tmp_path)) == f"{name}: gan.lr: nan is not a finite number"
+
+
+def test_a_params_file_that_is_not_yaml_is_one_line(tmp_path: Path) -> None:
+    (tmp_path / "params.yaml").write_text("gan: [\n")
+    assert one_line(run_stage("prepare", tmp_path)) == (
+        "prepare: params.yaml: not valid YAML, line 2: expected the node content, but found '<stream end>'")
+
+
+def test_missing_inputs_and_backbone_weights_are_one_line(tmp_path: Path) -> None:
+    defaults.write(tmp_path / "params.yaml", {"nst": {"backbone": "vgg19", "style_source": "images",
+                                                      "style_dir": "styles"}})
+    assert one_line(run_stage("stylize", tmp_path)) == (
+        "stylize: no content images in data/prepared/content; run the prepare stage first")
+    for folder in ("data/prepared/content", "styles"):
+        (tmp_path / folder).mkdir(parents=True)
+        Image.new("RGB", (128, 128), "teal").save(tmp_path / folder / "0.png")
+    line = one_line(run_stage("stylize", tmp_path, TORCH_HOME=str(tmp_path / "torch")))
+    assert line.startswith("stylize: nst.backbone: vgg19 weights are not in the torch cache"), line
 
 
 def test_bad_manifest_is_one_line(tmp_path: Path) -> None:

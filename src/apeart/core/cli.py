@@ -9,7 +9,7 @@ from apeart.core.catalog import ManifestError
 from apeart.core.config import ParamsError
 from apeart.core.images import BadImageError
 
-KNOWN = (ParamsError, ManifestError, BadImageError)
+KNOWN = (ParamsError, ManifestError, BadImageError, FileNotFoundError)  # the last: an input run by hand is missing
 
 
 def run_stage(name: str, main: Callable[[], None], *errors: type[BaseException]) -> None:

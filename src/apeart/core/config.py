@@ -13,6 +13,7 @@ from typing import Any, Literal
 from urllib.parse import urlsplit
 
 from ruamel.yaml import YAML
+from ruamel.yaml.error import MarkedYAMLError, YAMLError
 
 # Convolutions per block of each VGG architecture; the layer names convB_I follow from them.
 VGG_BLOCKS = {"vgg19": (2, 2, 4, 4, 4), "vgg16": (2, 2, 3, 3, 3)}
@@ -33,10 +34,14 @@ class ParamsError(ValueError):
     """A parameter is unknown, missing, of the wrong type or out of range."""
 
 
-def _range(lo: float | None = None, hi: float | None = None, *, lo_open: bool = False,
+def _range(lo: float | None = None, hi: float | None = None, *, lo_open: bool = False, hi_open: bool = False,
            speed_only: bool = False) -> dict:
     """Field metadata: the allowed range, and whether the value can only change speed, never an output."""
-    return {"range": (lo, hi, lo_open), "speed_only": speed_only}
+    return {"range": (lo, hi, lo_open, hi_open), "speed_only": speed_only}
+
+
+# Seeds feed torch.Generator.manual_seed (at most 2**64 - 1), also as seed + 1 and seed * 1_000_003 + rank + 1.
+SEED = _range(0, 2**32 - 1)
 
 
 def _check_split(section: str, batch_size: int, processes: int) -> None:
@@ -49,7 +54,7 @@ def _check_split(section: str, batch_size: int, processes: int) -> None:
 class DataParams:
     source: Literal["demo", "ipfs"]
     limit: int = field(metadata=_range(1, 10000))
-    seed: int = field(metadata=_range(0))
+    seed: int = field(metadata=SEED)
     token_ids: str
     manifest: Literal["provenance", "metadata", "csv"]
     manifest_path: str
@@ -70,7 +75,7 @@ class PrepareParams:
 
 @dataclass(frozen=True)
 class GanParams:
-    seed: int = field(metadata=_range(0))
+    seed: int = field(metadata=SEED)
     epochs: int = field(metadata=_range(1))
     batch_size: int = field(metadata=_range(1))
     processes: int = field(metadata=_range(1, 4096))  # DDP ranks; each trains on batch_size / processes
@@ -80,8 +85,8 @@ class GanParams:
     lr: float = field(metadata=_range(0, lo_open=True))
     d_lr_mult: float = field(metadata=_range(0, lo_open=True))
     lr_decay_from: float = field(metadata=_range(0, 1))  # fraction of the run after which both lrs fall linearly to 0
-    beta1: float = field(metadata=_range(0, 1))
-    beta2: float = field(metadata=_range(0, 1))
+    beta1: float = field(metadata=_range(0, 1, hi_open=True))
+    beta2: float = field(metadata=_range(0, 1, hi_open=True))
     init_std: float = field(metadata=_range(0, lo_open=True))
     leaky_slope: float = field(metadata=_range(0, 1))
     real_label: float = field(metadata=_range(0, 1, lo_open=True))
@@ -132,7 +137,7 @@ class EvaluateParams:
 class VaeganParams:
     """Larsen et al. 2016 VAE-GAN (seed 003), trained beside the DCGAN on the same data (stage train_vaegan)."""
 
-    seed: int = field(metadata=_range(0))
+    seed: int = field(metadata=SEED)
     epochs: int = field(metadata=_range(1))
     batch_size: int = field(metadata=_range(1))
     processes: int = field(metadata=_range(1, 4096))  # DDP ranks; each trains on batch_size / processes
@@ -148,8 +153,8 @@ class VaeganParams:
     equilibrium: float = field(metadata=_range(0, lo_open=True))
     optimizer: Literal["adam", "rmsprop"]
     lr: float = field(metadata=_range(0, lo_open=True))
-    beta1: float = field(metadata=_range(0, 1))  # adam only
-    beta2: float = field(metadata=_range(0, 1))  # adam only
+    beta1: float = field(metadata=_range(0, 1, hi_open=True))  # adam only
+    beta2: float = field(metadata=_range(0, 1, hi_open=True))  # adam only
     grid_size: int = field(metadata=_range(1, 256))
     grid_every: int = field(metadata=_range(1))
     walk_rows: int = field(metadata=_range(1, 64))  # latent walks between two real apes (rows)
@@ -165,7 +170,7 @@ class VaeganParams:
 
 @dataclass(frozen=True)
 class SampleParams:
-    seed: int = field(metadata=_range(0))
+    seed: int = field(metadata=SEED)
     batches: int = field(metadata=_range(1))
     batch_size: int = field(metadata=_range(1))
     model: Literal["dcgan", "vaegan"]  # the generator of the style batches: models/<model>/generator.pt
@@ -187,7 +192,7 @@ class NstParams:
     tv_weight: float = field(metadata=_range(0))
     optimizer: Literal["lbfgs", "adam", "sgd"]
     lr: float = field(metadata=_range(0, lo_open=True))
-    momentum: float = field(metadata=_range(0, 1))  # sgd only
+    momentum: float = field(metadata=_range(0, 1, hi_open=True))  # sgd only
     init: Literal["content", "noise"]
     steps: int = field(metadata=_range(1))
     style_source: Literal["gan", "images"]
@@ -199,7 +204,7 @@ class NstParams:
     scales: list[int]
     memory_format: Literal["auto", "channels_last", "contiguous"]
     snapshots: int = field(metadata=_range(1))
-    seed: int = field(metadata=_range(0))
+    seed: int = field(metadata=SEED)
     device: Literal["auto", "cpu", "cuda"]
     sweep_betas: list[float]
     reconstruct_size: int = field(metadata=_range(16, 4096))
@@ -232,7 +237,7 @@ class TexnetParams:
     noise_scale: float = field(metadata=_range(0))  # k of the U(0, k) noise in training
     noise_scales: list[float]  # fig. 6 row (inference)
     workers: int = field(metadata=_range(1, 256, speed_only=True))  # stylize_collection processes
-    seed: int = field(metadata=_range(0))
+    seed: int = field(metadata=SEED)
     device: Literal["auto", "cpu", "cuda"]
 
     def __post_init__(self) -> None:
@@ -288,23 +293,25 @@ def _coerce(key: str, value: Any, hint: Any) -> Any:
             raise ParamsError(f"{key}: expected a number, got {value!r}")
         if not math.isfinite(value):
             raise ParamsError(f"{key}: {value!r} is not a finite number")
-        if hint is int and float(value) != int(value):
+        if hint is int and isinstance(value, float) and not value.is_integer():
             raise ParamsError(f"{key}: expected an integer, got {value!r}")
         return hint(value)
     if hint is str:
         if not isinstance(value, str):
             raise ParamsError(f"{key}: expected a string, got {value!r}")
+        if "\0" in value:  # no path, URL or name holds one; the OS refuses it with a ValueError
+            raise ParamsError(f"{key}: {value!r} contains a NUL character")
         return value
     raise TypeError(f"unsupported parameter type {hint!r}")
 
 
 def _check_range(key: str, value: float, spec: tuple) -> None:
-    lo, hi, lo_open = spec
+    lo, hi, lo_open, hi_open = spec
     below = lo is not None and (value <= lo if lo_open else value < lo)
-    above = hi is not None and value > hi
+    above = hi is not None and (value >= hi if hi_open else value > hi)
     if below or above:
         lo_txt = "" if lo is None else f"{'>' if lo_open else '>='} {lo}"
-        hi_txt = "" if hi is None else f"<= {hi}"
+        hi_txt = "" if hi is None else f"{'<' if hi_open else '<='} {hi}"
         raise ParamsError(f"{key}: {value!r} is out of range; allowed {' and '.join(t for t in (lo_txt, hi_txt) if t)}")
 
 
@@ -336,6 +343,8 @@ def _build(cls: type, raw: Any, prefix: str) -> Any:
 
 
 def _check_nst(nst: NstParams) -> None:
+    if nst.alpha == 0 and nst.beta == 0:
+        raise ParamsError("nst.alpha and nst.beta are both 0: the stylized image would have no loss")
     for key in ("content_layers", "style_layers", "reconstruct_content_layers"):
         layers = getattr(nst, key)
         if not layers and key == "content_layers" and nst.alpha > 0:
@@ -363,8 +372,6 @@ def _check_nst(nst: NstParams) -> None:
             raise ParamsError(f"nst.{key}: {values} has a negative value; allowed >= 0")
         if values and key != "sweep_betas" and sum(values) <= 0:
             raise ParamsError(f"nst.{key}: {values} sums to 0; give at least one positive weight")
-    if nst.momentum >= 1:
-        raise ParamsError(f"nst.momentum: {nst.momentum!r} is out of range; allowed >= 0 and < 1")
     if nst.scales:
         if any(b <= a for a, b in zip(nst.scales, nst.scales[1:])) or nst.scales[0] < 16 or nst.scales[-1] >= nst.size:
             raise ParamsError(
@@ -391,9 +398,18 @@ def parse_params(raw: dict) -> Params:
 
 
 def load_params(path: str | Path = "params.yaml") -> Params:
-    """Read and validate params.yaml; raises ParamsError with the offending key."""
-    text = Path(path).read_text()
-    raw = YAML(typ="safe", pure=True).load(text) or {}
+    """Read and validate params.yaml; raises ParamsError with the offending key, or why the file is unreadable."""
+    try:
+        raw = YAML(typ="safe", pure=True).load(Path(path).read_text(encoding="utf-8")) or {}
+    except OSError as error:
+        raise ParamsError(f"{path}: cannot read: {error.strerror}") from None
+    except UnicodeDecodeError as error:
+        raise ParamsError(f"{path}: not UTF-8 text ({error.reason} at byte {error.start})") from None
+    except MarkedYAMLError as error:
+        where = f", line {error.problem_mark.line + 1}" if error.problem_mark else ""
+        raise ParamsError(f"{path}: not valid YAML{where}: {error.problem}") from None
+    except YAMLError as error:
+        raise ParamsError(f"{path}: not valid YAML: {' '.join(str(error).split())}") from None
     return parse_params(raw)
 
 

@@ -6,11 +6,13 @@ from pathlib import Path
 
 import torch
 
+from apeart.core.config import ParamsError
+
 
 def resolve_device(name: str) -> torch.device:
     """`auto` -> CUDA when available, else CPU; `cuda` without a GPU is an error."""
     if name == "cuda" and not torch.cuda.is_available():
-        raise RuntimeError("device: cuda requested but no CUDA GPU is visible; use auto or cpu")
+        raise ParamsError("device: cuda requested but no CUDA GPU is visible; use auto or cpu")
     if name == "auto":
         name = "cuda" if torch.cuda.is_available() else "cpu"
     return torch.device(name)

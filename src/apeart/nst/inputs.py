@@ -7,7 +7,8 @@ import torch
 from PIL import Image
 from torchvision.transforms.functional import pil_to_tensor
 
-from apeart.core.config import NstParams
+from apeart.core.config import NstParams, ParamsError
+from apeart.core.datasets import same_size
 from apeart.core.images import open_image, resize_square, to_rgb
 from apeart.vgg.backbones import MIN_SIDE
 
@@ -64,7 +65,9 @@ def load_content(folder: Path) -> tuple[list[str], torch.Tensor]:
     files = image_files(folder)
     if not files:
         raise FileNotFoundError(f"no content images in {folder}; run the prepare stage first")
-    return [f.stem for f in files], torch.stack([load_rgb(f) for f in files])
+    images = [load_rgb(f) for f in files]
+    same_size(files, [(image.shape[2], image.shape[1]) for image in images])
+    return [f.stem for f in files], torch.stack(images)
 
 
 def load_styles(params: NstParams, gan_root: Path) -> list[torch.Tensor]:
@@ -83,11 +86,11 @@ def style_images(source: str, batch: int, style_dir: Path, side: int, gan_root: 
         folder = gan_root / f"batch_{batch:03d}"
         files = image_files(folder)
         if not files:
-            raise FileNotFoundError(f"style_batch: no style batch at {folder}; is it < sample.batches?")
+            raise ParamsError(f"style_batch: no style batch at {folder}; is it < sample.batches?")
         return [load_square(f, side) for f in files]
     files = image_files(style_dir)
     if not files:
-        raise FileNotFoundError(f"nst.style_dir: no images in {str(style_dir)!r} (style_source: images)")
+        raise ParamsError(f"nst.style_dir: no images in {str(style_dir)!r} (style_source: images)")
     return [_tensor(_shorter_side(_rgb(open_image(f)), side)) for f in files]
 
 

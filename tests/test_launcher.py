@@ -7,6 +7,7 @@ import os
 import shlex
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -51,3 +52,37 @@ def test_an_explicit_policy_is_kept_and_a_late_import_warns(tmp_path: Path) -> N
 def test_the_launcher_refuses_a_missing_script() -> None:
     out = subprocess.run([sys.executable, "-m", "apeart"], capture_output=True, text=True)
     assert out.returncode != 0 and "usage: python -m apeart stages/<name>.py" in out.stderr
+
+
+WORKER = """import os, sys, time
+from pathlib import Path
+from apeart.core.distributed import relaunch_under_torchrun
+relaunch_under_torchrun("worker.py", 2)
+Path(f"pid-{os.environ['RANK']}").write_text(str(os.getpid()))
+time.sleep(120)
+"""
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return True
+
+
+def test_a_sigkilled_stage_takes_its_torchrun_workers_down(tmp_path: Path) -> None:
+    (tmp_path / "worker.py").write_text(WORKER)
+    stage = subprocess.Popen([sys.executable, "-m", "apeart", "worker.py"], cwd=tmp_path)
+    pids = [tmp_path / f"pid-{rank}" for rank in (0, 1)]
+    deadline = time.monotonic() + 120
+    while not all(p.is_file() and p.read_text() for p in pids):
+        assert time.monotonic() < deadline and stage.poll() is None, "the workers did not start"
+        time.sleep(0.2)
+    workers = [int(p.read_text()) for p in pids]
+    stage.kill()
+    stage.wait()
+    deadline = time.monotonic() + 30  # torchrun stops its workers on SIGTERM; they would sleep for 120 s
+    while any(_alive(pid) for pid in workers) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert not any(_alive(pid) for pid in workers)

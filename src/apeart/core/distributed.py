@@ -2,15 +2,19 @@
 gradients with DistributedDataParallel. gloo runs both on CPUs, NCCL trains on GPUs."""
 from __future__ import annotations
 
+import ctypes
 import os
+import signal
 import subprocess
 import sys
+from typing import Callable
 
 import torch
 import torch.distributed as dist
 from torch import nn
 from torch.nn.parallel import DistributedDataParallel
 
+PR_SET_PDEATHSIG = 1  # linux/prctl.h
 NPROC = "APEART_NPROC"  # processes for a sharded stage under `dvc repro` (not a param: it changes no output)
 
 
@@ -21,7 +25,20 @@ def relaunch_under_torchrun(script: str, nproc: int | None = None, default: int 
     if nproc > 1 and "RANK" not in os.environ:
         cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", f"--nproc-per-node={nproc}",
                "-m", "apeart", script]
-        sys.exit(subprocess.run(cmd, check=False).returncode)
+        linux = sys.platform.startswith("linux")
+        sys.exit(subprocess.run(cmd, check=False, preexec_fn=_ends_with(os.getpid()) if linux else None).returncode)
+
+
+def _ends_with(parent: int) -> Callable[[], None]:
+    """A `preexec_fn`: the kernel sends the child SIGTERM when `parent` dies (Linux's PR_SET_PDEATHSIG), so a
+    SIGKILLed stage takes torchrun down, which stops its workers, instead of leaving them writing outputs."""
+
+    def arm() -> None:
+        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+        if os.getppid() != parent:  # the parent died before prctl
+            os.kill(os.getpid(), signal.SIGTERM)
+
+    return arm
 
 
 def join(backend: str = "gloo") -> tuple[int, int]:

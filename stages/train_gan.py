@@ -2,7 +2,6 @@
 gan.processes > 1 it runs itself under torchrun (data-parallel); rank 0 writes the outputs."""
 from __future__ import annotations
 
-import shutil
 import sys
 from pathlib import Path
 
@@ -50,8 +49,7 @@ def main() -> None:
     save_png(to_pil(side_by_side(real, state.grids[params.epochs], nrow)), REPORTS / "real_vs_fake.png")
 
     save_generator(trainer.sampler, params.nz, params.ngf, MODELS / "generator.pt")
-    MODELS.mkdir(parents=True, exist_ok=True)
-    shutil.copyfile(checkpoint, MODELS / "checkpoint.pt")
+    write_bytes(MODELS / "checkpoint.pt", checkpoint.read_bytes())
     # metrics.json: dvclive's summary (last d_loss, g_loss, step) and D's last mean outputs.
     last = state.history[-1]
     log_history(Path("metrics/train_gan"), state.history, ["d_loss", "g_loss"],

@@ -3,7 +3,6 @@ from the last epoch checkpoint after a crash. With vaegan.processes > 1 it runs 
 (data-parallel); rank 0 writes the outputs."""
 from __future__ import annotations
 
-import shutil
 import time
 from pathlib import Path
 
@@ -14,7 +13,7 @@ from apeart.core.cli import run_stage
 from apeart.core.config import load_params
 from apeart.core.datasets import load_pngs
 from apeart.core.distributed import join_training, leave, relaunch_under_torchrun
-from apeart.core.files import save_png, write_json
+from apeart.core.files import save_png, write_bytes, write_json
 from apeart.core.grids import grid, to_pil
 from apeart.core.live import log_history
 from apeart.core.runtime import deterministic, peak_rss_mb, resolve_device
@@ -56,8 +55,7 @@ def main() -> None:
     save_png(to_pil(grid(torch.cat(rows), params.walk_steps + 2)), REPORTS / "latent_walk.png")
 
     save_decoder(trainer.Dec, params, MODELS / "generator.pt")
-    MODELS.mkdir(parents=True, exist_ok=True)
-    shutil.copyfile(checkpoint, MODELS / "checkpoint.pt")
+    write_bytes(MODELS / "checkpoint.pt", checkpoint.read_bytes())
     last = state.history[-1]
     log_history(Path("metrics/train_vaegan"), state.history, ["kl", "llike", "d_loss"],
                 {"d_real": last["d_real"], "d_fake": last["d_fake"]})

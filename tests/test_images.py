@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from apeart.core.images import BadImageError, open_image, resize_square, to_rgb
+from apeart.core.images import MAX_BYTES, BadImageError, is_intact, open_image, resize_square, to_rgb
 
 
 def _png(img: Image.Image) -> bytes:
@@ -53,6 +53,31 @@ def test_unreadable_content_is_bad(tmp_path, content: bytes) -> None:
 def test_missing_file_is_bad(tmp_path) -> None:
     with pytest.raises(BadImageError, match="unreadable"):
         open_image(tmp_path / "missing.png")
+
+
+def test_what_is_not_a_regular_file_is_bad_without_reading_it(tmp_path) -> None:
+    os.mkfifo(tmp_path / "fifo.png")  # reading it would block until a writer came
+    (tmp_path / "zero.png").symlink_to("/dev/zero")  # reading it would fill the memory
+    for name in ("fifo.png", "zero.png"):
+        with pytest.raises(BadImageError, match=f"{name}: not a regular file"):
+            open_image(tmp_path / name)
+
+
+def test_a_file_over_the_byte_cap_is_bad(tmp_path) -> None:
+    path = tmp_path / "huge.png"
+    with path.open("wb") as f:
+        f.write(_png(Image.new("RGB", (4, 4))))
+        f.truncate(MAX_BYTES + 1)  # sparse: no disk used
+    with pytest.raises(BadImageError, match="larger than 256 MiB"):
+        open_image(path)
+
+
+def test_is_intact_is_false_for_missing_truncated_and_foreign_files(tmp_path) -> None:
+    data = _png(Image.frombytes("RGB", (32, 32), os.urandom(32 * 32 * 3)))
+    for name, content in (("whole.png", data), ("cut.png", data[:200]), ("text.png", b"not a png")):
+        (tmp_path / name).write_bytes(content)
+    assert [is_intact(tmp_path / n) for n in ("whole.png", "cut.png", "text.png", "missing.png")] == [
+        True, False, False, False]
 
 
 def test_png_header_claiming_huge_size_is_bomb(tmp_path) -> None:

@@ -203,9 +203,11 @@ def test_a_resumed_collection_redoes_nothing_finished(tmp_path: Path) -> None:
     work = tmp_path / "work"
     collection.stylise_collection(model, TINY, folder, names[:4], work, CPU, lambda name: None)
     (work / ".5.png.abcd.tmp").write_bytes(b"half")  # a writer killed mid-file
+    (work / "1.png").write_bytes((work / "1.png").read_bytes()[:200])  # damaged by hand, or a power cut
+    (work / "2.png").write_text("not a png")
     done = []
     collection.stylise_collection(model, TINY, folder, names, work, CPU, done.append)
-    assert sorted(done) == ["4", "5"] and not list(work.glob(".*"))
+    assert sorted(done) == ["1", "2", "4", "5"] and not list(work.glob(".*"))
     whole = tmp_path / "whole"
     collection.stylise_collection(model, TINY, folder, names, whole, CPU, lambda name: None)
     assert _digests(work) == _digests(whole)

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import io
 import re
+import stat
 from pathlib import Path
 
 import numpy as np
 from PIL import Image, ImageCms
 
 MAX_PIXELS = 40_000_000
+MAX_BYTES = 256 * 2**20  # a 40 Mpx RGBA image, uncompressed, is 160 MB
 WHITE = (255, 255, 255)
 FORMATS = ("PNG", "JPEG", "GIF", "WEBP", "BMP", "TIFF")  # what a collection or a style folder can hold
 SIXTEEN_BIT = ("I;16", "I;16L", "I;16B", "I;16N")
@@ -27,14 +29,20 @@ class BadImageError(ValueError):
 
 
 def open_image(path: str | Path, max_pixels: int = MAX_PIXELS) -> Image.Image:
-    """Decode `path` fully into memory, raising BadImageError for empty, corrupt, truncated or oversized files."""
+    """Decode `path` fully into memory, raising BadImageError for empty, corrupt, truncated or oversized files
+    and for what is not a regular file (a FIFO would block, /dev/zero never ends)."""
     path = Path(path)
     try:
-        data = path.read_bytes()
+        if not stat.S_ISREG(path.stat().st_mode):
+            raise BadImageError(path, "not a regular file")
+        with path.open("rb") as f:
+            data = f.read(MAX_BYTES + 1)
     except OSError as exc:
         raise BadImageError(path, f"unreadable ({exc.strerror or exc})") from exc
     if not data:
         raise BadImageError(path, "empty file")
+    if len(data) > MAX_BYTES:
+        raise BadImageError(path, f"larger than {MAX_BYTES // 2**20} MiB")
     try:
         img = Image.open(io.BytesIO(data), formats=FORMATS)
         if img.width * img.height > max_pixels:
@@ -53,6 +61,15 @@ def open_image(path: str | Path, max_pixels: int = MAX_PIXELS) -> Image.Image:
         raise BadImageError(path, f"pixel mode {img.mode} ({img.format}): 32-bit integer or float samples "
                                   "have no defined range; save it with 8 or 16 bits per channel")
     return img
+
+
+def is_intact(path: Path) -> bool:
+    """Whether `path` is there and decodes whole: a resume file that a power cut or a hand damaged is redone."""
+    try:
+        open_image(path)
+    except BadImageError:
+        return False
+    return True
 
 
 def _convertible(img: Image.Image) -> bool:

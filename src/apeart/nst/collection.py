@@ -15,6 +15,7 @@ import torch
 from apeart.core.config import NstParams
 from apeart.core.files import png_bytes, write_bytes
 from apeart.core.grids import to_pil
+from apeart.core.images import is_intact
 from apeart.nst.transfer import transfer
 
 
@@ -39,14 +40,14 @@ def run_key(params: NstParams, styles: list[torch.Tensor], weights: dict[str, st
 def stylise_shard(names: list[str], load: Callable[[list[str]], torch.Tensor], styles: list[torch.Tensor],
                   params: NstParams, work: Path, device: torch.device, on_chunk: Callable[[list[str]], None],
                   rank: int = 0, world: int = 1) -> None:
-    """This rank's chunks of `names` -> `work/<name>.png`, skipping chunks whose files are all there.
+    """This rank's chunks of `names` -> `work/<name>.png`, skipping chunks whose files are all there and whole.
 
     `load(chunk)` gives the chunk's content images (B, 3, S, S) in [0, 1]; `on_chunk(chunk)` is called as
     each chunk's files are written."""
     for i, chunk in enumerate(chunks(names, params.content_count)):
-        if i % world != rank or all((work / f"{name}.png").is_file() for name in chunk):
+        if i % world != rank or all(is_intact(work / f"{name}.png") for name in chunk):
             continue
         result = transfer(load(chunk), styles, params, device)
         for name, image in zip(chunk, result.images):
-            write_bytes(work / f"{name}.png", png_bytes(to_pil(image)))
+            write_bytes(work / f"{name}.png", png_bytes(to_pil(image)), durable=True)
         on_chunk(chunk)

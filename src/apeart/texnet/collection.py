@@ -26,6 +26,7 @@ from torchvision.transforms.functional import pil_to_tensor
 from apeart.core.config import TexnetParams
 from apeart.core.files import png_bytes, remove_temps, write_bytes
 from apeart.core.grids import to_pil
+from apeart.core.images import is_intact
 from apeart.core.runtime import fast_layout
 from apeart.texnet.inference import InferenceNet
 from apeart.texnet.models import TextureNet, fold_batchnorm, read_model
@@ -115,9 +116,9 @@ def _start(model: Path, params: TexnetParams) -> None:
 
 def _render(net: Net, image: torch.Tensor, name: str, params: TexnetParams, work: Path,
             device: torch.device) -> str:
-    """Stylise token `name` and write `work/<name>.png` atomically; the name."""
+    """Stylise token `name` and write `work/<name>.png` atomically and durably; the name."""
     write_bytes(work / f"{name}.png", png_bytes(to_pil(stylise(net, image, name, params.noise_scale, params.seed,
-                                                               device))))
+                                                               device))), durable=True)
     return name
 
 
@@ -139,14 +140,14 @@ def work_key(model: Path, params: TexnetParams, folder: Path, names: list[str]) 
 def stylise_collection(model: Path, params: TexnetParams, folder: Path, names: list[str], work: Path,
                        device: torch.device, on_image: Callable[[str], None], rank: int = 0, world: int = 1) -> None:
     """This rank's share (`names[rank::world]`) of the images of `folder` -> `work/<name>.png`, skipping those
-    already there (`work` is resume state: finished files are whole, each written atomically).
+    already there whole (`work` is resume state: each file written atomically and fsynced, and decoded on resume).
 
     One process (world 1) on the CPU runs texnet.workers one-thread processes; a torchrun rank or a GPU
     stylises in-process (a rank with one thread). `on_image(name)` is called as each file is finished.
     """
     if world == 1:  # with several ranks writing, no one may sweep the folder
         remove_temps(work)
-    todo = [n for n in names[rank::world] if not (work / f"{n}.png").is_file()]
+    todo = [n for n in names[rank::world] if not is_intact(work / f"{n}.png")]
     net = read_model(model, device)  # checked here, so a damaged file is one error, not a failing worker pool
     if not todo:
         return

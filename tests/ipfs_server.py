@@ -14,7 +14,7 @@ import aleph_cid
 import base58
 
 from apeart.ipfs.cid import (
-    DAG_PB, MURMUR3_X64_64, SHA2_256, UNIXFS_DIRECTORY, UNIXFS_HAMT, Cid, Link, _bytes_field, _key, _varint,
+    DAG_PB, MURMUR3_X64_64, SHA2_256, UNIXFS_DIRECTORY, UNIXFS_FILE, UNIXFS_HAMT, Cid, Link, _bytes_field, _key, _varint,
     build_dag, encode_node, encode_unixfs, hamt_hash,
 )
 
@@ -63,10 +63,11 @@ class LoopbackGateway:
         self.blocks.update(blocks)
         return cid
 
-    def add_directory(self, files: dict[str, bytes], fanout: int = 0) -> str:
-        """Serve a UnixFS directory of `files` as blocks: flat (fanout 0) or HAMT-sharded with `fanout`
-        (kubo's layout: a bucket holding one entry links it as <2 hex><name>, a fuller one a child shard)."""
-        entries = {}
+    def add_directory(self, files: dict[str, bytes], fanout: int = 0, dags: dict[str, Cid] | None = None) -> str:
+        """Serve a UnixFS directory of `files` (and of DAGs already served, `dags`) as blocks: flat (fanout 0) or
+        HAMT-sharded with `fanout` (kubo's layout: a bucket holding one entry links it as <2 hex><name>, a fuller
+        one a child shard)."""
+        entries = {name: Link(cid, name, len(self.blocks[str(cid)])) for name, cid in (dags or {}).items()}
         for name, data in files.items():
             cid = self.add_file(data)
             entries[name] = Link(Cid.from_bytes(_b58(cid)), name, len(self.blocks[cid]))
@@ -93,10 +94,21 @@ class LoopbackGateway:
                   + _key(6, 0) + _varint(fanout))
         return self._put(encode_node(unixfs, tuple(links)))
 
-    def _put(self, block: bytes) -> Cid:
-        cid = Cid(0, DAG_PB, bytes([SHA2_256, 32]) + hashlib.sha256(block).digest())
+    def _put(self, block: bytes, version: int = 0) -> Cid:
+        cid = Cid(version, DAG_PB, bytes([SHA2_256, 32]) + hashlib.sha256(block).digest())
         self.blocks[str(cid)] = block
         return cid
+
+    def add_link_bomb(self, links: int = 1000, levels: int = 4, leaf: bytes = b"", version: int = 0) -> Cid:
+        """Serve a hostile file DAG: every node links `links` times to the same child, `levels` deep, over one
+        leaf holding `leaf`; the root is a dag-pb CID of `version`."""
+        child = self._put(encode_node(encode_unixfs(UNIXFS_FILE, leaf, len(leaf))))
+        size = len(leaf)
+        for level in range(levels):
+            node = encode_node(encode_unixfs(UNIXFS_FILE, b"", size * links, (size,) * links),
+                               (Link(child, "", len(self.blocks[str(child)])),) * links)
+            child, size = self._put(node, version if level == levels - 1 else 0), size * links
+        return child
 
     def fault(self, key: str, *faults: str) -> None:
         """Queue faults for the next requests of `key`."""

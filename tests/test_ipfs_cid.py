@@ -5,6 +5,7 @@ import random
 
 import aleph_cid
 import pytest
+from ipfs_server import LoopbackGateway
 
 from apeart.ipfs.cid import (
     CHUNK_SIZE,
@@ -185,3 +186,22 @@ def test_read_file_rejects_a_directory() -> None:
     block = encode_node(encode_unixfs(UNIXFS_DIRECTORY))
     with pytest.raises(CidError, match="not a file"):
         read_file(parse_cid(EMPTY_DIR_V0), lambda cid: block, max_bytes=100)
+
+
+def test_read_file_bounds_the_blocks_a_dag_may_take() -> None:
+    """Links to an empty block are refused at once; 1-byte leaves repeated 100 times per level (10 kB, 10101
+    blocks) need more blocks than a 100 kB cap allows (one per MIN_BLOCK bytes, plus a path's depth)."""
+    with LoopbackGateway() as gw:
+        empty, tiny = gw.add_link_bomb(), gw.add_link_bomb(links=100, levels=2, leaf=b"x")
+        calls: list[Cid] = []
+
+        def get(cid: Cid) -> bytes:
+            calls.append(cid)
+            return gw.blocks[str(cid)]
+
+        with pytest.raises(CidError, match="child of 0 bytes"):
+            read_file(empty, get, max_bytes=16 * 2**20)
+        assert len(calls) == 1
+        with pytest.raises(CidError, match="needs more than 129 blocks"):
+            read_file(tiny, get, max_bytes=100_000)
+        assert len(calls) == 1 + 129

@@ -1,7 +1,11 @@
 """Manifest sources (provenance CSV, token metadata, plain CSV), validation and selection."""
 
 import json
+import os
+import re
 import shutil
+import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -22,7 +26,7 @@ from apeart.collection.sources import (
 from apeart.collection.bayc import fetch_bayc
 from apeart.core.catalog import read_manifest, write_manifest
 import defaults
-from apeart.core.config import DataParams
+from apeart.core.config import DataParams, ParamsError
 from apeart.ipfs.cid import Directory, parse_cid
 from apeart.ipfs.fetch import FetchError
 from apeart.ipfs.gateway import GatewayClient
@@ -270,3 +274,66 @@ def test_a_prepared_manifest_is_read_bounded_too(tmp_path: Path) -> None:
     path.write_bytes(b"token_id,cid\n1,\xff\n")
     with pytest.raises(ManifestError, match=":2: not UTF-8"):
         read_manifest(path)
+
+
+def test_hostile_token_metadata_fails_only_its_token(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A 5000-digit integer, 60000 nested arrays (both under the metadata cap) and a DAG linking one empty block
+    1000 times per level, 4 deep: each fails its own token (metadata_invalid, metadata_bad_dag) and the rest
+    verify."""
+    monkeypatch.chdir(tmp_path)
+    with LoopbackGateway() as gw:
+        images = {i: f"image of token {i}".encode() * 50 for i in range(10)}
+        docs = {str(i): json.dumps({"image": f"ipfs://{gw.add_file(img)}"}).encode() for i, img in images.items()}
+        docs["1"] = docs["1"][:-1] + b', "attributes": [{"trait_type": "Fur", "value": ' + b"9" * 5000 + b"}]}"
+        docs["2"] = b"[" * 60000
+        del docs["3"]
+        root = gw.add_directory(docs, dags={"3": gw.add_link_bomb()})
+        start = time.monotonic()
+        rows, summary = fetch_bayc(_data(root, gw.url, min_fraction=0.5), tmp_path / "img")
+    assert time.monotonic() - start < 30 and gw.requests < 100
+    assert [r["token_id"] for r in rows] == [0, *range(4, 10)]
+    assert [(f["token_id"], f["reason"]) for f in summary["failures"]] == [
+        (1, "metadata_invalid"), (2, "metadata_invalid"), (3, "metadata_bad_dag")]
+
+
+def test_a_cid_v1_link_bomb_in_a_csv_manifest_fails_that_image(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    with LoopbackGateway() as gw:
+        good = gw.add_file(b"a good image" * 100)
+        bomb = gw.add_link_bomb(version=1)
+        manifest = _write(tmp_path, f"token_id,cid\n5,{bomb}\n6,{good}\n")
+        params = defaults.data(source="ipfs", manifest="csv", manifest_path=str(manifest), gateways=[gw.url],
+                               timeout_s=5.0, retries=2, min_fraction=0.5)
+        rows, summary = fetch_bayc(params, tmp_path / "img")
+    assert [r["token_id"] for r in rows] == [6] and gw.requests < 20
+    assert [(f["token_id"], f["reason"]) for f in summary["failures"]] == [(5, "bad_dag")]
+
+
+@pytest.mark.parametrize(("change", "match"), [
+    ({"gateways": ["http://user:pw@127.0.0.1:9"]}, "data.gateways: .*credentials"),
+    ({"gateways": ["http://127.0.0.1:9/?x=1"]}, "data.gateways: .*query"),
+    ({"manifest": "csv", "manifest_path": "/dev/zero"}, "data.manifest_path: '/dev/zero' is not a regular file"),
+    ({"manifest": "csv", "manifest_path": "fifo"}, "data.manifest_path: 'fifo' is not a regular file"),
+])
+def test_fetch_params_the_fetch_would_refuse_are_params_errors(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                               change: dict, match: str) -> None:
+    """Params that parse but that the gateway client or manifest reader cannot use: one ParamsError naming the
+    param, before any request (a FIFO is refused, not read: reading it would block for ever)."""
+    monkeypatch.chdir(tmp_path)
+    os.mkfifo("fifo")
+    params = defaults.data(**{"source": "ipfs", "manifest": "metadata", "metadata_cid": CID,
+                              "gateways": ["http://127.0.0.1:9"], **change})
+    outcome: list[BaseException] = []
+
+    def fetch() -> None:
+        try:
+            fetch_bayc(params, tmp_path / "img")
+        except BaseException as exc:  # noqa: BLE001 - handed to the test thread
+            outcome.append(exc)
+
+    worker = threading.Thread(target=fetch, daemon=True)
+    worker.start()
+    worker.join(20)
+    assert outcome, "fetch_bayc still running (blocked reading the manifest?)"
+    assert isinstance(outcome[0], ParamsError) and re.match(match, str(outcome[0]))
+    assert "\n" not in str(outcome[0])

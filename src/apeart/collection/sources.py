@@ -90,8 +90,8 @@ def parse_token_metadata(token_id: int, body: bytes) -> ManifestRow:
     """A row from token metadata JSON: `image: ipfs://<cid>` and `attributes` of trait_type/value."""
     try:
         doc = json.loads(body)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise ManifestError(f"token {token_id}: metadata is not JSON ({exc})") from None
+    except (ValueError, RecursionError) as exc:  # bad UTF-8 or JSON, a huge integer literal, deep nesting
+        raise ManifestError(f"token {token_id}: metadata is not usable JSON ({_cut(str(exc))})") from None
     if not isinstance(doc, dict) or not isinstance(doc.get("image"), str) or not doc["image"].startswith("ipfs://"):
         raise ManifestError(f"token {token_id}: metadata has no `image: ipfs://<cid>`")
     attributes = doc.get("attributes", [])

@@ -23,6 +23,7 @@ SHA2_256 = 0x12
 UNIXFS_RAW, UNIXFS_DIRECTORY, UNIXFS_FILE, UNIXFS_HAMT = 0, 1, 2, 5
 MURMUR3_X64_64 = 0x22  # the only HAMT hash function UnixFS defines
 _MAX_DEPTH = 32
+MIN_BLOCK = 1024  # reading a file may take one block per MIN_BLOCK bytes of its size cap (plus a path's depth)
 
 
 class CidError(ValueError):
@@ -206,9 +207,19 @@ class Directory:
 
 
 def read_file(cid: Cid, get_block: Callable[[Cid], bytes], max_bytes: int) -> bytes:
-    """Reassemble a UnixFS file from blocks, verifying each block's hash and the declared sizes."""
+    """Reassemble a UnixFS file from blocks, verifying each block's hash and the declared sizes; a DAG that
+    needs more than max_bytes // MIN_BLOCK + _MAX_DEPTH blocks is refused, each block being a request."""
     out = bytearray()
-    _read_into(cid, get_block, max_bytes, out, 0)
+    limit, visits = max_bytes // MIN_BLOCK + _MAX_DEPTH, 0
+
+    def counted(block_cid: Cid) -> bytes:
+        nonlocal visits
+        visits += 1
+        if visits > limit:
+            raise CidError(f"DAG under {cid} needs more than {limit} blocks for at most {max_bytes} bytes")
+        return get_block(block_cid)
+
+    _read_into(cid, counted, max_bytes, out, 0)
     return bytes(out)
 
 
@@ -225,6 +236,8 @@ def _read_into(cid: Cid, get_block: Callable[[Cid], bytes], max_bytes: int, out:
     start = len(out)
     out += node.data
     for link, size in zip(node.links, node.blocksizes):
+        if size == 0:  # adds no bytes, only requests, so the byte cap cannot bound them; no importer links one
+            raise CidError(f"{cid} links {link.cid}, a child of 0 bytes")
         if len(out) + size > max_bytes:
             raise CidError(f"{cid} is larger than {max_bytes} bytes")
         before = len(out)

@@ -62,7 +62,7 @@ def test_numeric_strings_are_coerced_by_type() -> None:
         ({"gan": {"lr": "fast"}}, "gan.lr: expected a number"),
         ({"gan": {"lr": 0}}, "gan.lr: 0.0 is out of range; allowed > 0"),
         ({"data": {"source": "s3"}}, "data.source: 's3' is not allowed"),
-        ({"data": {"gateways": ["ftp://x"]}}, "data.gateways: 'ftp://x' is not an http(s) URL"),
+        ({"data": {"gateways": ["ftp://x"]}}, "data.gateways: gateway 'ftp://x': need an http:// or https:// URL"),
         ({"nst": {"style_layers": ["conv9_1"]}}, "nst.style_layers: unknown layer 'conv9_1'"),
         ({"nst": {"style_layer_weights": [1.0]}}, "nst.style_layer_weights: 1 weights for 5 style layers"),
         ({"nst": {"backbone": "vgg16", "content_layers": ["conv4_4"]}}, "vgg16 has no"),
@@ -108,7 +108,8 @@ def test_non_finite_numbers_are_refused_naming_the_key(tmp_path: Path, section: 
         load_params(tmp_path / "params.yaml")
 
 
-@pytest.mark.parametrize("gateways", [[], ["http://"], ["https:///ipfs"], ["http://[::1"]])
+@pytest.mark.parametrize("gateways", [[], ["http://"], ["https:///ipfs"], ["http://[::1"],
+                                      ["http://user:pw@127.0.0.1:9"], ["http://127.0.0.1:9/?x=1"]])
 def test_gateways_need_one_url_with_a_host(gateways: list[str]) -> None:
     with pytest.raises(ParamsError, match="data.gateways"):
         defaults.parse({"data": {"gateways": gateways}})

@@ -16,7 +16,8 @@ from ipfs_server import LoopbackGateway
 from apeart.collection.sources import ManifestRow
 from apeart.ipfs.cid import CHUNK_SIZE, cid_v0
 from apeart.ipfs.fetch import FetchError, fetch_images
-from apeart.ipfs.gateway import GatewayClient, GatewayError, _retry_after, normalize_gateway
+from apeart.core.config import normalize_gateway
+from apeart.ipfs.gateway import GatewayClient, GatewayError, _retry_after
 
 # Short enough that the stall faults stay quick, long enough that a loaded machine answers in time (an
 # unplanned retry would break the exact request counts).

@@ -39,8 +39,9 @@ def vaegan_file(path: Path) -> Path:
 
 
 @pytest.mark.parametrize("fault, reason", [
-    ("missing", "no such file; run train_gan first"), ("truncated", "unreadable"), ("garbage", "unreadable"),
-    ("vaegan", "not a DCGAN generator file (it holds a VAE-GAN decoder)"), ("nan", "non-finite weights"),
+    ("missing", "no such file; run train_gan"), ("truncated", "not a readable checkpoint"),
+    ("garbage", "not a readable checkpoint"), ("vaegan", "not a DCGAN generator file (it holds a VAE-GAN decoder)"),
+    ("nan", "non-finite values in /state_dict/main.0.weight"),
 ])
 def test_bad_dcgan_generator_file_is_named(tmp_path: Path, fault: str, reason: str) -> None:
     path = tmp_path / "generator.pt"
@@ -56,8 +57,9 @@ def test_bad_dcgan_generator_file_is_named(tmp_path: Path, fault: str, reason: s
 
 
 @pytest.mark.parametrize("fault, reason", [
-    ("missing", "no such file; run train_vaegan first"), ("garbage", "unreadable"),
-    ("dcgan", "not a VAE-GAN decoder file (it holds a DCGAN generator)"), ("nan", "non-finite weights"),
+    ("missing", "no such file; run train_vaegan"), ("garbage", "not a readable checkpoint"),
+    ("dcgan", "not a VAE-GAN decoder file (it holds a DCGAN generator)"), ("nan", "non-finite values in"),
+    ("edited", "its contents do not match the digest"),
 ])
 def test_bad_vaegan_decoder_file_is_named(tmp_path: Path, fault: str, reason: str) -> None:
     path = tmp_path / "generator.pt"
@@ -65,11 +67,14 @@ def test_bad_vaegan_decoder_file_is_named(tmp_path: Path, fault: str, reason: st
         path.write_bytes(b"PK\x03\x04" + bytes(100))
     elif fault == "dcgan":
         dcgan_file(path)
-    elif fault == "nan":
-        vaegan_file(path)
-        payload = torch.load(path, weights_only=True)
-        next(v for v in payload["state_dict"].values() if v.is_floating_point()).fill_(float("inf"))
-        torch.save(payload, path)
+    elif fault in ("nan", "edited"):
+        Dec = build_decoder(VAEGAN.decoder, VAEGAN.latent, VAEGAN.width, VAEGAN.ngf)
+        next(iter(Dec.parameters())).data.fill_(float("inf"))
+        save_decoder(Dec, VAEGAN, path)
+        if fault == "edited":  # the weights changed after saving, their digest not
+            payload = torch.load(path, weights_only=True)
+            next(iter(payload["state_dict"].values())).fill_(0.0)
+            torch.save(payload, path)
     with pytest.raises(GeneratorFileError, match="^" + re.escape(f"{path}: {reason}")):
         load_decoder(path, CPU)
 
@@ -87,7 +92,7 @@ def test_nan_generator_is_one_line_from_sample_styles(tmp_path: Path) -> None:
                          capture_output=True, text=True, timeout=300)
     lines = [line for line in out.stderr.splitlines() if line.strip()]
     assert out.returncode == 1 and "Traceback" not in out.stderr and len(lines) == 1, out.stderr
-    assert lines[0].startswith("sample_styles: models/dcgan/generator.pt: non-finite weights (NaN or inf in ")
+    assert lines[0].startswith("sample_styles: models/dcgan/generator.pt: non-finite values in /state_dict/")
     assert not (tmp_path / "data/styles").exists()
 
 

@@ -1,8 +1,6 @@
 """The real BAYC collection: manifest from params, images fetched and verified through IPFS gateways."""
 from __future__ import annotations
 
-import os
-import stat
 from pathlib import Path
 
 from apeart.collection.sources import (
@@ -15,10 +13,9 @@ from apeart.collection.sources import (
     select_token_ids,
     trait_columns,
 )
-from apeart.core.catalog import cut
 from apeart.core.config import DataParams, ParamsError
 from apeart.ipfs.fetch import FetchError, fetch_images
-from apeart.ipfs.gateway import GatewayClient, normalize_gateway
+from apeart.ipfs.gateway import GatewayClient
 
 CACHE = Path(".cache/ipfs")
 
@@ -37,33 +34,11 @@ def manifest_rows(params: DataParams) -> tuple[list[ManifestRow], list[dict], in
     if not params.manifest_path:
         raise ParamsError(f"data.manifest_path: required for data.manifest: {params.manifest}")
     read = read_provenance_csv if params.manifest == "provenance" else read_plain_csv
-    return select_rows(read(_manifest_file(params.manifest_path)), ids, params.limit), [], 0
-
-
-def check_gateways(gateways: list[str]) -> None:
-    """ParamsError naming `data.gateways` for a URL the gateway client would refuse (credentials, query, ...)."""
-    for url in gateways:
-        try:
-            normalize_gateway(url)
-        except ValueError as exc:
-            raise ParamsError(f"data.gateways: {exc}") from None
-
-
-def _manifest_file(text: str) -> Path:
-    """`data.manifest_path` as a Path, a regular file when it exists (a FIFO or device would block or never end);
-    a missing or unreadable one is left to the reader's one-line error (params refuse NUL characters)."""
-    try:
-        mode = os.stat(text).st_mode
-    except OSError:
-        return Path(text)
-    if not stat.S_ISREG(mode):
-        raise ParamsError(f"data.manifest_path: {cut(repr(text))} is not a regular file")
-    return Path(text)
+    return select_rows(read(Path(params.manifest_path)), ids, params.limit), [], 0
 
 
 def fetch_bayc(params: DataParams, images_dir: Path) -> tuple[list[dict], dict]:
     """Fetch and verify the selected images into `images_dir`; returns (manifest rows, summary)."""
-    check_gateways(params.gateways)
     rows, failures, requests = manifest_rows(params)
     try:
         summary = fetch_images(

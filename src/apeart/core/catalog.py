@@ -6,7 +6,7 @@ import io
 from pathlib import Path
 from typing import Iterator
 
-from apeart.core.files import write_bytes
+from apeart.core.files import read_capped, write_bytes
 
 BASE_COLUMNS = ["token_id", "cid", "sha256", "bytes"]
 MAX_CSV_BYTES = 16 * 1024 * 1024  # BAYC's provenance CSV for 10,000 tokens is ~1.3 MB
@@ -26,12 +26,11 @@ def csv_records(path: Path) -> Iterator[tuple[int, list[str]]]:
     """(line number, record) of a UTF-8 CSV, read within MAX_CSV_BYTES and MAX_LINE; any fault is a
     one-line ManifestError naming the file and line."""
     try:
-        with Path(path).open("rb") as fh:
-            data = fh.read(MAX_CSV_BYTES + 1)
+        data = read_capped(path, MAX_CSV_BYTES)
     except OSError as exc:
         raise ManifestError(f"{path}: cannot read ({exc.strerror or exc})") from None
-    if len(data) > MAX_CSV_BYTES:
-        raise ManifestError(f"{path}: larger than {MAX_CSV_BYTES} bytes")
+    except ValueError as exc:
+        raise ManifestError(f"{path}: {exc}") from None
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:

@@ -388,13 +388,27 @@ def parse_params(raw: dict) -> Params:
         raise ParamsError("data.gateways: empty; give at least one http(s) gateway URL")
     for url in params.data.gateways:
         try:
-            parts = urlsplit(url)
-            host = parts.hostname
-        except ValueError:
-            parts, host = None, None
-        if parts is None or parts.scheme not in ("http", "https") or not host:
-            raise ParamsError(f"data.gateways: {url!r} is not an http(s) URL with a host")
+            normalize_gateway(url)
+        except ValueError as error:
+            raise ParamsError(f"data.gateways: {error}") from None
     return params
+
+
+def normalize_gateway(url: str) -> str:
+    """A gateway base URL (http/https, a host, no query, fragment or credentials) without a trailing `/` or
+    `/ipfs`; ValueError saying what is wrong (params refuse it, the gateway client normalises with it)."""
+    try:
+        parts = urlsplit(url)
+        host = parts.hostname
+    except ValueError:  # e.g. an unclosed IPv6 bracket
+        parts, host = None, None
+    if parts is None or parts.scheme not in ("http", "https") or not host:
+        raise ValueError(f"gateway {url!r}: need an http:// or https:// URL with a host")
+    if parts.query or parts.fragment or parts.username or parts.password:
+        raise ValueError(f"gateway {url!r}: no query, fragment or credentials allowed")
+    path = parts.path.rstrip("/")
+    path = path[: -len("/ipfs")] if path.endswith("/ipfs") else path
+    return f"{parts.scheme}://{parts.netloc}{path}"
 
 
 def load_params(path: str | Path = "params.yaml") -> Params:

@@ -4,6 +4,7 @@ from __future__ import annotations
 import io
 import json
 import os
+import stat
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -13,6 +14,18 @@ from PIL import Image
 _UMASK = os.umask(0)
 os.umask(_UMASK)
 TEMP_SUFFIX = ".tmp"
+
+
+def read_capped(path: Path, limit: int) -> bytes:
+    """The bytes of the regular file `path`, reading at most `limit` + 1 of them; ValueError (the reason) when it
+    is not a regular file (a FIFO would block, /dev/zero never end) or holds more, OSError when unreadable."""
+    if not stat.S_ISREG(os.stat(path).st_mode):
+        raise ValueError("not a regular file")
+    with open(path, "rb") as f:
+        data = f.read(limit + 1)
+    if len(data) > limit:
+        raise ValueError(f"larger than {limit} bytes")
+    return data
 
 
 def remove_temps(folder: Path) -> None:

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import io
 import re
-import stat
 from pathlib import Path
 
 import numpy as np
 from PIL import Image, ImageCms
+
+from apeart.core.files import read_capped
 
 MAX_PIXELS = 40_000_000
 MAX_BYTES = 256 * 2**20  # a 40 Mpx RGBA image, uncompressed, is 160 MB
@@ -33,16 +34,13 @@ def open_image(path: str | Path, max_pixels: int = MAX_PIXELS) -> Image.Image:
     and for what is not a regular file (a FIFO would block, /dev/zero never ends)."""
     path = Path(path)
     try:
-        if not stat.S_ISREG(path.stat().st_mode):
-            raise BadImageError(path, "not a regular file")
-        with path.open("rb") as f:
-            data = f.read(MAX_BYTES + 1)
+        data = read_capped(path, MAX_BYTES)
     except OSError as exc:
         raise BadImageError(path, f"unreadable ({exc.strerror or exc})") from exc
+    except ValueError as exc:
+        raise BadImageError(path, str(exc)) from None
     if not data:
         raise BadImageError(path, "empty file")
-    if len(data) > MAX_BYTES:
-        raise BadImageError(path, f"larger than {MAX_BYTES // 2**20} MiB")
     try:
         img = Image.open(io.BytesIO(data), formats=FORMATS)
         if img.width * img.height > max_pixels:

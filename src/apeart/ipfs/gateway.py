@@ -8,7 +8,6 @@ import threading
 import time
 from pathlib import Path
 from typing import Callable, Sequence, TypeVar
-from urllib.parse import urlsplit
 
 import requests
 import urllib3.exceptions
@@ -16,6 +15,7 @@ from requests.adapters import HTTPAdapter
 from urllib3.exceptions import InvalidHeader
 from urllib3.util.retry import Retry
 
+from apeart.core.config import normalize_gateway
 from apeart.core.files import write_bytes
 from apeart.ipfs.cid import DAG_PB, Cid, CidError, parse_cid, read_file, verify_block, verify_file
 
@@ -33,18 +33,6 @@ class GatewayError(Exception):
         self.reason = reason
         self.permanent = permanent
         self.retry_after = retry_after
-
-
-def normalize_gateway(url: str) -> str:
-    """Check a gateway base URL (http/https, host, no query) and drop a trailing `/` or `/ipfs`."""
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise ValueError(f"gateway {url!r}: need an http:// or https:// URL with a host")
-    if parts.query or parts.fragment or parts.username or parts.password:
-        raise ValueError(f"gateway {url!r}: no query, fragment or credentials allowed")
-    path = parts.path.rstrip("/")
-    path = path[: -len("/ipfs")] if path.endswith("/ipfs") else path
-    return f"{parts.scheme}://{parts.netloc}{path}"
 
 
 class GatewayClient:

@@ -1,29 +1,26 @@
 """Save the VAE-GAN's decoder as a generator and load it back, for sampling like the DCGAN's."""
 from __future__ import annotations
 
-import io
 from pathlib import Path
 
 import torch
 from torch import nn
 
 from apeart.core.config import VaeganParams
-from apeart.core.files import write_bytes
+from apeart.core.checkpoint import save_checkpoint
 from apeart.gan.sample import build_from_file, read_generator_file
 from apeart.vaegan.models import build_decoder
 
 
 def save_decoder(Dec: nn.Module, params: VaeganParams, path: Path) -> None:
-    """Save the decoder's weights with the params that rebuild it."""
-    buf = io.BytesIO()
+    """Save the decoder's weights with the params that rebuild it, digest-checked like a checkpoint."""
     shape = {"decoder": params.decoder, "latent": params.latent, "width": params.width, "ngf": params.ngf}
-    torch.save({"kind": "vaegan", **shape, "state_dict": Dec.state_dict()}, buf)
-    write_bytes(path, buf.getvalue())
+    save_checkpoint(path, {"kind": "vaegan", **shape, "state_dict": Dec.state_dict()})
 
 
 def load_decoder(path: Path, device: torch.device) -> tuple[nn.Module, int]:
     """Rebuild the decoder saved by `save_decoder`: (decoder in eval mode, latent size). It takes z as
     (B, latent, 1, 1) like the DCGAN generator, so `apeart.gan.sample.sample_batches` draws from it."""
-    payload = read_generator_file(path, device, "vaegan", ("decoder", "latent", "width", "ngf", "state_dict"))
+    payload = read_generator_file(path, device, "vaegan")
     shape = (payload["decoder"], payload["latent"], payload["width"], payload["ngf"])
     return build_from_file(path, lambda: build_decoder(*shape).to(device), payload["state_dict"]), payload["latent"]

@@ -1,6 +1,6 @@
 """Stage ablations (experiments pipeline; seed 001): Gatys with one change at a time from the nst params
 (style layers +3 / -2, the other optimisers, the other pooling, the other backbones where cached), on the
-content set and style -> reports/ablations/ablations.png (rows = variants) and ablations.json (losses)."""
+content set and style -> experiments/ablations/ablations.png (rows = variants) and ablations.json (losses)."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -16,7 +16,7 @@ from apeart.nst.transfer import transfer
 from apeart.studies.ablations import variants
 from apeart.vgg.backbones import BackboneError
 
-OUT = Path("reports/ablations")
+OUT = Path("experiments/ablations")
 
 
 def main() -> None:

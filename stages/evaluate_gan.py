@@ -6,6 +6,7 @@ from pathlib import Path
 from apeart.core.cli import run_stage
 from apeart.core.config import load_params
 from apeart.core.files import write_json
+from apeart.core.metrics import write_metrics
 from apeart.core.runtime import deterministic, resolve_device
 from apeart.core.datasets import load_pngs
 from apeart.gan.evaluate import score_generator
@@ -18,10 +19,10 @@ def main() -> None:
     device = resolve_device(params.gan.device)
     G, _ = load_generator(Path("models/dcgan/generator.pt"), device)
     metrics, record = score_generator(G, params.gan, params.evaluate, load_pngs(Path("data/prepared/gan"))[1], device)
-    write_json(Path("metrics/gan.json"), metrics)
+    write_metrics(Path("metrics/gan/quality.json"), "gan", metrics)
     write_json(Path("reports/quality/scoring.json"), record)
-    print(f"evaluate_gan: fd_vgg19 {metrics['fd_vgg19']:.2f} (floor {metrics['floor_fd_vgg19']:.2f}, "
-          f"untrained {metrics['ceiling_fd_vgg19']:.2f})")
+    print(f"evaluate_gan: fd_vgg19 {metrics['fd_vgg19']:.2f} (floor {metrics['real_floor']['fd_vgg19']:.2f}, "
+          f"untrained {metrics['untrained_ceiling']['fd_vgg19']:.2f})")
 
 
 if __name__ == "__main__":

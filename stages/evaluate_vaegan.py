@@ -1,5 +1,5 @@
 """Stage evaluate_vaegan: the VAE-GAN's samples scored with evaluate_gan's yardstick (same fd_vgg19 and KID,
-reference and floor sets, sample counts and seeds) into metrics/vaegan.json, under metrics/gan.json's key names."""
+reference and floor sets, sample counts and seeds) into metrics/vaegan/quality.json, under the DCGAN's key names."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -8,6 +8,7 @@ from apeart.core.cli import run_stage
 from apeart.core.config import load_params
 from apeart.core.datasets import load_pngs
 from apeart.core.files import write_json
+from apeart.core.metrics import write_metrics
 from apeart.core.runtime import deterministic, resolve_device
 from apeart.vaegan.evaluate import score_decoder
 from apeart.gan.sample import GeneratorFileError
@@ -21,10 +22,10 @@ def main() -> None:
     Dec, latent = load_decoder(Path("models/vaegan/generator.pt"), device)
     metrics, record = score_decoder(Dec, latent, params.gan, params.evaluate, load_pngs(Path("data/prepared/gan"))[1],
                                     device)
-    write_json(Path("metrics/vaegan.json"), metrics)
+    write_metrics(Path("metrics/vaegan/quality.json"), "vaegan", metrics)
     write_json(Path("reports/quality_vaegan/scoring.json"), {"model": "vaegan", **record})
-    print(f"evaluate_vaegan: fd_vgg19 {metrics['fd_vgg19']:.2f} (floor {metrics['floor_fd_vgg19']:.2f}, "
-          f"untrained {metrics['ceiling_fd_vgg19']:.2f})")
+    print(f"evaluate_vaegan: fd_vgg19 {metrics['fd_vgg19']:.2f} (floor {metrics['real_floor']['fd_vgg19']:.2f}, "
+          f"untrained {metrics['untrained_ceiling']['fd_vgg19']:.2f})")
 
 
 if __name__ == "__main__":

@@ -10,6 +10,7 @@ from apeart.core.catalog import write_manifest
 from apeart.core.cli import run_stage
 from apeart.core.config import load_params
 from apeart.core.files import write_json
+from apeart.core.metrics import write_metrics
 from apeart.ipfs.fetch import FetchError
 
 RAW = Path("data/raw")
@@ -33,16 +34,17 @@ def main() -> None:
     write_manifest(rows, RAW / "manifest.csv")
     seconds = time.perf_counter() - start
     write_reports(summary, seconds)
-    print(f"fetch: {len(rows)} images ({params.source}) in {seconds:.1f}s")
 
 
 def write_reports(summary: dict, seconds: float) -> None:
-    """data/raw/failures.json, metrics/fetch.json and, apart (it varies run to run), metrics/perf/fetch.json."""
+    """data/raw/failures.json and metrics/fetch.json; what varies run to run (timing, requests, cache hits) is
+    printed, not saved."""
     summary = dict(summary)
     write_json(RAW / "failures.json", summary.pop("failures", []))
     perf = {key: summary.pop(key) for key in PERF_KEYS if key in summary}
-    write_json(Path("metrics/fetch.json"), summary)
-    write_json(Path("metrics/perf/fetch.json"), {**perf, "seconds": round(seconds, 2)})
+    write_metrics(Path("metrics/fetch.json"), "fetch", summary)
+    print(f"fetch: {summary.get('verified', 0)}/{summary.get('requested', 0)} images verified; "
+          + ", ".join(f"{k} {v}" for k, v in {**perf, "seconds": round(seconds, 2)}.items()))
 
 
 if __name__ == "__main__":

@@ -8,6 +8,7 @@ from apeart.core.catalog import read_manifest
 from apeart.core.cli import run_stage
 from apeart.core.config import load_params
 from apeart.core.files import write_json
+from apeart.core.metrics import write_metrics
 from apeart.prepare import GAN_SIZE, prepare_images
 
 RAW, OUT = Path("data/raw"), Path("data/prepared")
@@ -27,8 +28,8 @@ def main() -> None:
     for item in skipped:
         print(f"prepare: skipped {item['file']}: {item['reason']}")
     write_json(OUT / "skipped.json", skipped)
-    write_json(Path("metrics/prepare.json"), {"gan_images": len(sources) - len(skipped), "skipped_images": len(skipped),
-                                              "content_images": len(content)})
+    write_metrics(Path("metrics/prepare.json"), "prepare", {
+        "gan_images": len(sources) - len(skipped), "skipped_images": len(skipped), "content_images": len(content)})
 
 
 if __name__ == "__main__":

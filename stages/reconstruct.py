@@ -36,10 +36,9 @@ def main() -> None:
         "content_image": names[0], "size": tile, "steps": params.reconstruct_steps,
         "style": {label: rec.losses[i]["style"] for i, label in enumerate(rec.style_labels)},
         "content": {label: rec.losses[n_style + j]["content"] for j, label in enumerate(rec.content_labels)}})
-    write_json(Path("metrics/perf/reconstruct.json"), {
-        "seconds_per_step": round(rec.seconds_per_step, 4), "peak_rss_mb": round(peak_rss_mb(), 1)})
     print(f"reconstruct: {n_style} style + {len(rec.content_labels)} content rows, "
-          f"{params.reconstruct_steps} steps, {rec.seconds_per_step:.3f}s/step")
+          f"{params.reconstruct_steps} steps, {rec.seconds_per_step:.3f} s/step, "
+          f"peak memory {peak_rss_mb():.0f} MiB")
 
 
 if __name__ == "__main__":

@@ -16,57 +16,61 @@ from apeart.report.plots import loss_plot
 
 FIG = Path("reports/figures")
 GAN = Path("reports/gan")
-GAN_CURVES = Path("metrics/train_gan/plots/metrics")
-NST_CURVES = Path("metrics/stylize/plots/metrics")
-TEXNET_CURVES = Path("metrics/train_texnet/plots/metrics")
+GAN_CURVES = Path("metrics/gan/curves")
+NST_CURVES = Path("metrics/nst/curves")
+TEXNET_CURVES = Path("metrics/texnet/curves")
 TEXNET = Path("reports/texnet")
 VAEGAN = Path("reports/vaegan")
-VAEGAN_CURVES = Path("metrics/train_vaegan/plots/metrics")
-# Exactly the metrics this stage lists as deps in dvc.yaml (timings live in metrics/perf/, not here),
-# so the page is byte-identical across reruns.
-METRICS = [Path("metrics/train_gan/metrics.json"), Path("metrics/gan.json"), Path("metrics/stylize/metrics.json"),
-           Path("metrics/train_texnet/metrics.json"), Path("metrics/texnet.json"), Path("metrics/vaegan.json"),
-           Path("metrics/train_vaegan/metrics.json")]
+VAEGAN_CURVES = Path("metrics/vaegan/curves")
+# Exactly the metrics this stage lists as deps in dvc.yaml, so the page is byte-identical across reruns.
+METRICS = [Path("metrics/gan/train.json"), Path("metrics/gan/quality.json"), Path("metrics/nst/metrics.json"),
+           Path("metrics/texnet/train.json"), Path("metrics/texnet/held_out.json"), Path("metrics/vaegan/quality.json"),
+           Path("metrics/vaegan/train.json")]
 
 
 def read_metrics() -> dict[str, dict]:
-    """The metrics files by source name (train_gan, gan, stylize, train_texnet, texnet, vaegan, train_vaegan)."""
-    return {(p.parent.name if p.stem == "metrics" else p.stem): json.loads(p.read_text()) for p in METRICS}
+    """Every metrics file merged into one tree: {"gan": {"train": ..., "fd_vgg19": ...}, "nst": ..., ...}."""
+    merged: dict[str, dict] = {}
+    for path in METRICS:
+        for model, values in json.loads(path.read_text()).items():
+            merged.setdefault(model, {}).update(values)
+    return merged
 
 
 def headline(metrics: dict[str, dict]) -> list[tuple[str, str, str]]:
     """The numbers a reader looks for first, each with how to read it."""
-    gan, nst, tex, vae = metrics["gan"], metrics["stylize"], metrics["texnet"], metrics["vaegan"]
-    ratio = tex["texnet"]["total_loss"] / tex["gatys"]["total_loss"]
+    gan, nst, vae, tex = metrics["gan"], metrics["nst"], metrics["vaegan"], metrics["texnet"]
+    held = tex["held_out"]
     return [
         ("DCGAN sample quality, fd_vgg19", f"{gan['fd_vgg19']:.1f}",
-         f"lower is better: real vs real {gan['floor_fd_vgg19']:.2f}, untrained generator {gan['ceiling_fd_vgg19']:.1f}"),
+         f"lower is better: real vs real {gan['real_floor']['fd_vgg19']:.2f}, untrained generator "
+         f"{gan['untrained_ceiling']['fd_vgg19']:.1f}"),
         ("VAE-GAN sample quality, fd_vgg19", f"{vae['fd_vgg19']:.1f}",
-         f"the same yardstick: real vs real {vae['floor_fd_vgg19']:.2f}, untrained generator {vae['ceiling_fd_vgg19']:.1f}; "
-         f"KID {vae['kid_vgg19']:.3f} vs the DCGAN's {gan['kid_vgg19']:.3f}"),
+         f"the same yardstick: real vs real {vae['real_floor']['fd_vgg19']:.2f}, untrained generator "
+         f"{vae['untrained_ceiling']['fd_vgg19']:.1f}; KID {vae['kid_vgg19']:.3f} vs the DCGAN's {gan['kid_vgg19']:.3f}"),
         ("Gatys NST total loss (stylize)", f"{nst['total_loss']:.4g}",
-         f"content {nst['content_loss']:.4g} + beta x style {nst['style_loss']:.4g}, batch mean after {nst['step']} steps"),
-        ("Texture network / Gatys total loss", f"{ratio:.2f}",
-         f"held-out images, same style and loss: texture network {tex['texnet']['total_loss']:.4g} "
-         f"(content {tex['texnet']['content_loss']:.4g}), Gatys {tex['gatys']['total_loss']:.4g} "
-         f"(content {tex['gatys']['content_loss']:.4g}); 1 = as good as Gatys' 60 L-BFGS steps on these images"),
+         f"content {nst['content_loss']:.4g} + beta x style {nst['style_loss']:.4g}, batch mean of the saved images"),
+        ("Texture network / Gatys total loss", f"{tex['loss_vs_gatys']:.2f}",
+         f"held-out images, same style and loss: texture network {held['total_loss']:.4g} "
+         f"(content {held['content_loss']:.4g}), Gatys {held['gatys_total_loss']:.4g} "
+         f"(content {held['gatys_content_loss']:.4g}); 1 = as good as Gatys' 60 L-BFGS steps on these images"),
     ]
 
 
 def main() -> None:
     params = load_params()
     write_bytes(FIG / "gan_losses.png", loss_plot(
-        {"D": GAN_CURVES / "d_loss.tsv", "G": GAN_CURVES / "g_loss.tsv"}, "DCGAN losses per iteration"))
+        {"D": GAN_CURVES / "d_loss.tsv", "G": GAN_CURVES / "g_loss.tsv"}, "DCGAN losses (mean over windows of iterations)"))
     write_bytes(FIG / "nst_losses.png", loss_plot(
         {"content": NST_CURVES / "content_loss.tsv", "style": NST_CURVES / "style_loss.tsv",
          "total": NST_CURVES / "total_loss.tsv"}, "NST losses per step (batch mean)", log_y=True))
     write_bytes(FIG / "texnet_losses.png", loss_plot(
         {"content": TEXNET_CURVES / "content_loss.tsv", "style": TEXNET_CURVES / "style_loss.tsv",
-         "total": TEXNET_CURVES / "total_loss.tsv"}, "Texture network training losses per step", log_y=True))
+         "total": TEXNET_CURVES / "total_loss.tsv"}, "Texture network training losses (mean over windows of steps)", log_y=True))
 
     write_bytes(FIG / "vaegan_losses.png", loss_plot(
         {"prior (KL)": VAEGAN_CURVES / "kl.tsv", "reconstruction (Dis_l)": VAEGAN_CURVES / "llike.tsv",
-         "discriminator": VAEGAN_CURVES / "d_loss.tsv"}, "VAE-GAN losses per iteration", log_y=True))
+         "discriminator": VAEGAN_CURVES / "d_loss.tsv"}, "VAE-GAN losses (mean over windows of iterations)", log_y=True))
     dcgan_final = GAN / "progress" / f"epoch_{params.gan.epochs:03d}.png"
     pair = [load_rgb(dcgan_final), load_rgb(VAEGAN / "samples.png")]
     save_png(tile_grid([pair], max(t.shape[-1] for t in pair), col_labels=["DCGAN", "VAE-GAN"]), FIG / "dcgan_vs_vaegan.png")
@@ -87,19 +91,19 @@ def main() -> None:
                                     "(same style, size and loss)"),
                              figure(TEXNET / "contact_sheet.png", "The collection through the texture network (first 64)"),
                              figure(TEXNET / "noise_scales.png", "Test-time input noise scale k (seed 002 fig. 6)"),
-                             figure(FIG / "texnet_losses.png", "Texture network training losses per step (log scale)")]),
+                             figure(FIG / "texnet_losses.png", "Texture network training losses (window means, log scale)")]),
         ("GAN training", [gallery([figure(GAN / "progress.gif", "Fixed-noise samples over training"),
                                    figure(GAN / "progress_strip.png", "Fixed noise (rows) by epoch (columns)")]),
                           figure(GAN / "real_vs_fake.png", "Real (left) vs generated (right)"),
                           figure(GAN / "interpolation.png", "Latent interpolation (slerp), one walk per row"),
-                          figure(FIG / "gan_losses.png", "Discriminator and generator loss per iteration")]),
+                          figure(FIG / "gan_losses.png", "Discriminator and generator loss (window means over iterations)")]),
         ("VAE-GAN (seed 003)", [figure(FIG / "dcgan_vs_vaegan.png", "Samples from fixed prior noise, DCGAN | VAE-GAN "
                                        "(seed 003 fig. 5), each after its own training run"),
                                 figure(VAEGAN / "reconstructions.png", "Real | reconstruction pairs through the encoder"),
                                 figure(VAEGAN / "latent_walk.png", "Latent walks between two real apes (first and last "
                                        "column) through the encoder"),
                                 figure(FIG / "vaegan_losses.png", "VAE-GAN prior, reconstruction and discriminator losses "
-                                       "per iteration (seed 003 fig. 4; log scale)")]),
+                                       "(window means over iterations; seed 003 fig. 4; log scale)")]),
         ("Style batches", [gallery([figure(p, p.stem.replace("_", " "))
                                     for p in image_files(Path("reports/styles"))])]),
     ]

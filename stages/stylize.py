@@ -8,7 +8,7 @@ from apeart.core.cli import run_stage
 from apeart.core.config import load_params
 from apeart.core.files import save_png, write_json
 from apeart.core.grids import grid, to_pil
-from apeart.core.live import log_history
+from apeart.core.metrics import write_curves, write_metrics
 from apeart.core.runtime import deterministic, peak_rss_mb, resolve_device
 from apeart.nst.inputs import load_inputs
 from apeart.nst.optimise import TERMS, NSTError
@@ -41,15 +41,12 @@ def main() -> None:
     write_json(OUT / "losses.json", {name: {f"{t}_loss": v for t, v in zip(TERMS, values)} for name, *values
                                      in zip(names, result.total, result.content, result.style, result.tv)})
     write_json(OUT / "weights.json", weights_record(params.backbone))
-    # Curves (batch means, step N = after N updates, the last row = the saved images) named *_loss;
-    # dvclive's summary of their last rows is the headline metrics.json.
+    # Curves: batch means, step N = after N updates; the last row (the saved images) is the metrics.
     curves = [{"step": row["step"], **{f"{t}_loss": row[t] for t in TERMS}} for row in result.history]
-    log_history(Path("metrics/stylize"), curves, [f"{t}_loss" for t in TERMS], {})
-    write_json(Path("metrics/perf/stylize.json"), {
-        "seconds_per_step": round(result.seconds_per_step, 4), "images": n,
-        "steps": len(result.history) - 1, "peak_rss_mb": round(peak_rss_mb(), 1),
-        "peak_cuda_mb": round(result.peak_device_mb, 1), "device": str(device)})
-    print(f"stylize: {n} images, {len(result.history) - 1} steps, {result.seconds_per_step:.3f}s/step")
+    write_curves(Path("metrics/nst/curves"), curves, [f"{t}_loss" for t in TERMS])
+    write_metrics(Path("metrics/nst/metrics.json"), "nst", {k: v for k, v in curves[-1].items() if k != "step"})
+    print(f"stylize: {n} images, {len(result.history) - 1} steps, {result.seconds_per_step:.3f} s/step, "
+          f"peak memory {peak_rss_mb():.0f} MiB")
 
 
 if __name__ == "__main__":

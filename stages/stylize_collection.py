@@ -18,8 +18,9 @@ from apeart.core.cli import run_stage
 from apeart.core.config import load_params
 from apeart.core.datasets import load_pngs
 from apeart.core.distributed import barrier, join, leave, relaunch_under_torchrun
-from apeart.core.files import save_png, write_json
+from apeart.core.files import save_png
 from apeart.core.grids import grid, rows, tile_grid, to_pil
+from apeart.core.metrics import write_metrics
 from apeart.core.progress import progress
 from apeart.core.runtime import deterministic, resolve_device
 from apeart.nst.inputs import load_rgb
@@ -44,7 +45,7 @@ def _losses(loss: Loss, content: torch.Tensor, images: torch.Tensor, device: tor
     """Batch-mean content, style and total loss of `images` (RGB [0, 1]) for `content`."""
     with torch.no_grad():
         values = loss(content.to(device), images.to(device))
-    return {f"{t}_loss": float(values[t].mean()) for t in ("content", "style", "total")}
+    return {t: float(values[t].mean()) for t in ("content", "style", "total")}
 
 
 def main() -> None:
@@ -94,11 +95,11 @@ def main() -> None:
                               device)
     gatys_seconds = (time.perf_counter() - start) / len(tokens)
     loss = Loss(nst, texnet, styles, device)
-    write_json(Path("metrics/texnet.json"), {"texnet": _losses(loss, content, fast, device),
-                                              "gatys": _losses(loss, content, gatys.images, device)})
-    write_json(Path("metrics/perf/texnet.json"), {
-        "texnet": {"seconds_per_image": round(statistics.median(seconds), 5)},
-        "gatys": {"seconds_per_image": round(gatys_seconds, 4)}, "device": str(device)})
+    fast_loss, gatys_loss = _losses(loss, content, fast, device), _losses(loss, content, gatys.images, device)
+    write_metrics(Path("metrics/texnet/held_out.json"), "texnet", {
+        "loss_vs_gatys": fast_loss["total"] / gatys_loss["total"],  # the texture network's total loss / Gatys'
+        "held_out": {**{f"{t}_loss": v for t, v in fast_loss.items()},
+                     **{f"gatys_{t}_loss": v for t, v in gatys_loss.items()}}})
     save_png(to_pil(rows([list(content), list(gatys.images), list(fast)], texnet.size)), FIG / "comparison.png")
 
     # Seed 002 fig. 6: one content image, the test-time noise scale k growing along the row.

@@ -1,5 +1,5 @@
 """Stage stylize_collection_gatys (experiments pipeline): Gatys at the nst params over the collection (its
-first nst.collection_images, 0 = all) -> data/stylized_gatys/<token_id>.png and lineage.csv.
+first nst.collection_images, 0 = all) -> experiments/gatys_collection/<token_id>.png and lineage.csv.
 
 Sharded under torchrun: $APEART_NPROC processes (default: one per usable core on the CPU, one per GPU), each on
 one thread on the CPU, so the files are the same whatever the number of processes (not a param). Finished
@@ -18,7 +18,6 @@ from apeart.core.catalog import read_manifest
 from apeart.core.cli import run_stage
 from apeart.core.config import load_params
 from apeart.core.distributed import barrier, gather_objects, join, leave, relaunch_under_torchrun
-from apeart.core.files import write_json
 from apeart.core.progress import progress
 from apeart.core.runtime import deterministic, resolve_device
 from apeart.nst.collection import chunks, run_key, stylise_shard
@@ -27,7 +26,7 @@ from apeart.nst.optimise import NSTError
 from apeart.texnet.lineage import publish, style_record
 from apeart.vgg.backbones import BackboneError, weights_record
 
-RAW, WORK, OUT = Path("data/raw"), Path(".cache/stylize_collection_gatys"), Path("data/stylized_gatys")
+RAW, WORK, OUT = Path("data/raw"), Path(".cache/stylize_collection_gatys"), Path("experiments/gatys_collection")
 
 
 def main() -> None:
@@ -73,9 +72,6 @@ def main() -> None:
     style = style_record(nst.style_source, nst.style_batch, nst.style_dir, params.sample.model)
     publish(work, OUT, names, cids, style, key)
     stylised, seconds = sum(n for n, _ in timings), max(t for _, t in timings)
-    write_json(Path("metrics/perf/stylize_collection_gatys.json"), {
-        "images": stylised, "processes": world, "device": str(device),
-        "images_per_second": round(stylised / seconds, 4) if stylised else None})
     shutil.rmtree(work)
     print(f"stylize_collection_gatys: {len(names)} images ({stylised} this run) on {world} processes, "
           f"{seconds:.1f} s")

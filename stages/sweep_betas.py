@@ -1,7 +1,7 @@
 """Stage sweep_betas: the stylize stage once per value of nst.sweep_betas, in one run.
 
--> reports/sweep/inrun/beta_grid.png (rows = content images, columns = beta), the results per beta in
-reports/sweep/inrun/beta_<beta>/ and final losses in reports/sweep/inrun/sweep.json. With
+-> experiments/sweep_betas/beta_grid.png (rows = content images, columns = beta), the results per beta in
+experiments/sweep_betas/beta_<beta>/ and final losses in experiments/sweep_betas/sweep.json. With
 nst.sweep_betas empty (the default) it only writes sweep.json. For the same sweep as DVC experiments
 (`dvc exp run --queue -S nst.beta=...`), see `apeart-beta-grid` (apeart/studies/grid.py).
 """
@@ -19,7 +19,7 @@ from apeart.nst.optimise import NSTError
 from apeart.studies.sweep import beta_grid, sweep_betas
 from apeart.vgg.backbones import BackboneError
 
-OUT = Path("reports/sweep/inrun")
+OUT = Path("experiments/sweep_betas")
 
 
 def main() -> None:

@@ -20,7 +20,7 @@ from apeart.texnet.models import TexnetError
 from apeart.texnet.train import Trainer, fingerprint
 from apeart.vgg.backbones import BackboneError
 
-OUT = Path("reports/texnet_round_trip")
+OUT = Path("experiments/texnet_round_trip")
 
 
 def main() -> None:

@@ -10,9 +10,9 @@ import torch
 from apeart.core.checkpoint import resume_path
 from apeart.core.cli import run_stage
 from apeart.core.config import load_params
-from apeart.core.files import save_png, write_bytes, write_json
+from apeart.core.files import save_png, write_bytes
 from apeart.core.grids import grid, side_by_side, to_pil
-from apeart.core.live import log_history
+from apeart.core.metrics import last_epoch_mean, write_curves, write_metrics
 from apeart.core.runtime import deterministic, peak_rss_mb, resolve_device
 from apeart.core.datasets import load_pngs
 from apeart.core.distributed import join_training, leave, relaunch_under_torchrun
@@ -50,11 +50,10 @@ def main() -> None:
 
     save_generator(trainer.sampler, params.nz, params.ngf, MODELS / "generator.pt")
     write_bytes(MODELS / "checkpoint.pt", checkpoint.read_bytes())
-    # metrics.json: dvclive's summary (last d_loss, g_loss, step) and D's last mean outputs.
-    last = state.history[-1]
-    log_history(Path("metrics/train_gan"), state.history, ["d_loss", "g_loss"],
-                {"d_real": last["d_real"], "d_fake": last["d_fake"]})
-    write_json(Path("metrics/perf/train_gan.json"), {"peak_rss_mb": round(peak_rss_mb(), 1)})
+    write_curves(Path("metrics/gan/curves"), state.history, ["d_loss", "g_loss"])
+    write_metrics(Path("metrics/gan/train.json"), "gan.train",
+                  last_epoch_mean(state.history, ["d_loss", "g_loss", "d_real", "d_fake"]))
+    print(f"train_gan: {state.step} steps, peak memory {peak_rss_mb():.0f} MiB")
     checkpoint.unlink()
 
 

@@ -10,8 +10,7 @@ from apeart.core.cli import run_stage
 from apeart.core.config import load_params
 from apeart.core.datasets import load_pngs
 from apeart.core.distributed import join_training, leave, relaunch_under_torchrun
-from apeart.core.files import write_json
-from apeart.core.live import log_history
+from apeart.core.metrics import last_epoch_mean, write_curves, write_metrics
 from apeart.core.runtime import deterministic, peak_rss_mb, resolve_device
 from apeart.texnet.data import held_out_names, style_of, training_set
 from apeart.texnet.models import TexnetError, save_model
@@ -35,14 +34,13 @@ def main() -> None:
     if rank > 0:
         return
     save_model(trainer.net, Path("models/texnet/texnet.pt"))
-    curves = [{"step": row["step"], **{f"{t}_loss": row[t] for t in TERMS}} for row in state.history]
-    # The summary: the last epoch's mean of each loss (one batch-1 step is one image's loss: noise) and the count.
-    last = [row for row in state.history if row["epoch"] == state.epoch]
-    summary = {f"{t}_loss": sum(row[t] for row in last) / len(last) for t in TERMS}
-    log_history(Path("metrics/train_texnet"), curves, [f"{t}_loss" for t in TERMS],
-                {**summary, "training_images": len(images)})
-    write_json(Path("metrics/perf/train_texnet.json"), {"peak_rss_mb": round(peak_rss_mb(), 1)})
-    print(f"train_texnet: {state.step} steps on {len(images)} images")
+    names = [f"{t}_loss" for t in TERMS]
+    history = [{"step": row["step"], "epoch": row["epoch"], **{f"{t}_loss": row[t] for t in TERMS}}
+               for row in state.history]
+    write_curves(Path("metrics/texnet/curves"), history, names)
+    write_metrics(Path("metrics/texnet/train.json"), "texnet.train",
+                  {**last_epoch_mean(history, names), "images": len(images)})
+    print(f"train_texnet: {state.step} steps on {len(images)} images, peak memory {peak_rss_mb():.0f} MiB")
     checkpoint.unlink()
 
 

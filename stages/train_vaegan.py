@@ -13,9 +13,9 @@ from apeart.core.cli import run_stage
 from apeart.core.config import load_params
 from apeart.core.datasets import load_pngs
 from apeart.core.distributed import join_training, leave, relaunch_under_torchrun
-from apeart.core.files import save_png, write_bytes, write_json
+from apeart.core.files import save_png, write_bytes
 from apeart.core.grids import grid, to_pil
-from apeart.core.live import log_history
+from apeart.core.metrics import last_epoch_mean, write_curves, write_metrics
 from apeart.core.runtime import deterministic, peak_rss_mb, resolve_device
 from apeart.vaegan.sample import save_decoder
 from apeart.vaegan.train import TrainingError, Trainer, fingerprint, latent_walk, reconstruct
@@ -56,14 +56,13 @@ def main() -> None:
 
     save_decoder(trainer.Dec, params, MODELS / "generator.pt")
     write_bytes(MODELS / "checkpoint.pt", checkpoint.read_bytes())
+    write_curves(Path("metrics/vaegan/curves"), state.history, ["kl", "llike", "d_loss"])
+    write_metrics(Path("metrics/vaegan/train.json"), "vaegan.train",
+                  last_epoch_mean(state.history, ["kl", "llike", "d_loss", "d_real", "d_fake"]))
     last = state.history[-1]
-    log_history(Path("metrics/train_vaegan"), state.history, ["kl", "llike", "d_loss"],
-                {"d_real": last["d_real"], "d_fake": last["d_fake"]})
     trained = params.epochs - trainer.resumed_from
-    write_json(Path("metrics/perf/train_vaegan.json"), {
-        "peak_rss_mb": round(peak_rss_mb(), 1),
-        "seconds_per_epoch": round(seconds / trained, 2) if trained else None,
-    })
+    if trained:
+        print(f"train_vaegan: {seconds / trained:.1f} s per epoch, peak memory {peak_rss_mb():.0f} MiB")
     print(f"train_vaegan: {state.step} steps; last kl {last['kl']:.3g}, llike {last['llike']:.4g}, "
           f"d_loss {last['d_loss']:.3g}")
     checkpoint.unlink()

@@ -32,8 +32,8 @@ def test_scores_improve_with_training(tmp_path: Path) -> None:
     print({e: {k: round(v, 3) for k, v in m.items() if isinstance(v, float)} for e, m in scores.items()})
     assert record["samples_per_set"] == 64 and len(record["weights"][0]["sha256"]) == 64
     # Same seed, same untrained G and real halves in both runs: only the trained score may differ.
-    assert short["ceiling_fd_vgg19"] == longer["ceiling_fd_vgg19"]
-    assert short["floor_fd_vgg19"] == longer["floor_fd_vgg19"]
-    assert longer["floor_fd_vgg19"] < longer["fd_vgg19"] < short["fd_vgg19"] < short["ceiling_fd_vgg19"]
-    assert longer["fd_vgg19"] < 0.9 * longer["ceiling_fd_vgg19"]
-    assert longer["floor_kid_vgg19"] < longer["kid_vgg19"] < short["kid_vgg19"] < short["ceiling_kid_vgg19"]
+    assert short["untrained_ceiling"]["fd_vgg19"] == longer["untrained_ceiling"]["fd_vgg19"]
+    assert short["real_floor"]["fd_vgg19"] == longer["real_floor"]["fd_vgg19"]
+    assert longer["real_floor"]["fd_vgg19"] < longer["fd_vgg19"] < short["fd_vgg19"] < short["untrained_ceiling"]["fd_vgg19"]
+    assert longer["fd_vgg19"] < 0.9 * longer["untrained_ceiling"]["fd_vgg19"]
+    assert longer["real_floor"]["kid_vgg19"] < longer["kid_vgg19"] < short["kid_vgg19"] < short["untrained_ceiling"]["kid_vgg19"]

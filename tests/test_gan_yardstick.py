@@ -23,8 +23,8 @@ from apeart.core.config import VGG_BLOCKS
 ROOT = Path(__file__).resolve().parents[1]
 
 PINNED = {
-    "stages/evaluate_gan.py": "85495dba577716762e82dde77fcd7599aaf3cd728e0e20e9d90659f9863c8f87",
-    "src/apeart/gan/evaluate.py": "6dbce60e275ad8ef8ac6960ff916872fac08735e76a2f7ad706a4d14c5255bc1",
+    "stages/evaluate_gan.py": "b3f220c2514231df5382f1b033dee29760c64163edc099c309a1a8b0c9625625",
+    "src/apeart/gan/evaluate.py": "22b227cd82af0ac12678d18ec40769169f4c9837d0db961190ab642a7fe33782",
     "src/apeart/gan/quality.py": "73ee1b5415e55f0a256eba55d01fd63e529505a5f779077b75547f85659ebd34",
     "src/apeart/vgg/backbones.py": "deaeb871dccacc107efc77e8e1655966f24bcb7cd1fca335d81f73a224bd43bd",
     "src/apeart/collection/demo.py": "83f7db6f5d32ec4a25ad6d85f370367d06e61341c7a564d2bdfbbb50cd25d76f",

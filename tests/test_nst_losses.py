@@ -3,7 +3,7 @@ import torch
 
 from apeart.nst.losses import REFERENCE_SIDE, Convention, StyleTarget, content_loss, gram, style_loss, tv_loss
 
-RAW, GATYS = Convention("none"), Convention("gatys")
+RAW, GATYS = Convention("sum"), Convention("gatys")
 
 
 def test_gram_by_hand() -> None:
@@ -13,9 +13,9 @@ def test_gram_by_hand() -> None:
     # Gatys scaling 1/(2 N M) with N=2 channels, M=2 positions.
     assert torch.allclose(gram(f, GATYS)[0], torch.tensor([[5.0, 11.0], [11.0, 25.0]]) / 8)
     # PyTorch tutorial: Gram / (N M), then a mean over the N^2 entries: 1 / (N^2 M) on the plain Gram's terms.
-    assert torch.allclose(gram(f, Convention("tutorial"))[0], torch.tensor([[5.0, 11.0], [11.0, 25.0]]) / 8)
+    assert torch.allclose(gram(f, Convention("mean"))[0], torch.tensor([[5.0, 11.0], [11.0, 25.0]]) / 8)
     # ... in torchvision units: features twice torchvision's -> a further 1/2^2.
-    assert torch.allclose(gram(f, Convention("tutorial", 2.0))[0], torch.tensor([[5.0, 11.0], [11.0, 25.0]]) / 32)
+    assert torch.allclose(gram(f, Convention("mean", 2.0))[0], torch.tensor([[5.0, 11.0], [11.0, 25.0]]) / 32)
 
 
 def test_normalized_distance_is_gatys_el() -> None:
@@ -32,13 +32,13 @@ def test_content_loss_by_hand_per_image() -> None:
     f = torch.tensor([[[[1.0, 2.0]]], [[[0.0, 0.0]]]])
     p = torch.tensor([[[[0.0, 0.0]]], [[[3.0, 0.0]]]])
     assert torch.equal(content_loss(f, p, GATYS), torch.tensor([0.5 * 5, 0.5 * 9]))
-    assert torch.equal(content_loss(f, p, Convention("tutorial")), torch.tensor([5 / 2, 9 / 2]))  # mean over 2
+    assert torch.equal(content_loss(f, p, Convention("mean")), torch.tensor([5 / 2, 9 / 2]))  # mean over 2
 
 
 def test_seed000_is_seed_000s_sums_in_torchvision_units_at_356_px() -> None:
-    """seed000 at 178 px with features 2x torchvision's: raw sums / 2^2 (units) x 4 (area, 356^2 / 178^2)."""
+    """sum356 at 178 px with features 2x torchvision's: raw sums / 2^2 (units) x 4 (area, 356^2 / 178^2)."""
     f, p = torch.tensor([[[[1.0, 2.0]], [[3.0, 4.0]]]]), torch.zeros(1, 2, 1, 2)
-    convention = Convention.of("seed000", 2.0, REFERENCE_SIDE // 2, REFERENCE_SIDE // 2)
+    convention = Convention.of("sum356", 2.0, REFERENCE_SIDE // 2, REFERENCE_SIDE // 2)
     assert convention.area_ratio == 4
     assert torch.allclose(gram(f, convention)[0], torch.tensor([[5.0, 11.0], [11.0, 25.0]]))  # 1/4 x 4
     assert torch.equal(content_loss(f, p, convention), torch.tensor([30.0]))  # no 1/2: seed 000's sum

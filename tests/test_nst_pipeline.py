@@ -28,7 +28,7 @@ def test_default_run_writes_reconstructions_and_per_image_losses(repo: Path) -> 
 
 def test_in_run_sweep_renders_rows_by_beta(repo: Path) -> None:
     """The built repo ran `dvc repro experiments/dvc.yaml` with nst.sweep_betas [1e-6, 1e-4] (repo_copy.TINY)."""
-    out = repo / "reports/sweep/inrun"
+    out = repo / "experiments/sweep_betas"
     assert sorted(p.name for p in out.iterdir()) == ["beta_0.0001", "beta_1e-06", "beta_grid.png", "sweep.json"]
     assert sorted(p.name for p in (out / "beta_1e-06").iterdir()) == ["0.png", "1.png"]
     width, height = Image.open(out / "beta_grid.png").size
@@ -65,7 +65,7 @@ def test_stylize_metrics_are_the_losses_of_the_saved_pngs(repo: Path) -> None:
     from apeart.vgg.backbones import VGGFeatures
 
     p = load_params(repo / "params.yaml").nst
-    assert p.gram_norm == "seed000" and p.style_source == "gan" and not p.style_layer_weights  # equal, sum 1
+    assert p.gram_norm == "sum356" and p.style_source == "gan" and not p.style_layer_weights  # equal, sum 1
     net = VGGFeatures(p.backbone, p.content_layers + p.style_layers, p.pooling)
     styles = load_styles(p, repo / "data/styles/gan")
 

@@ -98,13 +98,13 @@ def test_avg_pooling_changes_the_losses() -> None:
 
 
 def test_unnormalised_gram_is_gatys_times_4n2m2() -> None:
-    # With one style layer, E_none = 4 N^2 M^2 E_gatys (conv1_1 at 32 px: N = 64, M = 1024).
+    # With one style layer, E_sum = 4 N^2 M^2 E_gatys (conv1_1 at 32 px: N = 64, M = 1024).
     content, styles = _images(1, 32, 16), list(_images(1, 32, 17))
     losses = {}
-    for norm in ("gatys", "none"):
+    for norm in ("gatys", "sum"):
         params = defaults.nst(size=32, steps=1, gram_norm=norm, style_layers=["conv1_1"], init="noise")
         losses[norm] = transfer(content, styles, params, CPU).history[0]["style"]
-    assert losses["none"] == pytest.approx(losses["gatys"] * 4 * 64**2 * 1024**2, rel=1e-3)
+    assert losses["sum"] == pytest.approx(losses["gatys"] * 4 * 64**2 * 1024**2, rel=1e-3)
 
 
 def test_per_layer_style_weights_select_layers() -> None:
@@ -233,7 +233,7 @@ def test_lr_blowup_is_reported() -> None:
 
 @pytest.mark.slow
 def test_seed_000_betas_mean_what_they_meant_there() -> None:
-    """Default convention (seed000): from beta 1e-7 to 1e-5 the result's style loss falls, and 1e-4 is
+    """Default convention (sum356): from beta 1e-7 to 1e-5 the result's style loss falls, and 1e-4 is
     saturated (its style loss within 1% of 1e-5's: the two differ by 0.3-0.8% either way with the thread count
     or the L-BFGS implementation, like the thread-count tolerance below); at 1e-5 the style is plainly there
     (mean |result - content| > 0.04 of the 0-1 range), while 1e-7 stays far closer to the content (under 0.6

@@ -87,7 +87,7 @@ def test_the_gatys_collection_is_traced_and_its_bytes_do_not_depend_on_the_proce
     """experiments' stylize_collection_gatys ran with one process per core (2 in CI); one process rewrites the
     same files, and lineage.csv traces each to the manifest's CID and the run's key."""
     repo = clone_built(built_repo, tmp_path / "apeart")  # the built params: other tests here run experiments
-    out = repo / "data/stylized_gatys"
+    out = repo / "experiments/gatys_collection"
     rows = list(csv.DictReader((out / "lineage.csv").open()))
     cids = {r["token_id"]: r["cid"] for r in csv.DictReader((repo / "data/raw/manifest.csv").open())}
     assert sorted(r["token_id"] for r in rows) == sorted(p.stem for p in out.glob("*.png")) and len(rows) == 12

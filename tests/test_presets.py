@@ -14,7 +14,7 @@ from apeart import presets
 from apeart.core.config import Params, parse_params
 
 ROOT = Path(__file__).resolve().parents[1]
-COMMAND = re.compile(r"dvc exp run \$\(python -m apeart\.presets (\w+)\)")
+COMMAND = re.compile(r"dvc exp run \$\(python -m apeart\.presets ([\w-]+)\)")
 FIRST_OF_BLOCKS = ["conv1_1", "conv2_1", "conv3_1", "conv4_1", "conv5_1"]
 TUTORIAL_STYLE = ["conv1_1", "conv1_2", "conv2_1", "conv2_2", "conv3_1"]
 
@@ -46,27 +46,35 @@ def test_each_preset_is_valid_and_every_value_arrives(name: str) -> None:
 
 
 def test_the_presets_mean_what_the_seeds_describe() -> None:
-    s0 = with_preset("seed000")
+    s0 = with_preset("dcgan-gatys-paper")
     assert s0.nst.content_layers == s0.nst.style_layers == FIRST_OF_BLOCKS
-    assert (s0.nst.gram_norm, s0.nst.optimizer, s0.nst.size, s0.nst.steps) == ("seed000", "adam", 356, 2000)
+    assert (s0.nst.gram_norm, s0.nst.optimizer, s0.nst.size, s0.nst.steps) == ("sum356", "adam", 356, 2000)
     assert (s0.gan.batch_size, s0.gan.epochs, s0.gan.ngf, s0.gan.lr, s0.gan.diffaugment) == (64, 25, 64, 2e-4, "")
     assert s0.nst.sweep_betas == [1e-7, 1e-6, 1e-5, 1e-4] and s0.data.limit == 10000
-    s2 = with_preset("seed002")
+    s2 = with_preset("tutorial-texnet")
     assert (s2.nst.content_layers, s2.nst.style_layers) == (["conv2_2"], TUTORIAL_STYLE)
     assert (s2.nst.gram_norm, s2.nst.beta, s2.nst.alpha, s2.nst.steps, s2.nst.init, s2.nst.size) == (
-        "tutorial", 1e10, 1.0, 300, "noise", 256)
+        "mean", 1e10, 1.0, 300, "noise", 256)
     assert (s2.texnet.lr, s2.texnet.epochs, s2.texnet.batch_size, s2.texnet.size, s2.texnet.train_images) == (
         0.1, 600, 1, 256, 18)
-    s3 = with_preset("seed003")
+    s3 = with_preset("ast-gan")
     assert (s3.gan.leaky_slope, s3.gan.real_label, s3.gan.real_label_late) == (0.3, 0.85, 0.95)
     assert s3.nst.beta == 5e4 and 5e4 in s3.nst.sweep_betas and s3.nst.style_source == "gan"
-    s4 = with_preset("seed004")
+    s4 = with_preset("gatys-thesis")
     assert s4.nst.steps == 20 and s4.nst.tv_weight > 0 and s4.nst.optimizer == "lbfgs"
 
 
 def test_the_command_prints_words_the_shell_keeps_whole() -> None:
-    out = subprocess.run([sys.executable, "-m", "apeart.presets", "seed002"], capture_output=True, text=True,
+    out = subprocess.run([sys.executable, "-m", "apeart.presets", "tutorial-texnet"], capture_output=True, text=True,
                          check=True).stdout
-    assert out.split() == presets.flags("seed002")  # $(...) splits on whitespace only
-    bad = subprocess.run([sys.executable, "-m", "apeart.presets", "seed999"], capture_output=True, text=True)
-    assert bad.returncode == 2 and "seed000:" in bad.stderr and bad.stdout == ""
+    assert out.split() == presets.flags("tutorial-texnet")  # $(...) splits on whitespace only
+    bad = subprocess.run([sys.executable, "-m", "apeart.presets", "gatys-2061"], capture_output=True, text=True)
+    assert bad.returncode == 2 and "gatys-2016:" in bad.stderr and bad.stdout.startswith("--unknown-apeart-preset")
+
+
+def test_an_unknown_preset_stops_dvc_exp_run(tmp_path: Path) -> None:
+    """`dvc exp run $(python -m apeart.presets typo)` fails before DVC runs anything (not a bare `dvc exp run`)."""
+    words = subprocess.run([sys.executable, "-m", "apeart.presets", "typo"], capture_output=True, text=True).stdout
+    dvc = Path(sys.executable).with_name("dvc")
+    run = subprocess.run([str(dvc), "exp", "run", *words.split()], cwd=tmp_path, capture_output=True, text=True)
+    assert run.returncode != 0 and "unrecognized arguments: --unknown-apeart-preset=typo" in run.stderr

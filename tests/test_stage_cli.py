@@ -69,6 +69,5 @@ def test_too_few_verified_still_writes_failures(tmp_path: Path) -> None:
     assert line.startswith("fetch: only 0/2 images verified (min_fraction 0.95)")
     failures = json.loads((tmp_path / "data/raw/failures.json").read_text())
     assert [(f["token_id"], f["reason"]) for f in failures] == [(0, "http_404"), (1, "http_404")]
-    metrics = json.loads((tmp_path / "metrics/fetch.json").read_text())
+    metrics = json.loads((tmp_path / "metrics/fetch.json").read_text())["fetch"]
     assert metrics["failed"] == 2 and "failures" not in metrics and "requests" not in metrics
-    assert json.loads((tmp_path / "metrics/perf/fetch.json").read_text())["requests"] == 2

@@ -1,1 +1,1 @@
-"""Shared kernel of every stage: typed params, atomic writes, images and grids, runtime, progress, dvclive."""
+"""Shared kernel of every stage: typed params, atomic writes, images and grids, runtime, progress, metrics."""

@@ -188,7 +188,7 @@ class NstParams:
     style_layer_weights: list[float]
     alpha: float = field(metadata=_range(0))
     beta: float = field(metadata=_range(0))
-    gram_norm: Literal["seed000", "gatys", "tutorial", "none"]  # loss convention: nst/losses.py
+    gram_norm: Literal["sum356", "gatys", "mean", "sum"]  # loss convention: nst/losses.py
     tv_weight: float = field(metadata=_range(0))
     optimizer: Literal["lbfgs", "adam", "sgd"]
     lr: float = field(metadata=_range(0, lo_open=True))
@@ -415,6 +415,11 @@ def load_params(path: str | Path = "params.yaml") -> Params:
     """Read and validate params.yaml; raises ParamsError with the offending key, or why the file is unreadable."""
     try:
         raw = YAML(typ="safe", pure=True).load(Path(path).read_text(encoding="utf-8")) or {}
+    except FileNotFoundError:
+        if not Path("dvc.yaml").is_file():
+            raise ParamsError(f"{path}: not found in {Path.cwd()}: run stages from the repository root "
+                              "(the folder with dvc.yaml and params.yaml)") from None
+        raise ParamsError(f"{path}: cannot read: No such file or directory") from None
     except OSError as error:
         raise ParamsError(f"{path}: cannot read: {error.strerror}") from None
     except UnicodeDecodeError as error:

@@ -23,8 +23,8 @@ class TooFewImagesError(ParamsError):
 
 def score_generator(G: Generator, params: GanParams, yardstick: EvaluateParams, real: torch.Tensor,
                     device: torch.device) -> tuple[dict[str, float], dict]:
-    """(metrics, record): `fd_vgg19`, `kid_vgg19` (+ floor_/ceiling_, Inception's when cached), and what
-    they were computed with (samples per set, the sha256 of the weights used).
+    """(metrics, record): `fd_vgg19`, `kid_vgg19` (+ the same under `real_floor` and `untrained_ceiling`,
+    Inception's when cached), and what they were computed with (samples per set, the sha256 of the weights used).
 
     `evaluate.samples` real images (at most half the set) are the reference; as many other real images,
     samples of G and of the untrained G of the same seed are scored, so all three carry the same bias.
@@ -40,8 +40,8 @@ def score_generator(G: Generator, params: GanParams, yardstick: EvaluateParams, 
     kid = (yardstick.kid_subsets, yardstick.kid_subset_size)
     scores = gan_scores(VGGEmbedding(device, yardstick.layer), real, fake, baseline, params.seed, n, kid)
     metrics: dict = {f"{k}_vgg19": v for k, v in scores["trained"].items()}
-    metrics.update({f"floor_{k}_vgg19": v for k, v in scores["real_floor"].items()})
-    metrics.update({f"ceiling_{k}_vgg19": v for k, v in scores["untrained_ceiling"].items()})
+    for bound in ("real_floor", "untrained_ceiling"):
+        metrics[bound] = {f"{k}_vgg19": v for k, v in scores[bound].items()}
     record = {"samples_per_set": n, "weights": [weights_record("vgg19_caffe")]}
     if inception_weights_file().is_file():
         inception = gan_scores(InceptionEmbedding(device), real, fake, baseline, params.seed, n, kid)

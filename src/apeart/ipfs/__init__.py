@@ -1,0 +1,1 @@
+"""IPFS: CIDv0 and UnixFS, HTTP gateways, verified fetch."""

@@ -26,8 +26,8 @@ class _Gram(torch.autograd.Function):
         return (torch.bmm(flat, sym) if ctx.transposed else torch.bmm(sym, flat)), None
 
 
-REFERENCE_SIDE = 356  # seed 000's image size: `seed000` losses are the sums seed 000 got at this size
-CONVENTIONS = ("seed000", "gatys", "tutorial", "none")
+REFERENCE_SIDE = 356  # seed 000's image size: `sum356` losses are the sums seed 000 got at this size
+CONVENTIONS = ("sum356", "gatys", "mean", "sum")
 
 
 @dataclass(frozen=True)
@@ -35,15 +35,15 @@ class Convention:
     """How raw sums become losses (nst.gram_norm): gram = gram_factor * F F^T per layer and
     content = content_factor * sum (F - P)^2, for a layer of N channels at M positions.
 
-    - seed000: seed 000's sums (unnormalised Gram, content without 1/2) in torchvision feature units and
+    - sum356: seed 000's sums (unnormalised Gram, content without 1/2) in torchvision feature units and
       at its 356-px image size: features / `feature_scale` (the backbone's), and sums over positions
       rescaled by the area ratio (356 x 356) / (H x W), so a beta means the same at any size.
     - gatys: Gatys et al.'s E_l = 1/(4 N^2 M^2) sum (G - A)^2 and content 1/2 sum (F - P)^2.
-    - tutorial: the PyTorch tutorial's Gram / (N M) with mean squared errors, in torchvision units.
-    - none: unnormalised Gram in the backbone's own units, content 1/2 sum (F - P)^2.
+    - mean: the PyTorch tutorial's Gram / (N M) with mean squared errors, in torchvision units.
+    - sum: unnormalised Gram in the backbone's own units, content 1/2 sum (F - P)^2.
     """
 
-    name: str = "seed000"
+    name: str = "sum356"
     feature_scale: float = 1.0
     area_ratio: float = 1.0  # (REFERENCE_SIDE ** 2) / (H * W) of the network input
 
@@ -55,18 +55,18 @@ class Convention:
         """(gram_factor, content_factor) for one layer."""
         if self.name == "gatys":
             return 1 / (2 * channels * positions), 0.5
-        if self.name == "tutorial":
+        if self.name == "mean":
             units = self.feature_scale**2  # the tutorial's network sees torchvision's input
             return 1 / (channels**2 * positions * units), 1 / (channels * positions * units)
-        if self.name == "none":
+        if self.name == "sum":
             return 1.0, 0.5
-        return self._seed000_scale(), self._seed000_scale()
+        return self._sum356_scale(), self._sum356_scale()
 
     def tv_factor(self) -> float:
-        """TV of the network input in the same units (seed000: torchvision units at 356 px)."""
-        return self._seed000_scale() if self.name == "seed000" else 1.0
+        """TV of the network input in the same units (sum356: torchvision units at 356 px)."""
+        return self._sum356_scale() if self.name == "sum356" else 1.0
 
-    def _seed000_scale(self) -> float:
+    def _sum356_scale(self) -> float:
         """A squared sum over positions brought to torchvision units and seed 000's 356-px area."""
         return self.area_ratio / self.feature_scale**2
 

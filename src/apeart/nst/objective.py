@@ -78,7 +78,7 @@ class Objective:
 
 
 def convention_of(net: VGGFeatures, gram_norm: str, x: torch.Tensor) -> Convention:
-    """The loss convention for network input `x` (its size sets seed000's area ratio)."""
+    """The loss convention for network input `x` (its size sets sum356's area ratio)."""
     return Convention.of(gram_norm, net.feature_scale, x.shape[-2], x.shape[-1])
 
 

@@ -1,0 +1,1 @@
+"""The report: loss plots and the self-contained HTML page."""

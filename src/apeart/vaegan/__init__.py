@@ -1,0 +1,1 @@
+"""VAE-GAN (Larsen et al. 2016): models, training, sampling."""

@@ -72,3 +72,19 @@ def test_too_few_verified_still_writes_failures(tmp_path: Path) -> None:
     metrics = json.loads((tmp_path / "metrics/fetch.json").read_text())
     assert metrics["failed"] == 2 and "failures" not in metrics and "requests" not in metrics
     assert json.loads((tmp_path / "metrics/perf/fetch.json").read_text())["requests"] == 2
+
+
+@pytest.mark.parametrize("manifest, min_fraction, expected", [
+    ("token_id,cid\n", 0.95, "fetch: the manifest selects no images: 0 verified is a failed fetch"),
+    ("token_id,cid\n0,QmT78zSuBmuS4z925WZfrqQ1qHaJ56DQaTfyMUF7F8ff5o\n", 0.0, "fetch: only 0/1 images verified"),
+])
+def test_zero_verified_images_is_a_failed_fetch(tmp_path: Path, manifest: str, min_fraction: float,
+                                                expected: str) -> None:
+    """A header-only manifest, or min_fraction 0 with every image failing: exit 1, not "0 images"."""
+    (tmp_path / "m.csv").write_text(manifest)
+    with LoopbackGateway() as gw:
+        defaults.write(tmp_path / "params.yaml", {"data": {"source": "ipfs", "manifest": "csv", "manifest_path": "m.csv",
+                                                           "gateways": [gw.url], "retries": 0,
+                                                           "min_fraction": min_fraction}})
+        assert one_line(run_stage("fetch", tmp_path)).startswith(expected)
+    assert json.loads((tmp_path / "metrics/fetch.json").read_text())["verified"] == 0

@@ -88,3 +88,16 @@ def test_zero_verified_images_is_a_failed_fetch(tmp_path: Path, manifest: str, m
                                                            "min_fraction": min_fraction}})
         assert one_line(run_stage("fetch", tmp_path)).startswith(expected)
     assert json.loads((tmp_path / "metrics/fetch.json").read_text())["verified"] == 0
+
+
+def test_a_gateway_password_is_never_repeated_and_the_refusal_says_where_it_goes(tmp_path: Path) -> None:
+    """`-S 'data.gateways=["http://alice:hunter2@127.0.0.1:9/"]'` is refused without the password; so is a
+    malformed APEART_GATEWAY_AUTH."""
+    defaults.write(tmp_path / "params.yaml", {"data": {"source": "ipfs", "gateways": ["http://alice:hunter2@127.0.0.1:9/"]}})
+    line = one_line(run_stage("fetch", tmp_path))
+    assert "hunter2" not in line and "'http://alice:***@127.0.0.1:9/'" in line and "APEART_GATEWAY_AUTH=" in line, line
+    (tmp_path / "m.csv").write_text("token_id,cid\n0,QmT78zSuBmuS4z925WZfrqQ1qHaJ56DQaTfyMUF7F8ff5o\n")
+    defaults.write(tmp_path / "params.yaml", {"data": {"source": "ipfs", "manifest": "csv", "manifest_path": "m.csv",
+                                                       "gateways": ["http://127.0.0.1:9"]}})
+    line = one_line(run_stage("fetch", tmp_path, APEART_GATEWAY_AUTH="127.0.0.1:9=alice"))
+    assert line == "fetch: APEART_GATEWAY_AUTH: entry 1 is not host[:port]=user:password"

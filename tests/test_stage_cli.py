@@ -2,11 +2,15 @@
 on stderr and exit status 1, no traceback; fetch writes what failed even when too few images verify."""
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import re
+import resource
 import subprocess
 import sys
 from pathlib import Path
+from typing import Iterator
 
 import defaults
 import pytest
@@ -101,3 +105,44 @@ def test_a_gateway_password_is_never_repeated_and_the_refusal_says_where_it_goes
                                                        "gateways": ["http://127.0.0.1:9"]}})
     line = one_line(run_stage("fetch", tmp_path, APEART_GATEWAY_AUTH="127.0.0.1:9=alice"))
     assert line == "fetch: APEART_GATEWAY_AUTH: entry 1 is not host[:port]=user:password"
+
+
+def _limit_file_size() -> None:
+    resource.setrlimit(resource.RLIMIT_FSIZE, (4096, 4096))  # a larger write fails with EFBIG
+
+
+@contextlib.contextmanager
+def tmpfs(folder: Path, options: str) -> Iterator[None]:
+    """A small tmpfs on `folder` (root only): `size=64k` fills up (ENOSPC), `ro` refuses writes (EROFS)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    subprocess.run(["mount", "-t", "tmpfs", "-o", options, "tmpfs", str(folder)], check=True)
+    try:
+        yield
+    finally:
+        subprocess.run(["umount", str(folder)], check=True)
+
+
+def _demo_fetch(folder: Path, **popen: object) -> subprocess.CompletedProcess:
+    defaults.write(folder / "params.yaml", {"data": {"source": "demo", "limit": 40}})
+    return subprocess.run([sys.executable, "-m", "apeart", str(ROOT / "stages/fetch.py")], cwd=folder,
+                          capture_output=True, text=True, timeout=300, **popen)
+
+
+def test_a_file_too_large_is_one_line_naming_the_path_and_what_was_there_stays(tmp_path: Path) -> None:
+    images = tmp_path / "data/raw/images"
+    images.mkdir(parents=True)
+    (images / "0.png").write_bytes(b"published before")
+    line = one_line(_demo_fetch(tmp_path, preexec_fn=_limit_file_size))
+    assert re.fullmatch(r"fetch: data/raw/images/\d+\.png: cannot write \(File too large\)", line), line
+    assert (images / "0.png").read_bytes() == b"published before"  # every demo image is ~100 KB
+    assert not list(images.glob(".*.tmp"))
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="mounting a tmpfs needs root")
+@pytest.mark.parametrize("options, cause", [("size=64k", "No space left on device"),
+                                            ("ro,size=64k", "Read-only file system")])
+def test_a_full_or_read_only_disk_is_one_line_naming_the_path(tmp_path: Path, options: str, cause: str) -> None:
+    with tmpfs(tmp_path / "data/raw/images", options):
+        line = one_line(_demo_fetch(tmp_path))
+    assert re.fullmatch(rf"fetch: data/raw/images/(\d+\.png: cannot write \({cause}\)|\.\d+\.png\.\w+\.tmp: {cause})",
+                        line), line

@@ -19,3 +19,5 @@ def run_stage(name: str, main: Callable[[], None], *errors: type[BaseException])
         main()
     except (*KNOWN, *errors) as exc:
         sys.exit(f"{name}: {mask(str(exc))}")
+    except OSError as exc:  # a disk full, a read-only folder, a file too large: the path and the cause
+        sys.exit(f"{name}: {mask(f'{exc.filename}: {exc.strerror}' if exc.filename and exc.strerror else str(exc))}")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import sys
 import threading
@@ -27,10 +28,13 @@ class LoopbackGateway:
     Faults, consumed one per request for a key (a CID, or `<cid>/<name>`): "500", "503", "404", "429:<secs>"
     (Retry-After), "stall" (half the body, then silence), "truncated", "html", "wrong", "redirect" (a loop),
     "slow:<secs>", "trickle:<secs>" (1 KiB per interval). `always` applies one fault to every request
-    (a gateway that is down).
+    (a gateway that is down). `auth` ("user:password"): basic auth required, else 401; `authorizations` holds
+    the Authorization header (or None) of every request.
     """
 
-    def __init__(self, latency_s: float = 0.0, always: str | None = None):
+    def __init__(self, latency_s: float = 0.0, always: str | None = None, auth: str | None = None):
+        self.auth = f"Basic {base64.b64encode(auth.encode()).decode()}" if auth else None
+        self.authorizations: list[str | None] = []
         self.files: dict[str, bytes] = {}
         self.blocks: dict[str, bytes] = {}
         self.paths: dict[str, bytes] = {}
@@ -168,6 +172,10 @@ def _handler(gateway: LoopbackGateway) -> type[BaseHTTPRequestHandler]:
                     gateway.inflight -= 1
 
         def _serve(self) -> None:
+            authorization = self.headers.get("Authorization")
+            gateway.authorizations.append(authorization)
+            if gateway.auth and authorization != gateway.auth:
+                return self._send(401, b"unauthorized", {"WWW-Authenticate": 'Basic realm="ipfs"'})
             url = urlsplit(self.path)
             parts = url.path.split("/")
             if len(parts) not in (3, 4) or parts[1] != "ipfs":

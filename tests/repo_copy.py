@@ -40,10 +40,11 @@ GIT_ID = ["-c", "user.name=t", "-c", "user.email=t@t"]
 
 
 def env(**extra: str | None) -> dict[str, str]:
-    """This interpreter's bin first on PATH (so `dvc` is the venv's), no analytics, plus `extra`
-    (a None value removes that variable)."""
+    """This interpreter's bin first on PATH (so `dvc` is the venv's), this checkout's src on PYTHONPATH (not
+    whatever the venv's editable install points at), no analytics, plus `extra` (a None value removes that variable)."""
     path = f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"
-    merged = {**os.environ, "PATH": path, "DVC_NO_ANALYTICS": "1", **extra}
+    pythonpath = os.pathsep.join(p for p in (extra.pop("PYTHONPATH", None), str(ROOT / "src")) if p)
+    merged = {**os.environ, "PATH": path, "PYTHONPATH": pythonpath, "DVC_NO_ANALYTICS": "1", **extra}
     return {k: v for k, v in merged.items() if v is not None}
 
 

@@ -4,6 +4,7 @@ file every code dep it lists; speed-only keys make nothing stale."""
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import pytest
@@ -31,7 +32,8 @@ def status(repo: Path) -> dict[str, dict[str, object]]:
     """{stage: {dep path or `params.yaml:key`: state}} from `dvc status --json` over both pipelines."""
     out = {}
     for target in ("dvc.yaml", "experiments/dvc.yaml"):
-        for stage, entries in json.loads(run(["dvc", "status", "--json", target], repo, stdout_only=True)).items():
+        output = run(["dvc", "status", "--json", target], repo, stdout_only=True, timeout=120)
+        for stage, entries in json.loads(output).items():
             name = stage.split(":")[-1]
             for entry in entries:
                 for path, state in (entry.get("changed deps") or {}).items():
@@ -76,3 +78,15 @@ def test_every_key_and_file_makes_exactly_its_readers_stale(repo: Path) -> None:
         imported = {g.rel(p) for p in g.used_files(spec)}
         assert code and all(any(i == p or i.startswith(p + "/") for i in imported) for p in code), name
         assert all(any(i == p or i.startswith(p + "/") for p in code) for i in imported), name
+
+
+def test_a_fifo_or_dev_zero_link_among_the_paintings_does_not_hang_dvc(built_repo: Path, tmp_path: Path) -> None:
+    """.dvcignore shows DVC only the image names of data/styles/paintings: `dvc status` returns (DVC would read
+    a FIFO or /dev/zero for ever), and a new painting still makes its readers stale."""
+    repo = clone_built(built_repo, tmp_path / "apeart")
+    paintings = repo / "data/styles/paintings"
+    os.mkfifo(paintings / "notes")
+    (paintings / "zero").symlink_to("/dev/zero")
+    assert status(repo) == {}
+    (paintings / "new.JPG").write_bytes((paintings / "the_scream.jpg").read_bytes())
+    assert status(repo)["stylize"] == {"data/styles/paintings": "modified"}

@@ -17,6 +17,7 @@ from apeart.collection.sources import ManifestRow
 from apeart.ipfs.cid import CHUNK_SIZE, cid_v0
 from apeart.ipfs.fetch import FetchError, fetch_images
 from apeart.core.config import normalize_gateway
+from apeart.core.credentials import AUTH_ENV, AuthError, mask
 from apeart.ipfs.gateway import GatewayClient, GatewayError, _retry_after
 
 # Short enough that the stall faults stay quick, long enough that a loaded machine answers in time (an
@@ -306,3 +307,38 @@ def test_killed_run_resumes_without_partial_files(tmp_path: Path) -> None:
         assert summary["requests"] == 40 - done
     _assert_all_verified(images, rows)
     assert len(list(images.iterdir())) == 40 and not list(cache.glob(".*"))
+
+
+def test_gateway_credentials_come_from_the_environment_and_go_only_to_their_host(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """A gateway behind basic auth: 401 without APEART_GATEWAY_AUTH, verified bytes with it; a gateway on
+    another port never sees the header."""
+    with LoopbackGateway(auth="alice:hunter2") as private, LoopbackGateway() as public:
+        data, other = _payload(40, 1000), _payload(41, 1000)
+        cid, other_cid = private.add_file(data), public.add_file(other)
+        monkeypatch.delenv(AUTH_ENV, raising=False)
+        with pytest.raises(GatewayError, match="http_401"):
+            GatewayClient([private.url], **FAST).fetch_file(cid)
+        monkeypatch.setenv(AUTH_ENV, f"example.org=bob:x {private.url.removeprefix('http://')}=alice:hunter2")
+        client = GatewayClient([private.url, public.url], **FAST)
+        assert client.fetch_file(cid) == data and client.fetch_file(other_cid) == other
+        assert private.authorizations[-2:] == [private.auth] * 2 and set(public.authorizations) == {None}
+
+
+@pytest.mark.parametrize("value", ["127.0.0.1 alice:hunter2", "127.0.0.1=alice", "=alice:hunter2",
+                                   "http://127.0.0.1=alice:hunter2"])
+def test_malformed_gateway_credentials_are_refused_without_repeating_them(
+        monkeypatch: pytest.MonkeyPatch, value: str) -> None:
+    monkeypatch.setenv(AUTH_ENV, value)
+    with pytest.raises(AuthError, match=f"{AUTH_ENV}: entry 1 is not host") as info:
+        GatewayClient(["http://127.0.0.1:9"])
+    assert "hunter2" not in str(info.value) and "alice" not in str(info.value)
+
+
+@pytest.mark.parametrize("text, masked", [
+    ("gateway 'http://alice:hunter2@127.0.0.1:9/'", "gateway 'http://alice:***@127.0.0.1:9/'"),
+    ("http://alice:p@ss@h/x and https://tok3n@h", "http://alice:***@h/x and https://***@h"),
+    ("http://h:8080/ipfs/x@y stays", "http://h:8080/ipfs/x@y stays"),
+])
+def test_credentials_are_masked_in_messages(text: str, masked: str) -> None:
+    assert mask(text) == masked

@@ -1,5 +1,6 @@
 """Manifest sources (provenance CSV, token metadata, plain CSV), validation and selection."""
 
+import csv
 import json
 import os
 import shutil
@@ -307,3 +308,26 @@ def test_a_cid_v1_link_bomb_in_a_csv_manifest_fails_that_image(tmp_path: Path, m
         rows, summary = fetch_bayc(params, tmp_path / "img")
     assert [r["token_id"] for r in rows] == [6] and gw.requests < 20
     assert [(f["token_id"], f["reason"]) for f in summary["failures"]] == [(5, "bad_dag")]
+
+
+FORMULAS = ["=cmd|' /C calc'!A0", "+SUM(1+1)*cmd|' /C calc'!A0", "-2+3+cmd|' /C calc'!A0", "@SUM(1+1)*cmd|' /C calc'!A0",
+            "'=quoted already", "-"]
+
+
+def test_formula_traits_are_inert_in_the_manifest_and_read_back_unchanged(tmp_path: Path,
+                                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    """Trait names and values a spreadsheet would run are written with a leading ' (OWASP), and the project's
+    reader gives back exactly what the metadata said."""
+    monkeypatch.chdir(tmp_path)
+    hostile = {i: [{"trait_type": f"=HYPERLINK(\"http://x/?{i}\",\"t{i}\")", "value": v}]
+               for i, v in enumerate(FORMULAS)}
+    with LoopbackGateway() as gw:
+        root, _ = _collection(gw, traits=hostile)
+        rows, _ = fetch_bayc(_data(root, gw.url, min_fraction=1.0), tmp_path / "img")
+    write_manifest(rows, tmp_path / "manifest.csv")
+    with (tmp_path / "manifest.csv").open(newline="") as f:
+        cells = [cell for record in csv.reader(f) for cell in record]
+    assert not [cell for cell in cells if cell[:1] in ("=", "+", "-", "@", "\t", "\r")]
+    back = read_manifest(tmp_path / "manifest.csv")
+    assert back == [{k: str(v) for k, v in row.items()} | {c: "" for c in back[0] if c not in row} for row in rows]
+    assert [back[i][f"=hyperlink(\"http://x/?{i}\",\"t{i}\")"] for i in range(len(FORMULAS))] == FORMULAS

@@ -6,6 +6,7 @@ only in .dvc/config.local. An unreachable remote fails fast, says so, and change
 """
 from __future__ import annotations
 
+import hashlib
 import logging
 import shutil
 import socket
@@ -166,3 +167,56 @@ def test_clone_of_a_clone_without_storage_says_what_is_missing(pushed: Path, tmp
     assert not (clone / "models/dcgan/generator.pt").exists()
     shutil.rmtree(clone)
 
+
+
+CORRUPTED = ("data/stylized/0.png", "models/texnet/texnet.pt")  # a file of a folder out, and a file out
+
+
+def flipped(data: bytes) -> bytes:
+    """`data` with one bit of byte 100 flipped."""
+    return data[:100] + bytes([data[100] ^ 1]) + data[101:]
+
+
+def assert_corrupted_pull_is_refused(clone: Path, *pull: str, **env: str | None) -> None:
+    """`dvc pull` fails naming the outs whose objects do not hash to their md5, checks none of them out, and
+    `dvc status` says they are not in the cache."""
+    code, out = attempt(["dvc", "pull", *pull], clone, **env)
+    assert code != 0 and "Checkout failed" in out and all(Path(p).parent.as_posix() in out for p in CORRUPTED), out
+    assert not any((clone / p).exists() for p in CORRUPTED)
+    assert "not in cache" in run(["dvc", "status"], clone)
+    assert (clone / "models/dcgan/generator.pt").is_file()  # what verified is checked out
+
+
+def test_a_corrupted_object_in_the_shared_remote_is_refused(built_repo: Path, tmp_path: Path) -> None:
+    """`shared` has `verify = true` (.dvc/config): a pull hashes what it downloads."""
+    repo = clone_built(built_repo, tmp_path / "apeart")
+    run(["dvc", "push"], repo)
+    for name in CORRUPTED:
+        md5 = hashlib.md5((repo / name).read_bytes()).hexdigest()
+        obj = tmp_path / "apeart-dvc-storage/files/md5" / md5[:2] / md5[2:]
+        obj.chmod(0o644)
+        obj.write_bytes(flipped(obj.read_bytes()))
+    clone = tmp_path / "clone"
+    run(["git", "clone", "-q", str(repo), str(clone)], tmp_path)
+    assert_corrupted_pull_is_refused(clone)
+
+
+def test_a_corrupted_object_in_s3_is_refused(pushed: Path, s3_endpoint: str, aws_env: dict[str, str | None]) -> None:
+    import boto3
+    repo = clone_built(pushed, pushed.parent / "s3-corrupt")
+    run(["dvc", "remote", "add", "s3c", f"s3://{BUCKET}/corrupt"], repo)
+    run(["dvc", "remote", "modify", "s3c", "verify", "true"], repo)
+    commit(repo, "S3 remote, verified")
+    configure_s3(repo, "s3c", s3_endpoint)
+    run(["dvc", "push", "-r", "s3c"], repo, **aws_env)
+    s3 = boto3.client("s3", endpoint_url=s3_endpoint, aws_access_key_id=KEY, aws_secret_access_key=SECRET,
+                      region_name="us-east-1")
+    for name in CORRUPTED:
+        md5 = hashlib.md5((repo / name).read_bytes()).hexdigest()
+        key = f"corrupt/files/md5/{md5[:2]}/{md5[2:]}"
+        body = s3.get_object(Bucket=BUCKET, Key=key)["Body"].read()
+        s3.put_object(Bucket=BUCKET, Key=key, Body=flipped(body))
+    clone = pushed.parent / "s3-corrupt-clone"
+    run(["git", "clone", "-q", str(repo), str(clone)], pushed.parent)
+    configure_s3(clone, "s3c", s3_endpoint)
+    assert_corrupted_pull_is_refused(clone, "-r", "s3c", **aws_env)

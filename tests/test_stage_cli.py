@@ -2,11 +2,15 @@
 on stderr and exit status 1, no traceback; fetch writes what failed even when too few images verify."""
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import re
+import resource
 import subprocess
 import sys
 from pathlib import Path
+from typing import Iterator
 
 import defaults
 import pytest
@@ -71,3 +75,73 @@ def test_too_few_verified_still_writes_failures(tmp_path: Path) -> None:
     assert [(f["token_id"], f["reason"]) for f in failures] == [(0, "http_404"), (1, "http_404")]
     metrics = json.loads((tmp_path / "metrics/fetch.json").read_text())["fetch"]
     assert metrics["failed"] == 2 and "failures" not in metrics and "requests" not in metrics
+
+
+@pytest.mark.parametrize("manifest, min_fraction, expected", [
+    ("token_id,cid\n", 0.95, "fetch: the manifest selects no images: 0 verified is a failed fetch"),
+    ("token_id,cid\n0,QmT78zSuBmuS4z925WZfrqQ1qHaJ56DQaTfyMUF7F8ff5o\n", 0.0, "fetch: only 0/1 images verified"),
+])
+def test_zero_verified_images_is_a_failed_fetch(tmp_path: Path, manifest: str, min_fraction: float,
+                                                expected: str) -> None:
+    """A header-only manifest, or min_fraction 0 with every image failing: exit 1, not "0 images"."""
+    (tmp_path / "m.csv").write_text(manifest)
+    with LoopbackGateway() as gw:
+        defaults.write(tmp_path / "params.yaml", {"data": {"source": "ipfs", "manifest": "csv", "manifest_path": "m.csv",
+                                                           "gateways": [gw.url], "retries": 0,
+                                                           "min_fraction": min_fraction}})
+        assert one_line(run_stage("fetch", tmp_path)).startswith(expected)
+    assert json.loads((tmp_path / "metrics/fetch.json").read_text())["fetch"]["verified"] == 0
+
+
+def test_a_gateway_password_is_never_repeated_and_the_refusal_says_where_it_goes(tmp_path: Path) -> None:
+    """`-S 'data.gateways=["http://alice:hunter2@127.0.0.1:9/"]'` is refused without the password; so is a
+    malformed APEART_GATEWAY_AUTH."""
+    defaults.write(tmp_path / "params.yaml", {"data": {"source": "ipfs", "gateways": ["http://alice:hunter2@127.0.0.1:9/"]}})
+    line = one_line(run_stage("fetch", tmp_path))
+    assert "hunter2" not in line and "'http://alice:***@127.0.0.1:9/'" in line and "APEART_GATEWAY_AUTH=" in line, line
+    (tmp_path / "m.csv").write_text("token_id,cid\n0,QmT78zSuBmuS4z925WZfrqQ1qHaJ56DQaTfyMUF7F8ff5o\n")
+    defaults.write(tmp_path / "params.yaml", {"data": {"source": "ipfs", "manifest": "csv", "manifest_path": "m.csv",
+                                                       "gateways": ["http://127.0.0.1:9"]}})
+    line = one_line(run_stage("fetch", tmp_path, APEART_GATEWAY_AUTH="127.0.0.1:9=alice"))
+    assert line == "fetch: APEART_GATEWAY_AUTH: entry 1 is not host[:port]=user:password"
+
+
+def _limit_file_size() -> None:
+    resource.setrlimit(resource.RLIMIT_FSIZE, (4096, 4096))  # a larger write fails with EFBIG
+
+
+@contextlib.contextmanager
+def tmpfs(folder: Path, options: str) -> Iterator[None]:
+    """A small tmpfs on `folder` (root only): `size=64k` fills up (ENOSPC), `ro` refuses writes (EROFS)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    subprocess.run(["mount", "-t", "tmpfs", "-o", options, "tmpfs", str(folder)], check=True)
+    try:
+        yield
+    finally:
+        subprocess.run(["umount", str(folder)], check=True)
+
+
+def _demo_fetch(folder: Path, **popen: object) -> subprocess.CompletedProcess:
+    defaults.write(folder / "params.yaml", {"data": {"source": "demo", "limit": 40}})
+    return subprocess.run([sys.executable, "-m", "apeart", str(ROOT / "stages/fetch.py")], cwd=folder,
+                          capture_output=True, text=True, timeout=300, **popen)
+
+
+def test_a_file_too_large_is_one_line_naming_the_path_and_what_was_there_stays(tmp_path: Path) -> None:
+    images = tmp_path / "data/raw/images"
+    images.mkdir(parents=True)
+    (images / "0.png").write_bytes(b"published before")
+    line = one_line(_demo_fetch(tmp_path, preexec_fn=_limit_file_size))
+    assert re.fullmatch(r"fetch: data/raw/images/\d+\.png: cannot write \(File too large\)", line), line
+    assert (images / "0.png").read_bytes() == b"published before"  # every demo image is ~100 KB
+    assert not list(images.glob(".*.tmp"))
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="mounting a tmpfs needs root")
+@pytest.mark.parametrize("options, cause", [("size=64k", "No space left on device"),
+                                            ("ro,size=64k", "Read-only file system")])
+def test_a_full_or_read_only_disk_is_one_line_naming_the_path(tmp_path: Path, options: str, cause: str) -> None:
+    with tmpfs(tmp_path / "data/raw/images", options):
+        line = one_line(_demo_fetch(tmp_path))
+    assert re.fullmatch(rf"fetch: data/raw/images/(\d+\.png: cannot write \({cause}\)|\.\d+\.png\.\w+\.tmp: {cause})",
+                        line), line

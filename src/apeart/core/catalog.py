@@ -1,16 +1,20 @@
-"""The collection manifest CSV: one row per image with token id, CID, sha256 and traits; bounded CSV reading."""
+"""The collection manifest CSV: one row per image with token id, CID, sha256 and traits; bounded CSV reading;
+CSV writing with no cell a spreadsheet would run as a formula."""
 from __future__ import annotations
 
 import csv
 import io
 from pathlib import Path
-from typing import Iterator
+from typing import Iterable, Iterator, Mapping, Sequence
 
 from apeart.core.files import read_capped, write_bytes
 
 BASE_COLUMNS = ["token_id", "cid", "sha256", "bytes"]
 MAX_CSV_BYTES = 16 * 1024 * 1024  # BAYC's provenance CSV for 10,000 tokens is ~1.3 MB
 MAX_LINE = 4096
+# OWASP CSV injection: a spreadsheet runs a cell starting with one of these; a leading ' makes it text. A cell
+# that starts with ' gets one too, so `plain` strips exactly one and every value comes back as written.
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "'")
 
 
 class ManifestError(ValueError):
@@ -47,21 +51,37 @@ def csv_records(path: Path) -> Iterator[tuple[int, list[str]]]:
         raise ManifestError(f"{path}:{reader.line_num}: {cut(str(exc))}") from None
 
 
+def inert(value: object) -> str:
+    """`value` as a CSV cell no spreadsheet runs: a ' before a leading = + - @ tab, CR or '."""
+    text = str(value)
+    return "'" + text if text.startswith(FORMULA_START) else text
+
+
+def plain(cell: str) -> str:
+    """The value `inert` was given."""
+    return cell[1:] if cell.startswith("'") else cell
+
+
+def write_csv(path: Path, columns: Sequence[str], rows: Iterable[Mapping[str, object]]) -> None:
+    """A header and rows (missing keys empty), every cell `inert`, written atomically; read back with `read_manifest`."""
+    buf = io.StringIO()
+    writer = csv.writer(buf, lineterminator="\n")
+    writer.writerow([inert(c) for c in columns])
+    writer.writerows([inert(row.get(c, "")) for c in columns] for row in rows)
+    write_bytes(path, buf.getvalue().encode())
+
+
 def write_manifest(rows: list[dict], path: Path) -> None:
     """Write rows sorted by token id; trait columns follow the base columns in first-seen order."""
     columns = list(BASE_COLUMNS)
     for row in rows:
         columns += [k for k in row if k not in columns]
-    buf = io.StringIO()
-    writer = csv.DictWriter(buf, fieldnames=columns, lineterminator="\n")
-    writer.writeheader()
-    writer.writerows(sorted(rows, key=lambda r: int(r["token_id"])))
-    write_bytes(path, buf.getvalue().encode())
+    write_csv(path, columns, sorted(rows, key=lambda r: int(r["token_id"])))
 
 
 def read_manifest(path: Path) -> list[dict[str, str]]:
-    """Rows of a manifest written by `write_manifest` (token ids checked)."""
-    records = csv_records(path)
+    """Rows of a manifest written by `write_manifest` (token ids checked, cells `plain`)."""
+    records = ((line, [plain(cell) for cell in rec]) for line, rec in csv_records(path))
     _, header = next(records, (1, []))
     if header[:1] != ["token_id"]:
         raise ManifestError(f"{path}:1: header {cut(repr(header))}, expected token_id first")

@@ -15,6 +15,8 @@ from urllib.parse import urlsplit
 from ruamel.yaml import YAML
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
 
+from apeart.core.credentials import WHERE, mask
+
 # Convolutions per block of each VGG architecture; the layer names convB_I follow from them.
 VGG_BLOCKS = {"vgg19": (2, 2, 4, 4, 4), "vgg16": (2, 2, 3, 3, 3)}
 DIFFAUGMENT_POLICIES = ("color", "translation", "cutout")  # each implemented in apeart.gan.augment
@@ -402,10 +404,13 @@ def normalize_gateway(url: str) -> str:
         host = parts.hostname
     except ValueError:  # e.g. an unclosed IPv6 bracket
         parts, host = None, None
+    shown = mask(url)
     if parts is None or parts.scheme not in ("http", "https") or not host:
-        raise ValueError(f"gateway {url!r}: need an http:// or https:// URL with a host")
-    if parts.query or parts.fragment or parts.username or parts.password:
-        raise ValueError(f"gateway {url!r}: no query, fragment or credentials allowed")
+        raise ValueError(f"gateway {shown!r}: need an http:// or https:// URL with a host")
+    if parts.username or parts.password:
+        raise ValueError(f"gateway {shown!r}: no credentials in a param; {WHERE}")
+    if parts.query or parts.fragment:
+        raise ValueError(f"gateway {shown!r}: no query or fragment allowed")
     path = parts.path.rstrip("/")
     path = path[: -len("/ipfs")] if path.endswith("/ipfs") else path
     return f"{parts.scheme}://{parts.netloc}{path}"

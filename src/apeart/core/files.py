@@ -36,7 +36,15 @@ def remove_temps(folder: Path) -> None:
 
 def write_bytes(path: Path, data: bytes, durable: bool = False) -> None:
     """Write `data` to `path` via a temp file in the same folder and an atomic rename; `durable` fsyncs
-    first (resume state and caches that must survive a power cut, not only a killed process)."""
+    first (resume state and caches that must survive a power cut, not only a killed process). OSError names
+    `path` and the cause (disk full, read-only, file too large); the old `path`, if any, is left as it was."""
+    try:
+        _write_bytes(path, data, durable)
+    except OSError as exc:
+        raise OSError(exc.errno, f"cannot write ({exc.strerror or exc})", str(path)) from None
+
+
+def _write_bytes(path: Path, data: bytes, durable: bool) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=TEMP_SUFFIX)
     try:

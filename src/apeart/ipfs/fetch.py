@@ -45,7 +45,7 @@ def fetch_images(
 
     Content already in `cache_dir/<cid>` (re-verified) costs no request. `failures` from earlier steps (token
     metadata) count as requested and failed. Raises FetchError, after writing what verified, when
-    verified/requested < min_fraction.
+    verified/requested < min_fraction, and when none verified (an empty manifest included).
     """
     start = time.monotonic()
     by_cid = _group_by_cid(rows)
@@ -75,7 +75,7 @@ def fetch_images(
         backoff_s=backoff_s,
         trustless=trustless,
     )
-    with progress_bar(total=len(rows), disable=not progress, unit="img", desc="fetch") as bar:
+    with progress_bar(total=len(rows), disable=not (progress and rows), unit="img", desc="fetch") as bar:
         pending = []
         for cid, group in by_cid.items():
             data = _cached(cache_dir / cid)
@@ -97,7 +97,9 @@ def fetch_images(
                 bar.set_postfix(failed=len(failed), refresh=False)
     client.close()
     summary = _summary(len(rows) + len(failures), stats, failed, client.requests, time.monotonic() - start)
-    if summary["requested"] and summary["verified"] < min_fraction * summary["requested"]:
+    if not summary["requested"]:
+        raise FetchError("the manifest selects no images: 0 verified is a failed fetch", summary)
+    if not summary["verified"] or summary["verified"] < min_fraction * summary["requested"]:
         raise FetchError(
             f"only {summary['verified']}/{summary['requested']} images verified (min_fraction {min_fraction}); "
             f"failures by reason: {summary['failed_by_reason']}",

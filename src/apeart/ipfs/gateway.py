@@ -16,6 +16,7 @@ from urllib3.exceptions import InvalidHeader
 from urllib3.util.retry import Retry
 
 from apeart.core.config import normalize_gateway
+from apeart.core.credentials import auth_for, gateway_auth
 from apeart.core.files import write_bytes
 from apeart.ipfs.cid import DAG_PB, Cid, CidError, parse_cid, read_file, verify_block, verify_file
 
@@ -65,6 +66,8 @@ class GatewayClient:
         self.backoff_s = backoff_s
         self.max_wait_s = max_wait_s
         self.trustless = trustless
+        auth = gateway_auth()  # user and password per gateway host: APEART_GATEWAY_AUTH, never a param
+        self._auth = {g: auth_for(g, auth) for g in self.gateways}
         self._slots = {g: threading.BoundedSemaphore(per_gateway) for g in self.gateways}
         self._cooldown: dict[str, float] = {}
         self._lock = threading.Lock()
@@ -118,7 +121,7 @@ class GatewayClient:
             tries[gateway] += 1
             try:
                 with self._slots[gateway]:
-                    body = self._request(gateway + path, raw, max_bytes)
+                    body = self._request(gateway + path, raw, max_bytes, self._auth[gateway])
                 return parse(body)
             except GatewayError as exc:
                 last = exc
@@ -164,13 +167,15 @@ class GatewayClient:
         with self._lock:
             self.requests += n
 
-    def _request(self, url: str, raw: bool, max_bytes: int) -> bytes:
-        """One GET with connect/stall timeouts, a total deadline and a size limit."""
+    def _request(self, url: str, raw: bool, max_bytes: int, auth: tuple[str, str] | None) -> bytes:
+        """One GET (basic `auth`, which requests drops on a redirect to another host) with connect/stall
+        timeouts, a total deadline and a size limit."""
         headers = {"Accept": RAW_BLOCK if raw else "*/*", "Accept-Encoding": "identity"}
         deadline = time.monotonic() + self.deadline_s
         self._count(1)
         try:
-            response = self._session().get(url, headers=headers, stream=True, timeout=(self.timeout_s, self.timeout_s))
+            response = self._session().get(url, headers=headers, stream=True, auth=auth,
+                                          timeout=(self.timeout_s, self.timeout_s))
         except requests.TooManyRedirects:
             self._count(self.max_redirects)  # the hops followed before giving up
             raise GatewayError("redirects", f"{url}: more than {self.max_redirects} redirects", permanent=True) from None

@@ -1,11 +1,10 @@
 """data/stylized/lineage.csv: each stylised image traced to its source image, style and model."""
 from __future__ import annotations
 
-import csv
 import hashlib
-import io
 from pathlib import Path
 
+from apeart.core.catalog import write_csv
 from apeart.core.files import write_bytes
 from apeart.nst.inputs import image_files
 from apeart.texnet.data import GAN_STYLES
@@ -36,14 +35,6 @@ def lineage_row(token: str, cid: str, style: str, model_md5: str, png: bytes) ->
             "output_sha256": hashlib.sha256(png).hexdigest()}
 
 
-def write_lineage(path: Path, rows: list[dict[str, str]]) -> None:
-    buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, fieldnames=COLUMNS, lineterminator="\n")
-    writer.writeheader()
-    writer.writerows(rows)
-    write_bytes(path, buffer.getvalue().encode())
-
-
 def publish(work: Path, out: Path, names: list[str], cids: dict[str, str], style: str, model_md5: str) -> None:
     """Copy each finished `work/<name>.png` to `out/` and write `out/lineage.csv`, a row per file."""
     rows = []
@@ -51,4 +42,4 @@ def publish(work: Path, out: Path, names: list[str], cids: dict[str, str], style
         png = (work / f"{name}.png").read_bytes()
         write_bytes(out / f"{name}.png", png)
         rows.append(lineage_row(name, cids[name], style, model_md5, png))
-    write_lineage(out / "lineage.csv", rows)
+    write_csv(out / "lineage.csv", COLUMNS, rows)

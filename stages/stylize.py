@@ -44,7 +44,9 @@ def main() -> None:
     # Curves: batch means, step N = after N updates; the last row (the saved images) is the metrics.
     curves = [{"step": row["step"], **{f"{t}_loss": row[t] for t in TERMS}} for row in result.history]
     write_curves(Path("metrics/nst/curves"), curves, [f"{t}_loss" for t in TERMS])
-    write_metrics(Path("metrics/nst/metrics.json"), "nst", {k: v for k, v in curves[-1].items() if k != "step"})
+    # The convention names the losses' units: a preset that changes it shows beside them in `dvc exp show`.
+    write_metrics(Path("metrics/nst/metrics.json"), "nst", {
+        **{k: v for k, v in curves[-1].items() if k != "step"}, "loss_convention": params.gram_norm})
     print(f"stylize: {n} images, {len(result.history) - 1} steps, {result.seconds_per_step:.3f} s/step, "
           f"peak memory {peak_rss_mb():.0f} MiB")
 

@@ -98,6 +98,7 @@ def main() -> None:
     fast_loss, gatys_loss = _losses(loss, content, fast, device), _losses(loss, content, gatys.images, device)
     write_metrics(Path("metrics/texnet/held_out.json"), "texnet", {
         "loss_vs_gatys": fast_loss["total"] / gatys_loss["total"],  # the texture network's total loss / Gatys'
+        "loss_convention": nst.gram_norm,  # the units of every texnet loss (held out and training)
         "held_out": {**{f"{t}_loss": v for t, v in fast_loss.items()},
                      **{f"gatys_{t}_loss": v for t, v in gatys_loss.items()}}})
     save_png(to_pil(rows([list(content), list(gatys.images), list(fast)], texnet.size)), FIG / "comparison.png")

@@ -23,7 +23,7 @@ def test_default_run_writes_reconstructions_and_per_image_losses(repo: Path) -> 
     assert sorted(summary["style"]) == ["+conv2_1", "+conv3_1", "+conv4_1", "+conv5_1", "conv1_1"]
     assert json.loads((repo / "reports/nst/losses.json").read_text())["0"]["tv_loss"] > 0
     for curve in ("total", "content", "style", "tv"):
-        assert (repo / f"metrics/stylize/plots/metrics/{curve}_loss.tsv").is_file()
+        assert (repo / f"metrics/nst/curves/{curve}_loss.tsv").is_file()
 
 
 def test_in_run_sweep_renders_rows_by_beta(repo: Path) -> None:
@@ -87,8 +87,8 @@ def test_stylize_metrics_are_the_losses_of_the_saved_pngs(repo: Path) -> None:
             content_losses.append(sum(float((result[k] - content[k]).square().sum()) for k in p.content_layers))
             style_losses.append(sum(float((gram(result[k]) - t[k]).square().sum()) / len(p.style_layers)
                                     for t in targets for k in p.style_layers) / len(targets))
-    metrics = json.loads((repo / "metrics/stylize/metrics.json").read_text())
+    metrics = json.loads((repo / "metrics/nst/metrics.json").read_text())["nst"]
     assert metrics["content_loss"] == pytest.approx(sum(content_losses) / len(names), rel=0.01)
     assert metrics["style_loss"] == pytest.approx(sum(style_losses) / len(names), rel=0.01)
-    last = (repo / "metrics/stylize/plots/metrics/style_loss.tsv").read_text().splitlines()[-1].split("\t")
-    assert float(last[-1]) == pytest.approx(metrics["style_loss"], rel=1e-6) and int(last[0]) == p.steps
+    last = (repo / "metrics/nst/curves/style_loss.tsv").read_text().splitlines()[-1].split("\t")
+    assert float(last[-1]) == pytest.approx(metrics["style_loss"], rel=1e-4) and int(last[0]) == p.steps

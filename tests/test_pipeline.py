@@ -33,17 +33,19 @@ def test_repro_writes_every_output(repo: Path) -> None:
     assert sorted(p.name for p in (repo / "reports/nst/results").iterdir()) == ["0.png", "1.png"]
     assert sorted(p.name for p in (repo / "reports/nst/snapshots").iterdir()) == [
         "step_00000.png", "step_00002.png", "step_00004.png"]
-    gan = json.loads((repo / "metrics/train_gan/metrics.json").read_text())
-    assert gan["step"] == 2 and set(gan) == {"d_loss", "g_loss", "d_real", "d_fake", "step"}  # iterations 1, 2
-    nst = json.loads((repo / "metrics/stylize/metrics.json").read_text())
-    assert nst["style_loss"] > 0 and set(nst) == {"content_loss", "style_loss", "tv_loss", "total_loss", "step"}
+    gan = json.loads((repo / "metrics/gan/train.json").read_text())
+    assert set(gan) == {"gan"} and set(gan["gan"]["train"]) == {"d_loss", "g_loss", "d_real", "d_fake"}
+    assert len((repo / "metrics/gan/curves/d_loss.tsv").read_text().splitlines()) == 3  # header, iterations 1, 2
+    nst = json.loads((repo / "metrics/nst/metrics.json").read_text())["nst"]
+    assert nst["style_loss"] > 0 and set(nst) == {"content_loss", "style_loss", "tv_loss", "total_loss",
+                                                    "loss_convention"}
     assert set(json.loads((repo / "reports/nst/losses.json").read_text())) == {"0", "1"}
-    assert json.loads((repo / "metrics/train_texnet/metrics.json").read_text())["step"] == 4  # 4 images, 1 epoch
-    texnet = json.loads((repo / "metrics/texnet.json").read_text())
-    assert set(texnet) == {"texnet", "gatys"}
-    assert all(set(side) == {"content_loss", "style_loss", "total_loss"} for side in texnet.values())
-    perf = json.loads((repo / "metrics/perf/texnet.json").read_text())
-    assert perf["texnet"]["seconds_per_image"] > 0 and perf["gatys"]["seconds_per_image"] > 0
+    assert json.loads((repo / "metrics/texnet/train.json").read_text())["texnet"]["train"]["images"] == 4
+    texnet = json.loads((repo / "metrics/texnet/held_out.json").read_text())["texnet"]
+    assert texnet["loss_vs_gatys"] == pytest.approx(texnet["held_out"]["total_loss"]
+                                                     / texnet["held_out"]["gatys_total_loss"], rel=1e-4)
+    assert set(texnet["held_out"]) == {f"{who}{t}_loss" for who in ("", "gatys_") for t in ("content", "style", "total")}
+    assert not (repo / "metrics/perf").exists()  # timings are printed, never saved
     for name in ("comparison.png", "contact_sheet.png", "noise_scales.png"):
         assert (repo / "reports/texnet" / name).stat().st_size > 0
     html = (repo / "reports/index.html").read_text()
@@ -51,21 +53,20 @@ def test_repro_writes_every_output(repo: Path) -> None:
     assert "up to date" in run(["dvc", "status"], repo).lower()
 
 
-def test_gan_progress_grids_are_a_dvc_image_plot(repo: Path) -> None:
+def test_the_one_image_plot_is_the_nst_rows_and_curves_are_per_file(repo: Path) -> None:
     plots = json.loads(run(["dvc", "plots", "show", "--json"], repo, stdout_only=True))["data"]
-    images = [path for path in plots if path.startswith("reports/gan/progress/")]
-    assert images == ["reports/gan/progress/epoch_000.png", "reports/gan/progress/epoch_001.png"]
-    assert all(plots[path][0]["type"] == "image" for path in images)
+    images = [path for path, entries in plots.items() if entries and entries[0]["type"] == "image"]
+    assert images == ["reports/figures/nst_rows.png"]
+    assert {"NST total loss", "GAN generator loss", "Texture network style loss"} <= set(plots)
 
 
 def test_beta_experiment_reruns_only_what_depends_on_it(repo: Path) -> None:
     output = run(["dvc", "exp", "run", "-S", "nst.beta=1e-5"], repo)
-    assert ran(output) == {"stylize", "report"}
+    assert ran(output) == {"check_params", "stylize", "report"}
     assert "beta: 1e-05" in (repo / "params.yaml").read_text()
     assert load_params(repo / "params.yaml").nst.beta == 1e-05
     diff = json.loads(run(["dvc", "metrics", "diff", "--json"], repo, stdout_only=True))
-    assert "style_loss" in diff["metrics/stylize/metrics.json"]
-    assert "metrics/train_gan/metrics.json" not in diff
+    assert "nst.style_loss" in diff["metrics/nst/metrics.json"] and set(diff) == {"metrics/nst/metrics.json"}
 
 
 def test_the_stylised_collection_is_traced_to_its_inputs(repo: Path) -> None:
@@ -94,13 +95,11 @@ def test_the_gatys_collection_is_traced_and_its_bytes_do_not_depend_on_the_proce
     assert len({r["model_md5"] for r in rows}) == 1 and all(r["source_cid"] == cids[r["token_id"]] for r in rows)
     before = {p.name: p.read_bytes() for p in out.glob("*.png")}
     assert all(r["output_sha256"] == hashlib.sha256(before[f"{r['token_id']}.png"]).hexdigest() for r in rows)
-    perf = json.loads((repo / "metrics/perf/stylize_collection_gatys.json").read_text())
-    assert perf["images"] == 12 and perf["processes"] >= 1
-    run(["dvc", "repro", "-f", "experiments/dvc.yaml:stylize_collection_gatys"], repo, APEART_NPROC="1")
-    assert json.loads((repo / "metrics/perf/stylize_collection_gatys.json").read_text())["processes"] == 1
+    output = run(["dvc", "repro", "-f", "experiments/dvc.yaml:stylize_collection_gatys"], repo, APEART_NPROC="1")
+    assert "12 images (12 this run) on 1 processes" in output, output
     assert {p.name: p.read_bytes() for p in out.glob("*.png")} == before
 
 
 def test_a_texnet_experiment_reruns_only_the_texture_network_and_report(repo: Path) -> None:
     output = run(["dvc", "exp", "run", "-S", "texnet.lr=0.02"], repo)
-    assert ran(output) == {"train_texnet", "stylize_collection", "report"}
+    assert ran(output) == {"check_params", "train_texnet", "stylize_collection", "report"}

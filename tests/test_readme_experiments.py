@@ -9,6 +9,8 @@ rule, and each rule is asserted:
 
 - mention: `dvc exp run`, `dvc exp run -S`, `-S ...` or `-S texnet...` in prose: no `key=value` at all;
 - network: sets `data.source=ipfs` (the real BAYC fetch needs the network): not run; its params are validated;
+- refused: sets a value params.yaml's schema refuses (`nst.steps=abc`, shown as the one-line refusal): not run
+  here (tests/test_card_workflow.py runs it); asserted to fail validation;
 - template: a `<placeholder>` value (`nst.beta=<b>`); its key must be swept by a `--queue` example;
 - `--queue` sweeps (`-S 'nst.beta=1e-7,1e-6,1e-5,1e-4'`) are expanded into one experiment per value, and
   DVC's own expansion of the README line is checked to be the same; a value equal to the default is the
@@ -66,7 +68,7 @@ from repo_copy import (
 )
 from ruamel.yaml import YAML
 
-from apeart.core.config import parse_params
+from apeart.core.config import ParamsError, parse_params
 
 pytestmark = pytest.mark.slow  # end to end: `pytest -m 'not slow'` is the fast inner loop
 
@@ -233,7 +235,7 @@ def lookup(params: dict, key: str) -> Any:
 def classify(markdown: str, defaults: dict) -> dict[str, list]:
     """{rule: [...]}: "mention", "template", "network" hold Commands; "default" and "run" Examples (a
     paper-scale one with its SCALE_KEYS sets dropped, listed in `scaled_down`)."""
-    out: dict[str, list] = {"mention": [], "template": [], "network": [], "default": [], "run": []}
+    out: dict[str, list] = {"mention": [], "template": [], "network": [], "refused": [], "default": [], "run": []}
     runs: dict[Example, Example] = {}
     for cmd in commands(markdown):
         if all("=" not in value for value in cmd.sets):  # `-S`, `-S ...`, `-S texnet...`
@@ -246,6 +248,9 @@ def classify(markdown: str, defaults: dict) -> dict[str, list]:
             continue
         if any((key, yaml_value(raw)) == NETWORK for key, raw in pairs):
             out["network"].append(cmd)
+            continue
+        if not cmd.queue and not valid({key: yaml_value(raw) for key, raw in pairs}, defaults):
+            out["refused"].append(cmd)
             continue
         scaled_down: tuple[str, ...] = ()
         if any(key in PAPER_SCALE and yaml_value(raw) > lookup(defaults, key) for key, raw in pairs):
@@ -264,6 +269,19 @@ def classify(markdown: str, defaults: dict) -> dict[str, list]:
                 runs[example] = example
     out["run"] = list(runs.values())
     return out
+
+
+def valid(values: dict[str, Any], defaults: dict) -> bool:
+    """Whether params.yaml with `values` set passes its schema."""
+    params = json.loads(json.dumps(defaults))
+    for key, value in values.items():
+        section, name = key.split(".", 1)
+        params[section][name] = value
+    try:
+        parse_params(params)
+    except ParamsError:
+        return False
+    return True
 
 
 DVC_YAML = load_yaml(ROOT / "dvc.yaml")["stages"]
@@ -297,8 +315,7 @@ INVISIBLE: dict[str, str] = {}
 def test_every_readme_example_is_run_or_excluded_by_an_asserted_rule() -> None:
     commands_found = commands(MARKDOWN)
     assert RULES["run"], "no runnable `dvc exp run -S` example found in README.md"
-    # Every `-S` cell of a table's params column (the GAN levers table) is an example here.
-    tables = 0
+    # Every `-S` cell of a table's params column (a levers table) is an example here.
     for table in re.findall(r"(?:^\|.*\n)+", FENCE.sub("", MARKDOWN), re.MULTILINE):
         rows = [[cell.strip() for cell in line.strip().strip("|").split("|")] for line in table.splitlines()]
         if "params" not in rows[0]:
@@ -306,12 +323,12 @@ def test_every_readme_example_is_run_or_excluded_by_an_asserted_rule() -> None:
         column = rows[0].index("params")
         cells = [row[column].strip("`") for row in rows[2:] if row[column]]
         assert cells and all(cell in {c.span for c in commands_found} for cell in cells), (table, cells)
-        tables += 1
-    assert tables, "README.md has no table with a params column (the GAN levers) any more: update this test"
     for cmd in RULES["mention"]:  # prose about the command, no example: nothing it could set
         assert "=" not in cmd.span, cmd.span
     for cmd in RULES["network"]:  # not run: fetching the real collection needs the network
         assert f"{NETWORK[0]}={NETWORK[1]}" in cmd.sets, cmd.span
+    for cmd in RULES["refused"]:  # the documented refusal: its value fails the schema
+        assert not valid({k: yaml_value(v) for k, v in (s.split("=", 1) for s in cmd.sets)}, ROOT_PARAMS), cmd.span
     for example in RULES["run"]:  # paper scale: run with the tiny repo's sizes, the rest of its sets kept
         if example.scaled_down:
             dropped = dict(value.split("=", 1) for value in example.scaled_down)
@@ -325,7 +342,7 @@ def test_every_readme_example_is_run_or_excluded_by_an_asserted_rule() -> None:
         assert all(c.queue for c in commands_found if c.span in example.sources), example
         assert all(lookup(ROOT_PARAMS, key) == value for key, value in example.values.items()), example
     for cmd in commands_found:  # none fell through: each span is in exactly one class (or gave runs)
-        classes = [rule for rule in ("mention", "template", "network") if cmd in RULES[rule]]
+        classes = [rule for rule in ("mention", "template", "network", "refused") if cmd in RULES[rule]]
         classes += [rule for rule in ("default", "run") if any(cmd.span in e.sources for e in RULES[rule])]
         assert classes and (len(classes) == 1 or set(classes) == {"default", "run"}), (cmd.span, classes)
 
@@ -334,7 +351,7 @@ def test_every_example_sets_valid_params_including_the_ones_not_run() -> None:
     """The params of each example, in full (network and paper-scale ones too), pass params.yaml's
     validation on the real defaults."""
     whole = [Example(tuple(tuple(v.split("=", 1)) for v in cmd.sets)) for cmd in commands(MARKDOWN)
-             if not cmd.queue and cmd not in RULES["mention"] + RULES["template"]]
+             if not cmd.queue and cmd not in RULES["mention"] + RULES["template"] + RULES["refused"]]
     for example in [*RULES["run"], *RULES["default"], *whole]:
         params = json.loads(json.dumps(ROOT_PARAMS))
         for key, value in example.values.items():

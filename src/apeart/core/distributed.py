@@ -25,15 +25,16 @@ def relaunch_under_torchrun(script: str, nproc: int | None = None, default: int 
     if nproc > 1 and "RANK" not in os.environ:
         cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", f"--nproc-per-node={nproc}",
                "-m", "apeart", script]
-        linux = sys.platform.startswith("linux")
-        sys.exit(subprocess.run(cmd, check=False, preexec_fn=_ends_with(os.getpid()) if linux else None).returncode)
+        sys.exit(subprocess.run(cmd, check=False, preexec_fn=end_with_parent(os.getpid())).returncode)
 
 
-def _ends_with(parent: int) -> Callable[[], None]:
-    """A `preexec_fn`: the kernel sends the child SIGTERM when `parent` dies (Linux's PR_SET_PDEATHSIG), so a
-    SIGKILLed stage takes torchrun down, which stops its workers, instead of leaving them writing outputs."""
+def end_with_parent(parent: int) -> Callable[[], None]:
+    """A `preexec_fn` (or a child's first call): the kernel sends the child SIGTERM when `parent` dies (Linux's
+    PR_SET_PDEATHSIG), so a SIGKILLed stage takes torchrun or its worker pool down instead of leaving them running."""
 
     def arm() -> None:
+        if not sys.platform.startswith("linux"):
+            return
         ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
         if os.getppid() != parent:  # the parent died before prctl
             os.kill(os.getpid(), signal.SIGTERM)

@@ -4,6 +4,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -15,13 +16,15 @@ import torch
 import torch.nn as nn
 
 import defaults
+from apeart.core.checkpoint import save_checkpoint
 from apeart.core.config import ParamsError, TexnetParams
 from apeart.core.files import save_png
 from apeart.core.grids import to_pil
+from apeart.gan.models import Generator
 from apeart.texnet import collection
 from apeart.texnet.data import training_set
 from apeart.texnet.inference import InferenceNet, upsampled_conv, upsampled_conv_weight
-from apeart.texnet.models import TexnetError, TextureNet, fold_batchnorm, pyramid, save_model
+from apeart.texnet.models import TexnetError, TextureNet, fold_batchnorm, pyramid, read_model, save_model
 from apeart.texnet.train import Trainer, fingerprint, seeded_net
 
 CPU = torch.device("cpu")
@@ -368,6 +371,47 @@ def test_a_damaged_model_file_is_one_error_not_a_hung_pool(tmp_path: Path) -> No
     model.write_bytes(model.read_bytes()[:-100])  # truncated on disk
     with pytest.raises(TexnetError, match=r"texnet.pt: not a readable checkpoint .*run train_texnet"):
         collection.stylise_collection(model, TINY, folder, names, tmp_path / "work", CPU, lambda name: None)
+
+
+def _forged(path: Path, payload: dict) -> Path:
+    """A digest-valid file holding `payload`: what a hand-edited or planted file can be."""
+    save_checkpoint(path, payload)
+    return path
+
+
+@pytest.mark.parametrize("fault, reason", [
+    ("dcgan", r"not a texture network file \(it holds a DCGAN generator\)"),
+    ("no kind", r"not a texture network file \(it holds a something else\)"),
+    ("levels", r"architecture out of bounds \(levels: 9 is out of range; allowed >= 1 and <= 8\)"),
+    ("channels", r"architecture out of bounds \(channels: 257 is out of range"),
+    ("norm", r"architecture out of bounds \(norm: 'layer' is not allowed"),
+    ("width", r"weights do not fit the architecture saved with them \(Error\(s\) in loading state_dict"),
+    ("max", r"weights do not fit the architecture saved with them"),
+])
+def test_a_bad_model_file_is_one_error_naming_it(tmp_path: Path, fault: str, reason: str) -> None:
+    """Checked before anything is built: a 1 KB file declaring 100000 levels once ran 85 s into std::bad_alloc."""
+    net = TextureNet(levels=2, channels=8)
+    good = {"kind": "texnet", "levels": 2, "channels": 8, "norm": "instance", "net": net.state_dict()}
+    payload = {
+        "dcgan": {"kind": "dcgan", "nz": 4, "ngf": 4, "state_dict": Generator(4, 4).state_dict()},
+        "no kind": {k: v for k, v in good.items() if k != "kind"},
+        "levels": {**good, "levels": 9, "net": {}},
+        "channels": {**good, "channels": 257},
+        "norm": {**good, "norm": "layer"},
+        "width": {**good, "channels": 16},  # 16 declared over 8-channel weights
+        "max": {**good, "levels": 8, "channels": 256, "net": {}},  # within range: built on the meta device only
+    }[fault]
+    path = _forged(tmp_path / "texnet.pt", payload)
+    with pytest.raises(TexnetError, match=f"^{re.escape(str(path))}: {reason}"):
+        read_model(path, CPU)
+
+
+def test_a_saved_model_reads_back_to_the_same_outputs(tmp_path: Path) -> None:
+    net = seeded_net(TINY).eval()
+    save_model(net, tmp_path / "texnet.pt")
+    image, noise = torch.rand(1, 3, 32, 32), net.noise(1, 32, 1.0, torch.Generator().manual_seed(0))
+    with torch.no_grad():
+        assert torch.equal(read_model(tmp_path / "texnet.pt", CPU)(image, noise), net(image, noise))
 
 
 def test_an_empty_training_set_is_one_error() -> None:

@@ -46,7 +46,7 @@ def main() -> None:
     names = [row["token_id"] for row in rows if f"{row['token_id']}.png" not in skipped]
     names = names[: nst.collection_images or None]
     styles = load_styles(nst, Path("data/styles/gan"))
-    key = run_key(nst, styles, weights_record(nst.backbone))
+    key = run_key(nst, styles, weights_record(nst.backbone), [RAW / "images" / f"{name}.png" for name in names])
     work = WORK / key[:16]
 
     def load(chunk: list[str]) -> torch.Tensor:

@@ -29,6 +29,8 @@ def main() -> None:
     rank, world, device = join_training(params.processes, resolve_device(params.device), TrainingError)
     deterministic(params.seed)
     data = load_pngs(Path("data/prepared/gan"))[1]
+    if len(data) < 2:  # its latent walks go between two real apes
+        raise TrainingError(f"data/prepared/gan holds {len(data)} image; the VAE-GAN needs at least 2 (data.limit)")
     checkpoint = resume_path("train_vaegan", fingerprint(params, data))
     trainer = Trainer(params, data, device, checkpoint, rank, world)
     start = time.perf_counter()

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import copy
 import dataclasses
+import os
 from pathlib import Path
 from typing import Any
 
@@ -57,3 +58,10 @@ def nst(**changes: Any) -> NstParams:
 
 def texnet(**changes: Any) -> TexnetParams:
     return _section("texnet", **changes)
+
+
+def child_env(**changes: str) -> dict[str, str]:
+    """This process's environment for a child Python that imports `defaults`: tests/ first on PYTHONPATH, the
+    caller's PYTHONPATH (a checkout's src/) kept after it."""
+    path = os.pathsep.join(p for p in (str(Path(__file__).parent), os.environ.get("PYTHONPATH")) if p)
+    return {**os.environ, "PYTHONPATH": path, **changes}

@@ -4,7 +4,6 @@ rank and a relaunch finish the job without redoing a finished chunk, with the sa
 from __future__ import annotations
 
 import hashlib
-import os
 import subprocess
 import sys
 from pathlib import Path
@@ -13,6 +12,8 @@ import pytest
 import torch
 
 import defaults
+from apeart.core.files import save_png
+from apeart.core.grids import to_pil
 from apeart.nst.collection import chunks, run_key
 
 pytestmark = pytest.mark.slow  # optimises images under torchrun
@@ -52,7 +53,7 @@ def _shard(root: Path, work: str, processes: int, **env_vars: str) -> subprocess
     script = root / "shard.py"
     script.write_text(SHARD)
     launcher = ["-m", "torch.distributed.run", "--standalone", f"--nproc-per-node={processes}"] if processes > 1 else []
-    env = {**os.environ, "PYTHONPATH": str(Path(__file__).parent), **env_vars}
+    env = defaults.child_env(**env_vars)
     return subprocess.run([sys.executable, *launcher, "-m", "apeart", str(script), str(root), str(root / work)],
                           capture_output=True, text=True, timeout=600, env=env)
 
@@ -94,11 +95,29 @@ def test_chunks_are_fixed_by_the_names_alone() -> None:
     assert chunks([str(i) for i in range(5)], 2) == [["0", "1"], ["2", "3"], ["4"]]
 
 
-def test_the_run_key_changes_with_what_decides_an_output() -> None:
+def test_the_run_key_changes_with_what_decides_an_output(tmp_path: Path) -> None:
     params, styles, weights = defaults.nst(), [torch.zeros(3, 8, 8)], {"sha256": "a"}
-    key = run_key(params, styles, weights)
-    assert key == run_key(defaults.nst(device="cpu", sweep_betas=[1.0]), styles, weights)  # no output change
-    assert key != run_key(defaults.nst(beta=2e-6), styles, weights)
-    assert key != run_key(defaults.nst(content_count=3), styles, weights)
-    assert key != run_key(params, [torch.ones(3, 8, 8)], weights)
-    assert key != run_key(params, styles, {"sha256": "b"})
+    contents = [tmp_path / "0.png", tmp_path / "1.png"]
+    for path in contents:
+        path.write_bytes(path.name.encode())
+    key = run_key(params, styles, weights, contents)
+    assert key == run_key(defaults.nst(device="cpu", sweep_betas=[1.0]), styles, weights, contents)  # no output change
+    assert key != run_key(defaults.nst(beta=2e-6), styles, weights, contents)
+    assert key != run_key(defaults.nst(content_count=3), styles, weights, contents)
+    assert key != run_key(params, [torch.ones(3, 8, 8)], weights, contents)
+    assert key != run_key(params, styles, {"sha256": "b"}, contents)
+    assert key != run_key(params, styles, weights, contents[::-1])
+    contents[1].write_bytes(b"another ape")  # e.g. another data.seed: other content, the same names
+    assert key != run_key(params, styles, weights, contents)
+
+
+def test_files_planted_in_the_resume_folder_are_redone(single: dict[str, str], tmp_path: Path) -> None:
+    """A 1x1 PNG and an unstylised image decode fine, but no run recorded them: their chunks are redone."""
+    work = tmp_path / "work"
+    work.mkdir()
+    save_png(to_pil(torch.zeros(3, 1, 1)), work / "4.png")
+    save_png(to_pil(torch.rand(3, 32, 32)), work / "5.png")
+    done = _shard(tmp_path, "work", 1)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert (tmp_path / "work-rank0.txt").read_text().split(",") == CHUNKS
+    assert _digests(work) == single

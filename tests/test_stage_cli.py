@@ -145,3 +145,20 @@ def test_a_full_or_read_only_disk_is_one_line_naming_the_path(tmp_path: Path, op
         line = one_line(_demo_fetch(tmp_path))
     assert re.fullmatch(rf"fetch: data/raw/images/(\d+\.png: cannot write \({cause}\)|\.\d+\.png\.\w+\.tmp: {cause})",
                         line), line
+    assert json.loads((tmp_path / "metrics/perf/fetch.json").read_text())["requests"] == 2
+
+
+@pytest.mark.parametrize("nproc", ["abc", "2.5", "0"])
+def test_a_bad_process_count_is_one_line(nproc: str, tmp_path: Path) -> None:
+    defaults.write(tmp_path / "params.yaml", {})
+    assert one_line(run_stage("stylize_collection", tmp_path, APEART_NPROC=nproc)) == (
+        f"stylize_collection: APEART_NPROC: {nproc!r} is not a whole number of processes >= 1")
+
+
+def test_a_one_image_collection_is_one_line_from_train_vaegan(tmp_path: Path) -> None:
+    """data.limit=1: the latent walks had no pair of apes and torch.cat got an empty list."""
+    defaults.write(tmp_path / "params.yaml", {"vaegan": {"processes": 1, "batch_size": 4}})
+    (tmp_path / "data/prepared/gan").mkdir(parents=True)
+    Image.new("RGB", (64, 64), "teal").save(tmp_path / "data/prepared/gan/0.png")
+    assert one_line(run_stage("train_vaegan", tmp_path)) == (
+        "train_vaegan: data/prepared/gan holds 1 image; the VAE-GAN needs at least 2 (data.limit)")

@@ -4,8 +4,11 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import os
+import re
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -13,13 +16,15 @@ import torch
 import torch.nn as nn
 
 import defaults
+from apeart.core.checkpoint import save_checkpoint
 from apeart.core.config import ParamsError, TexnetParams
 from apeart.core.files import save_png
 from apeart.core.grids import to_pil
+from apeart.gan.models import Generator
 from apeart.texnet import collection
 from apeart.texnet.data import training_set
 from apeart.texnet.inference import InferenceNet, upsampled_conv, upsampled_conv_weight
-from apeart.texnet.models import TexnetError, TextureNet, fold_batchnorm, pyramid, save_model
+from apeart.texnet.models import TexnetError, TextureNet, fold_batchnorm, pyramid, read_model, save_model
 from apeart.texnet.train import Trainer, fingerprint, seeded_net
 
 CPU = torch.device("cpu")
@@ -213,8 +218,120 @@ def test_a_resumed_collection_redoes_nothing_finished(tmp_path: Path) -> None:
     assert _digests(work) == _digests(whole)
 
 
+
+def test_files_planted_in_the_resume_folder_are_redone_not_published(tmp_path: Path) -> None:
+    """A 1x1 PNG and a copy of the unstylised input both decode; neither was recorded by a run, so both are redone."""
+    folder, model, names = _collection(tmp_path)
+    work = tmp_path / "work"
+    collection.stylise_collection(model, TINY, folder, names[:4], work, CPU, lambda name: None)
+    save_png(to_pil(torch.zeros(3, 1, 1, dtype=torch.uint8)), work / "4.png")
+    (work / "5.png").write_bytes((folder / "5.png").read_bytes())
+    done = []
+    collection.stylise_collection(model, TINY, folder, names, work, CPU, done.append)
+    assert sorted(done) == ["4", "5"]
+    whole = tmp_path / "whole"
+    collection.stylise_collection(model, TINY, folder, names, whole, CPU, lambda name: None)
+    assert _digests(work) == _digests(whole)
+
+
+def test_the_work_key_changes_with_every_input(tmp_path: Path) -> None:
+    folder, model, names = _collection(tmp_path)
+    key = collection.work_key(model, TINY, folder, names)
+    assert key != collection.work_key(model, dataclasses.replace(TINY, seed=1), folder, names)
+    assert key != collection.work_key(model, dataclasses.replace(TINY, noise_scale=2.0), folder, names)
+    assert key != collection.work_key(model, TINY, folder, names[:5])
+    save_png(to_pil(_images(1, 32, 9)[0]), folder / "3.png")  # one content image changed
+    assert key != collection.work_key(model, TINY, folder, names)
+
+
+KILL_WORKER = """
+import os, signal, sys
+from pathlib import Path
+import multiprocessing, torch
+import defaults
+from apeart.texnet import collection
+from apeart.texnet.models import TexnetError
+root, mode = Path(sys.argv[1]), sys.argv[2]
+names = sorted(p.stem for p in (root / "prepared").glob("*.png"))
+done = []
+
+def finished(name):
+    done.append(name)
+    if len(done) == 1:
+        pids = [p.pid for p in multiprocessing.active_children()]
+        (root / "workers.txt").write_text(" ".join(map(str, pids)))
+        if mode == "worker":
+            os.kill(pids[0], signal.SIGKILL)  # what the OOM killer does
+        else:
+            signal.pause()  # the test SIGKILLs this process
+
+if __name__ == "__main__":  # spawned workers import this file
+    try:
+        collection.stylise_collection(root / "texnet.pt", defaults.texnet(size=32, levels=5, workers=2),
+                                      root / "prepared", names, root / "work", torch.device("cpu"), finished)
+    except TexnetError as error:
+        sys.exit(f"stylize_collection: {error}")
+"""
+
+
+def _kill_worker_run(tmp_path: Path, mode: str) -> subprocess.Popen:
+    folder, model, names = _collection(tmp_path)
+    for i, image in enumerate(_images(60, 32, 4)):  # enough images that some are left when the worker dies
+        save_png(to_pil(image), folder / f"{100 + i}.png")
+    script = tmp_path / "kill.py"
+    script.write_text(KILL_WORKER)
+    with open(tmp_path / "stderr.txt", "w") as err:  # a file: orphans holding a pipe would block the reader
+        return subprocess.Popen([sys.executable, str(script), str(tmp_path), mode], stderr=err,
+                                env=defaults.child_env())
+
+
+def _alive(pid: int) -> bool:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().split(")")[-1].split()[0] != "Z"
+    except FileNotFoundError:
+        return False
+
+
+def _all_gone(workers: list[int]) -> bool:
+    """Whether the `workers` end within 30 s; survivors are killed after (this test started them)."""
+    deadline = time.monotonic() + 30
+    while any(_alive(pid) for pid in workers) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    survivors = [pid for pid in workers if _alive(pid)]
+    for pid in survivors:
+        os.kill(pid, signal.SIGKILL)
+    return not survivors
+
+
+def test_a_sigkilled_worker_ends_the_stage_with_one_line_not_a_hang(tmp_path: Path) -> None:
+    run = _kill_worker_run(tmp_path, "worker")
+    try:
+        run.wait(timeout=120)  # multiprocessing.Pool waited for the lost image for ever
+    finally:
+        run.kill()
+    err = (tmp_path / "stderr.txt").read_text()
+    assert run.returncode == 1 and err.strip().splitlines() == [err.strip()], err
+    assert err.startswith("stylize_collection: a texnet.workers process died"), err
+    assert _all_gone([int(p) for p in (tmp_path / "workers.txt").read_text().split()])
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="parent-death signal is Linux's")
+def test_a_sigkilled_stage_leaves_no_worker_behind(tmp_path: Path) -> None:
+    run = _kill_worker_run(tmp_path, "stage")
+    pids = tmp_path / "workers.txt"
+    deadline = time.monotonic() + 120
+    while not (pids.is_file() and pids.read_text()):
+        assert time.monotonic() < deadline and run.poll() is None, "the workers did not start"
+        time.sleep(0.2)
+    run.kill()
+    run.wait()
+    workers = [int(p) for p in pids.read_text().split()]
+    assert len(workers) >= 2 and _all_gone(workers)
+
+
 SHARD = """
 import sys
+import time
 from pathlib import Path
 import apeart, torch
 import defaults
@@ -240,7 +357,7 @@ def test_two_torchrun_ranks_write_the_files_one_process_writes(tmp_path: Path) -
     script.write_text(SHARD)
     run = subprocess.run([sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc-per-node=2",
                           "-m", "apeart", str(script), str(tmp_path)], capture_output=True, text=True, timeout=300,
-                         env={**os.environ, "PYTHONPATH": str(Path(__file__).parent)})
+                         env=defaults.child_env())
     assert run.returncode == 0, run.stderr[-3000:]
     shares = [(tmp_path / f"rank{r}.txt").read_text().split() for r in (0, 1)]
     assert shares == [names[0::2], names[1::2]]  # each rank did its own share, nothing twice
@@ -254,6 +371,47 @@ def test_a_damaged_model_file_is_one_error_not_a_hung_pool(tmp_path: Path) -> No
     model.write_bytes(model.read_bytes()[:-100])  # truncated on disk
     with pytest.raises(TexnetError, match=r"texnet.pt: not a readable checkpoint .*run train_texnet"):
         collection.stylise_collection(model, TINY, folder, names, tmp_path / "work", CPU, lambda name: None)
+
+
+def _forged(path: Path, payload: dict) -> Path:
+    """A digest-valid file holding `payload`: what a hand-edited or planted file can be."""
+    save_checkpoint(path, payload)
+    return path
+
+
+@pytest.mark.parametrize("fault, reason", [
+    ("dcgan", r"not a texture network file \(it holds a DCGAN generator\)"),
+    ("no kind", r"not a texture network file \(it holds a something else\)"),
+    ("levels", r"architecture out of bounds \(levels: 9 is out of range; allowed >= 1 and <= 8\)"),
+    ("channels", r"architecture out of bounds \(channels: 257 is out of range"),
+    ("norm", r"architecture out of bounds \(norm: 'layer' is not allowed"),
+    ("width", r"weights do not fit the architecture saved with them \(Error\(s\) in loading state_dict"),
+    ("max", r"weights do not fit the architecture saved with them"),
+])
+def test_a_bad_model_file_is_one_error_naming_it(tmp_path: Path, fault: str, reason: str) -> None:
+    """Checked before anything is built: a 1 KB file declaring 100000 levels once ran 85 s into std::bad_alloc."""
+    net = TextureNet(levels=2, channels=8)
+    good = {"kind": "texnet", "levels": 2, "channels": 8, "norm": "instance", "net": net.state_dict()}
+    payload = {
+        "dcgan": {"kind": "dcgan", "nz": 4, "ngf": 4, "state_dict": Generator(4, 4).state_dict()},
+        "no kind": {k: v for k, v in good.items() if k != "kind"},
+        "levels": {**good, "levels": 9, "net": {}},
+        "channels": {**good, "channels": 257},
+        "norm": {**good, "norm": "layer"},
+        "width": {**good, "channels": 16},  # 16 declared over 8-channel weights
+        "max": {**good, "levels": 8, "channels": 256, "net": {}},  # within range: built on the meta device only
+    }[fault]
+    path = _forged(tmp_path / "texnet.pt", payload)
+    with pytest.raises(TexnetError, match=f"^{re.escape(str(path))}: {reason}"):
+        read_model(path, CPU)
+
+
+def test_a_saved_model_reads_back_to_the_same_outputs(tmp_path: Path) -> None:
+    net = seeded_net(TINY).eval()
+    save_model(net, tmp_path / "texnet.pt")
+    image, noise = torch.rand(1, 3, 32, 32), net.noise(1, 32, 1.0, torch.Generator().manual_seed(0))
+    with torch.no_grad():
+        assert torch.equal(read_model(tmp_path / "texnet.pt", CPU)(image, noise), net(image, noise))
 
 
 def test_an_empty_training_set_is_one_error() -> None:

@@ -10,6 +10,10 @@ import torch
 
 from apeart.core.files import write_bytes
 
+# What a model file holds: its "kind" -> (what it is called, the stage that writes it).
+KINDS = {"dcgan": ("DCGAN generator", "train_gan"), "vaegan": ("VAE-GAN decoder", "train_vaegan"),
+         "texnet": ("texture network", "train_texnet")}
+
 
 def payload_digest(payload: dict) -> str:
     """SHA-256 over a checkpoint payload: every tensor's bytes and every other value, keys in order."""
@@ -74,6 +78,19 @@ def read_checkpoint(path: Path, device: torch.device) -> tuple[dict | None, str]
     if bad := _non_finite(payload):
         return None, f"non-finite values in {bad}"
     return _intern_keys(payload), ""  # saved again, it pickles to the bytes of an uninterrupted run
+
+
+def read_model_file(path: Path, device: torch.device, kind: str, error: type[Exception]) -> dict:
+    """The payload of a `kind` model file (KINDS): intact (digest), finite and of that kind; `error` naming
+    `path` and the fault otherwise."""
+    name, stage = KINDS[kind]
+    payload, why = read_checkpoint(path, device)
+    if payload is None:
+        raise error(f"{path}: {why}; run {stage} (dvc repro) to write it again")
+    if payload.get("kind") != kind:
+        held = KINDS.get(payload.get("kind"), ("something else",))[0]
+        raise error(f"{path}: not a {name} file (it holds a {held})")
+    return payload
 
 
 def load_checkpoint(path: Path, device: torch.device, stage: str, key: str,

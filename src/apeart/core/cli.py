@@ -9,8 +9,10 @@ from apeart.core.catalog import ManifestError
 from apeart.core.config import ParamsError
 from apeart.core.credentials import AuthError, mask
 from apeart.core.images import BadImageError
+from apeart.core.resume import ResumeError
 
-KNOWN = (ParamsError, AuthError, ManifestError, BadImageError, FileNotFoundError)  # the last: an input run by hand is missing
+KNOWN = (ParamsError, AuthError, ManifestError, BadImageError, ResumeError,
+         FileNotFoundError)  # the last: an input run by hand is missing
 
 
 def run_stage(name: str, main: Callable[[], None], *errors: type[BaseException]) -> None:

@@ -317,6 +317,14 @@ def _check_range(key: str, value: float, spec: tuple) -> None:
         raise ParamsError(f"{key}: {value!r} is out of range; allowed {' and '.join(t for t in (lo_txt, hi_txt) if t)}")
 
 
+def check_field(cls: type, name: str, value: Any, key: str) -> Any:
+    """`value` as params class `cls` takes it for field `name` (type, then range); ParamsError naming `key`."""
+    value = _coerce(key, value, typing.get_type_hints(cls)[name])
+    if spec := {f.name: f for f in dataclasses.fields(cls)}[name].metadata.get("range"):
+        _check_range(key, value, spec)
+    return value
+
+
 def _build(cls: type, raw: Any, prefix: str) -> Any:
     if raw is None:
         raw = {}
@@ -333,11 +341,7 @@ def _build(cls: type, raw: Any, prefix: str) -> Any:
         if dataclasses.is_dataclass(hint):
             values[name] = _build(hint, value, f"{key}.")
             continue
-        value = _coerce(key, value, hint)
-        spec = fields[name].metadata.get("range")
-        if spec:
-            _check_range(key, value, spec)
-        values[name] = value
+        values[name] = check_field(cls, name, value, key)
     missing = [name for name in fields if name not in raw]
     if missing:
         raise ParamsError(f"{prefix}{missing[0]}: missing; params.yaml gives every key (see the committed one)")

@@ -14,6 +14,8 @@ import torch.distributed as dist
 from torch import nn
 from torch.nn.parallel import DistributedDataParallel
 
+from apeart.core.config import ParamsError
+
 PR_SET_PDEATHSIG = 1  # linux/prctl.h
 NPROC = "APEART_NPROC"  # processes for a sharded stage under `dvc repro` (not a param: it changes no output)
 
@@ -21,19 +23,28 @@ NPROC = "APEART_NPROC"  # processes for a sharded stage under `dvc repro` (not a
 def relaunch_under_torchrun(script: str, nproc: int | None = None, default: int = 1) -> None:
     """With `nproc` (else $APEART_NPROC, else `default`) > 1 and no torchrun around this process, run `script`
     under torchrun with that many processes on this machine and exit with its status."""
-    nproc = int(os.environ.get(NPROC, default)) if nproc is None else nproc
+    nproc = _env_nproc(default) if nproc is None else nproc
     if nproc > 1 and "RANK" not in os.environ:
         cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", f"--nproc-per-node={nproc}",
                "-m", "apeart", script]
-        linux = sys.platform.startswith("linux")
-        sys.exit(subprocess.run(cmd, check=False, preexec_fn=_ends_with(os.getpid()) if linux else None).returncode)
+        sys.exit(subprocess.run(cmd, check=False, preexec_fn=end_with_parent(os.getpid())).returncode)
 
 
-def _ends_with(parent: int) -> Callable[[], None]:
-    """A `preexec_fn`: the kernel sends the child SIGTERM when `parent` dies (Linux's PR_SET_PDEATHSIG), so a
-    SIGKILLed stage takes torchrun down, which stops its workers, instead of leaving them writing outputs."""
+def _env_nproc(default: int) -> int:
+    """$APEART_NPROC as a whole number >= 1 (else `default`); ParamsError for anything else."""
+    raw = os.environ.get(NPROC, str(default))
+    if not raw.strip().isdigit() or int(raw) < 1:
+        raise ParamsError(f"{NPROC}: {raw!r} is not a whole number of processes >= 1")
+    return int(raw)
+
+
+def end_with_parent(parent: int) -> Callable[[], None]:
+    """A `preexec_fn` (or a child's first call): the kernel sends the child SIGTERM when `parent` dies (Linux's
+    PR_SET_PDEATHSIG), so a SIGKILLed stage takes torchrun or its worker pool down instead of leaving them running."""
 
     def arm() -> None:
+        if not sys.platform.startswith("linux"):
+            return
         ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
         if os.getppid() != parent:  # the parent died before prctl
             os.kill(os.getpid(), signal.SIGTERM)

@@ -61,15 +61,6 @@ def open_image(path: str | Path, max_pixels: int = MAX_PIXELS) -> Image.Image:
     return img
 
 
-def is_intact(path: Path) -> bool:
-    """Whether `path` is there and decodes whole: a resume file that a power cut or a hand damaged is redone."""
-    try:
-        open_image(path)
-    except BadImageError:
-        return False
-    return True
-
-
 def _convertible(img: Image.Image) -> bool:
     return img.mode in RGB_MODES or (img.mode == "I" and img.format == "PNG")  # older Pillow: 16-bit PNG gray as I
 

@@ -7,10 +7,8 @@ from typing import Callable
 import torch
 from torch import nn
 
-from apeart.core.checkpoint import read_checkpoint, save_checkpoint
+from apeart.core.checkpoint import read_model_file, save_checkpoint
 from apeart.gan.models import Generator, to_uint8
-
-KINDS = {"dcgan": ("DCGAN generator", "train_gan"), "vaegan": ("VAE-GAN decoder", "train_vaegan")}
 
 
 class GeneratorFileError(ValueError):
@@ -23,16 +21,8 @@ def save_generator(G: Generator, nz: int, ngf: int, path: Path) -> None:
 
 
 def read_generator_file(path: Path, device: torch.device, kind: str) -> dict:
-    """The payload of a `kind` ("dcgan" or "vaegan") generator file: intact (digest), finite and of that kind;
-    GeneratorFileError naming `path` and the fault otherwise."""
-    name, stage = KINDS[kind]
-    payload, why = read_checkpoint(path, device)
-    if payload is None:
-        raise GeneratorFileError(f"{path}: {why}; run {stage} (dvc repro) to write it again")
-    if payload.get("kind") != kind:
-        held = KINDS.get(payload.get("kind"), ("something else",))[0]
-        raise GeneratorFileError(f"{path}: not a {name} file (it holds a {held})")
-    return payload
+    """The payload of a `kind` ("dcgan" or "vaegan") generator file (core.checkpoint.read_model_file)."""
+    return read_model_file(path, device, kind, GeneratorFileError)
 
 
 def build_from_file(path: Path, make: Callable[[], nn.Module], state: dict) -> nn.Module:

@@ -12,9 +12,12 @@ from __future__ import annotations
 
 import hashlib
 import multiprocessing
+import os
 import signal
 import warnings
 from collections.abc import Callable, Iterator
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from concurrent.futures.process import BrokenProcessPool
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -24,12 +27,13 @@ from PIL import Image
 from torchvision.transforms.functional import pil_to_tensor
 
 from apeart.core.config import TexnetParams
-from apeart.core.files import png_bytes, remove_temps, write_bytes
+from apeart.core.distributed import end_with_parent
+from apeart.core.files import png_bytes, remove_temps
 from apeart.core.grids import to_pil
-from apeart.core.images import is_intact
+from apeart.core.resume import read_finished, resume_key, save_finished
 from apeart.core.runtime import fast_layout
 from apeart.texnet.inference import InferenceNet
-from apeart.texnet.models import TextureNet, fold_batchnorm, read_model
+from apeart.texnet.models import TexnetError, TextureNet, fold_batchnorm, read_model
 
 
 class FrozenNet(nn.Module):
@@ -108,7 +112,8 @@ def stylise(net: Net, image: torch.Tensor, token: str, scale: float, seed: int, 
 _worker: dict = {}
 
 
-def _start(model: Path, params: TexnetParams) -> None:
+def _start(model: Path, params: TexnetParams, parent: int) -> None:
+    end_with_parent(parent)()  # a SIGKILLed stage leaves no worker behind
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C: the parent reports it once and stops the pool
     torch.set_num_threads(1)
     _worker.update(net=load_model(model, torch.device("cpu")), params=params)
@@ -116,9 +121,9 @@ def _start(model: Path, params: TexnetParams) -> None:
 
 def _render(net: Net, image: torch.Tensor, name: str, params: TexnetParams, work: Path,
             device: torch.device) -> str:
-    """Stylise token `name` and write `work/<name>.png` atomically and durably; the name."""
-    write_bytes(work / f"{name}.png", png_bytes(to_pil(stylise(net, image, name, params.noise_scale, params.seed,
-                                                               device))), durable=True)
+    """Stylise token `name` and save `work/<name>.png` as finished (core.resume); the name."""
+    save_finished(work, f"{name}.png", png_bytes(to_pil(stylise(net, image, name, params.noise_scale, params.seed,
+                                                                 device))))
     return name
 
 
@@ -130,24 +135,21 @@ def _stylise_file(job: tuple[str, Path, Path]) -> str:
 
 def work_key(model: Path, params: TexnetParams, folder: Path, names: list[str]) -> str:
     """Names the resume folder: a digest of the model, the noise params and every input image."""
-    digest = hashlib.sha256(model.read_bytes())
-    digest.update(f"{params.noise_scale}:{params.seed}".encode())
-    for name in names:
-        digest.update(name.encode() + (folder / f"{name}.png").read_bytes())
-    return digest.hexdigest()[:16]
+    return resume_key([model, *(folder / f"{name}.png" for name in names)], [params.noise_scale, params.seed])[:16]
 
 
 def stylise_collection(model: Path, params: TexnetParams, folder: Path, names: list[str], work: Path,
                        device: torch.device, on_image: Callable[[str], None], rank: int = 0, world: int = 1) -> None:
     """This rank's share (`names[rank::world]`) of the images of `folder` -> `work/<name>.png`, skipping those
-    already there whole (`work` is resume state: each file written atomically and fsynced, and decoded on resume).
+    this code recorded as finished there (`work` is resume state: core.resume).
 
     One process (world 1) on the CPU runs texnet.workers one-thread processes; a torchrun rank or a GPU
-    stylises in-process (a rank with one thread). `on_image(name)` is called as each file is finished.
+    stylises in-process (a rank with one thread). `on_image(name)` is called as each file is finished. A worker
+    that dies (the OOM killer) is TexnetError: the finished files stay for a rerun.
     """
     if world == 1:  # with several ranks writing, no one may sweep the folder
         remove_temps(work)
-    todo = [n for n in names[rank::world] if not is_intact(work / f"{n}.png")]
+    todo = [n for n in names[rank::world] if read_finished(work, f"{n}.png") is None]
     net = read_model(model, device)  # checked here, so a damaged file is one error, not a failing worker pool
     if not todo:
         return
@@ -160,7 +162,12 @@ def stylise_collection(model: Path, params: TexnetParams, folder: Path, names: l
             on_image(_render(net, image, name, params, work, device))
         return
     context = multiprocessing.get_context("spawn")  # a fresh interpreter: no OpenMP state forked mid-use
-    jobs = [(n, folder / f"{n}.png", work) for n in todo]
-    with context.Pool(params.workers, initializer=_start, initargs=(model, params)) as pool:
-        for name in pool.imap_unordered(_stylise_file, jobs, chunksize=8):
-            on_image(name)
+    pool = ProcessPoolExecutor(params.workers, context, initializer=_start, initargs=(model, params, os.getpid()))
+    try:
+        for done in as_completed([pool.submit(_stylise_file, (n, folder / f"{n}.png", work)) for n in todo]):
+            on_image(done.result())
+    except BrokenProcessPool:
+        raise TexnetError(f"a texnet.workers process died (killed by the OOM killer?) with images left; the finished "
+                          f"ones stay in {work}: run again to resume (fewer texnet.workers need less memory)") from None
+    finally:
+        pool.shutdown(cancel_futures=True)  # an error or Ctrl-C: the running images end, no new one starts

@@ -6,6 +6,7 @@ from pathlib import Path
 
 from apeart.core.catalog import write_csv
 from apeart.core.files import write_bytes
+from apeart.core.resume import ResumeError, read_finished
 from apeart.nst.inputs import image_files
 from apeart.texnet.data import GAN_STYLES
 
@@ -36,10 +37,13 @@ def lineage_row(token: str, cid: str, style: str, model_md5: str, png: bytes) ->
 
 
 def publish(work: Path, out: Path, names: list[str], cids: dict[str, str], style: str, model_md5: str) -> None:
-    """Copy each finished `work/<name>.png` to `out/` and write `out/lineage.csv`, a row per file."""
+    """Copy each finished `work/<name>.png` to `out/` and write `out/lineage.csv`, a row per file; ResumeError
+    if one is not recorded as finished (core.resume)."""
     rows = []
     for name in names:
-        png = (work / f"{name}.png").read_bytes()
+        png = read_finished(work, f"{name}.png")
+        if png is None:
+            raise ResumeError(f"{work / name}.png: not recorded as this run's output (changed since?); run again")
         write_bytes(out / f"{name}.png", png)
         rows.append(lineage_row(name, cids[name], style, model_md5, png))
     write_csv(out / "lineage.csv", COLUMNS, rows)

@@ -10,7 +10,8 @@ import torch.nn as nn
 import torch.nn.functional as F
 from torch.nn.utils.fusion import fuse_conv_bn_eval
 
-from apeart.core.checkpoint import read_checkpoint, save_checkpoint
+from apeart.core.checkpoint import read_model_file, save_checkpoint
+from apeart.core.config import ParamsError, TexnetParams, check_field
 
 Norm = Literal["batch", "instance"]
 NOISE_CHANNELS = 3  # per level: i.i.d. U(0, k) noise beside the 3 image channels
@@ -90,15 +91,24 @@ def fold_batchnorm(net: TextureNet) -> TextureNet:
 
 
 def save_model(net: TextureNet, path: Path) -> None:
-    """The network's architecture and weights, atomically, with a digest."""
-    save_checkpoint(path, {"levels": net.levels, "channels": net.channels, "norm": net.norm, "net": net.state_dict()})
+    """The network's architecture and weights, atomically, with a digest and its kind."""
+    save_checkpoint(path, {"kind": "texnet", "levels": net.levels, "channels": net.channels, "norm": net.norm,
+                           "net": net.state_dict()})
 
 
 def read_model(path: Path, device: torch.device) -> TextureNet:
-    """The network saved at `path` (eval mode), or TexnetError saying why it cannot be used."""
-    payload, why = read_checkpoint(path, device)
-    if payload is None:
-        raise TexnetError(f"{path}: {why}; run train_texnet (dvc repro) to write it again")
-    net = TextureNet(payload["levels"], payload["channels"], payload["norm"])
-    net.load_state_dict(payload["net"])
+    """The network saved at `path` (eval mode), or TexnetError saying why it cannot be used: checked for its kind,
+    its architecture within the texnet params' ranges and weights that fit it before anything is allocated."""
+    payload = read_model_file(path, device, "texnet", TexnetError)
+    try:
+        shape = [check_field(TexnetParams, key, payload.get(key), key) for key in ("levels", "channels", "norm")]
+    except ParamsError as error:
+        raise TexnetError(f"{path}: architecture out of bounds ({error})") from None
+    try:
+        with torch.device("meta"):  # shapes only: weights that do not fit cost no memory
+            net = TextureNet(*shape)
+        net.load_state_dict(payload["net"], assign=True)
+    except (TypeError, RuntimeError) as error:
+        why = (str(error).splitlines() or [type(error).__name__])[0][:200]
+        raise TexnetError(f"{path}: weights do not fit the architecture saved with them ({why})") from None
     return net.to(device).eval()

@@ -145,7 +145,6 @@ def test_a_full_or_read_only_disk_is_one_line_naming_the_path(tmp_path: Path, op
         line = one_line(_demo_fetch(tmp_path))
     assert re.fullmatch(rf"fetch: data/raw/images/(\d+\.png: cannot write \({cause}\)|\.\d+\.png\.\w+\.tmp: {cause})",
                         line), line
-    assert json.loads((tmp_path / "metrics/perf/fetch.json").read_text())["requests"] == 2
 
 
 @pytest.mark.parametrize("nproc", ["abc", "2.5", "0"])

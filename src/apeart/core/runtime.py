@@ -1,12 +1,18 @@
 """Process-level helpers for stages: device choice, peak memory, deterministic algorithms."""
 from __future__ import annotations
 
+import os
 import resource
 from pathlib import Path
 
 import torch
 
 from apeart.core.config import ParamsError
+
+# torch's intra-op threads in a single-process stage, whatever the machine's core count (torch's default): a
+# reduction split over another number of threads sums in another order, so a 16-core machine trained another GAN
+# than a 2-core one (docs/reproducibility.md). Two: the 2-core machines the defaults are sized for.
+THREADS = 2
 
 
 def resolve_device(name: str) -> torch.device:
@@ -36,6 +42,9 @@ def peak_rss_mb() -> float:
 
 
 def deterministic(seed: int) -> None:
-    """Seed torch and ask for deterministic kernels (bit-identical reruns on CPU)."""
+    """Seed torch, ask for deterministic kernels and (one process) fix the thread count: bit-identical reruns on
+    CPU, whatever the core count. Under torchrun, distributed.join_training sets each rank's threads."""
+    if int(os.environ.get("WORLD_SIZE", "1")) == 1:
+        torch.set_num_threads(THREADS)
     torch.manual_seed(seed)
     torch.use_deterministic_algorithms(True, warn_only=True)

@@ -14,6 +14,9 @@ $(VENV)/.installed: pyproject.toml
 
 repro: setup
 	dvc repro
+	@git diff --quiet -- dvc.lock metrics || echo "make repro: dvc.lock and metrics/ differ from the commit. On another \
+	CPU model than the one that made them this is expected (docs/reproducibility.md): commit them as your \
+	baseline before comparing experiments with dvc metrics diff."
 
 test: setup
 	python -m pytest

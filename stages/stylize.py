@@ -9,7 +9,7 @@ from apeart.core.config import load_params
 from apeart.core.files import save_png, write_json
 from apeart.core.grids import grid, to_pil
 from apeart.core.metrics import write_curves, write_metrics
-from apeart.core.runtime import deterministic, peak_rss_mb, resolve_device
+from apeart.core.runtime import deterministic, machine, peak_rss_mb, resolve_device
 from apeart.nst.inputs import load_inputs
 from apeart.nst.optimise import TERMS, NSTError
 from apeart.nst.transfer import transfer
@@ -46,7 +46,7 @@ def main() -> None:
     write_curves(Path("metrics/nst/curves"), curves, [f"{t}_loss" for t in TERMS])
     # The convention names the losses' units: a preset that changes it shows beside them in `dvc exp show`.
     write_metrics(Path("metrics/nst/metrics.json"), "nst", {
-        **{k: v for k, v in curves[-1].items() if k != "step"}, "loss_convention": params.gram_norm})
+        **{k: v for k, v in curves[-1].items() if k != "step"}, "loss_convention": params.gram_norm, **machine()})
     print(f"stylize: {n} images, {len(result.history) - 1} steps, {result.seconds_per_step:.3f} s/step, "
           f"peak memory {peak_rss_mb():.0f} MiB")
 

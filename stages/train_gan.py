@@ -13,7 +13,7 @@ from apeart.core.config import load_params
 from apeart.core.files import save_png, write_bytes
 from apeart.core.grids import grid, side_by_side, to_pil
 from apeart.core.metrics import last_epoch_mean, write_curves, write_metrics
-from apeart.core.runtime import deterministic, peak_rss_mb, resolve_device
+from apeart.core.runtime import deterministic, machine, peak_rss_mb, resolve_device
 from apeart.core.datasets import load_pngs
 from apeart.core.distributed import join_training, leave, relaunch_under_torchrun
 from apeart.gan.figures import interpolation, progress_gif, progress_strip
@@ -52,7 +52,7 @@ def main() -> None:
     write_bytes(MODELS / "checkpoint.pt", checkpoint.read_bytes())
     write_curves(Path("metrics/gan/curves"), state.history, ["d_loss", "g_loss"])
     write_metrics(Path("metrics/gan/train.json"), "gan.train",
-                  last_epoch_mean(state.history, ["d_loss", "g_loss", "d_real", "d_fake"]))
+                  {**last_epoch_mean(state.history, ["d_loss", "g_loss", "d_real", "d_fake"]), **machine()})
     print(f"train_gan: {state.step} steps, peak memory {peak_rss_mb():.0f} MiB")
     checkpoint.unlink()
 

@@ -11,7 +11,7 @@ from apeart.core.config import load_params
 from apeart.core.datasets import load_pngs
 from apeart.core.distributed import join_training, leave, relaunch_under_torchrun
 from apeart.core.metrics import last_epoch_mean, write_curves, write_metrics
-from apeart.core.runtime import deterministic, peak_rss_mb, resolve_device
+from apeart.core.runtime import deterministic, machine, peak_rss_mb, resolve_device
 from apeart.texnet.data import held_out_names, style_of, training_set
 from apeart.texnet.models import TexnetError, save_model
 from apeart.texnet.train import TERMS, Trainer, fingerprint
@@ -39,7 +39,7 @@ def main() -> None:
                for row in state.history]
     write_curves(Path("metrics/texnet/curves"), history, names)
     write_metrics(Path("metrics/texnet/train.json"), "texnet.train",
-                  {**last_epoch_mean(history, names), "images": len(images)})
+                  {**last_epoch_mean(history, names), "images": len(images), **machine()})
     print(f"train_texnet: {state.step} steps on {len(images)} images, peak memory {peak_rss_mb():.0f} MiB")
     checkpoint.unlink()
 

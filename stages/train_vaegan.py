@@ -16,7 +16,7 @@ from apeart.core.distributed import join_training, leave, relaunch_under_torchru
 from apeart.core.files import save_png, write_bytes
 from apeart.core.grids import grid, to_pil
 from apeart.core.metrics import last_epoch_mean, write_curves, write_metrics
-from apeart.core.runtime import deterministic, peak_rss_mb, resolve_device
+from apeart.core.runtime import deterministic, machine, peak_rss_mb, resolve_device
 from apeart.vaegan.sample import save_decoder
 from apeart.vaegan.train import TrainingError, Trainer, fingerprint, latent_walk, reconstruct
 
@@ -60,7 +60,7 @@ def main() -> None:
     write_bytes(MODELS / "checkpoint.pt", checkpoint.read_bytes())
     write_curves(Path("metrics/vaegan/curves"), state.history, ["kl", "llike", "d_loss"])
     write_metrics(Path("metrics/vaegan/train.json"), "vaegan.train",
-                  last_epoch_mean(state.history, ["kl", "llike", "d_loss", "d_real", "d_fake"]))
+                  {**last_epoch_mean(state.history, ["kl", "llike", "d_loss", "d_real", "d_fake"]), **machine()})
     last = state.history[-1]
     trained = params.epochs - trainer.resumed_from
     if trained:

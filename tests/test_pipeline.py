@@ -34,11 +34,12 @@ def test_repro_writes_every_output(repo: Path) -> None:
     assert sorted(p.name for p in (repo / "reports/nst/snapshots").iterdir()) == [
         "step_00000.png", "step_00002.png", "step_00004.png"]
     gan = json.loads((repo / "metrics/gan/train.json").read_text())
-    assert set(gan) == {"gan"} and set(gan["gan"]["train"]) == {"d_loss", "g_loss", "d_real", "d_fake"}
+    assert set(gan) == {"gan"} and set(gan["gan"]["train"]) == {"d_loss", "g_loss", "d_real", "d_fake", "cpu", "threads"}
     assert len((repo / "metrics/gan/curves/d_loss.tsv").read_text().splitlines()) == 3  # header, iterations 1, 2
     nst = json.loads((repo / "metrics/nst/metrics.json").read_text())["nst"]
     assert nst["style_loss"] > 0 and set(nst) == {"content_loss", "style_loss", "tv_loss", "total_loss",
-                                                    "loss_convention"}
+                                                    "loss_convention", "cpu", "threads"}
+    assert nst["threads"] == 2 and nst["cpu"]  # the machine the bytes are bound to (docs/reproducibility.md)
     assert set(json.loads((repo / "reports/nst/losses.json").read_text())) == {"0", "1"}
     assert json.loads((repo / "metrics/texnet/train.json").read_text())["texnet"]["train"]["images"] == 4
     texnet = json.loads((repo / "metrics/texnet/held_out.json").read_text())["texnet"]

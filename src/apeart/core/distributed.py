@@ -25,7 +25,7 @@ def relaunch_under_torchrun(script: str, nproc: int | None = None, default: int 
     under torchrun with that many processes on this machine and exit with its status."""
     nproc = _env_nproc(default) if nproc is None else nproc
     if nproc > 1 and "RANK" not in os.environ:
-        cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", f"--nproc-per-node={nproc}",
+        cmd = [sys.executable, "-m", "apeart.core.distributed", "--standalone", f"--nproc-per-node={nproc}",
                "-m", "apeart", script]
         sys.exit(subprocess.run(cmd, check=False, preexec_fn=end_with_parent(os.getpid())).returncode)
 
@@ -111,3 +111,26 @@ def barrier(world: int) -> None:
 def leave(world: int) -> None:
     if world > 1:
         dist.destroy_process_group()
+
+
+def torchrun(argv: list[str]) -> int:
+    """torchrun with `argv`, quiet about failed ranks: each printed its own one-line message (a rank killed by a
+    signal, which printed nothing, gets one line here) instead of torchrun's log line and two tracebacks."""
+    import logging
+
+    from torch.distributed.elastic.multiprocessing.errors import ChildFailedError
+    from torch.distributed.run import main
+
+    logging.disable(logging.ERROR)  # torchrun's banner and its failure log, in this launcher process only
+    try:
+        main(argv)
+    except ChildFailedError as error:
+        for rank, failure in sorted(error.failures.items()):
+            if failure.exitcode < 0:
+                print(f"{argv[-1]}: rank {rank} killed by signal {-failure.exitcode}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(torchrun(sys.argv[1:]))

@@ -30,6 +30,18 @@ def fast_layout(device: torch.device) -> torch.memory_format:
     return torch.channels_last if device.type == "cpu" else torch.contiguous_format
 
 
+def machine() -> dict[str, object]:
+    """The CPU model and torch's thread count: what a CPU stage's bytes depend on (docs/reproducibility.md)."""
+    model = next((line.split(":", 1)[1].strip() for line in _cpuinfo().splitlines() if line.startswith("model name")),
+                 "unknown")
+    return {"cpu": model, "threads": torch.get_num_threads()}
+
+
+def _cpuinfo() -> str:
+    path = Path("/proc/cpuinfo")
+    return path.read_text() if path.is_file() else ""
+
+
 def peak_rss_mb() -> float:
     """Peak resident memory of this process in MiB: VmHWM on Linux (ru_maxrss also counts the parent's memory
     at fork, so a stage started from a large process would over-report), else ru_maxrss."""

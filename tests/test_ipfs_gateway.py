@@ -279,6 +279,7 @@ def test_bad_cache_entry_and_damaged_image_are_repaired(tmp_path: Path) -> None:
         assert (cache / rows[0].cid).read_bytes() == data[0]
 
 
+@pytest.mark.processes
 def test_killed_run_resumes_without_partial_files(tmp_path: Path) -> None:
     payloads = [_payload(300 + i, 20_000) for i in range(40)]
     images, cache, manifest = tmp_path / "img", tmp_path / "cache", tmp_path / "manifest.csv"

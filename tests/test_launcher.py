@@ -71,6 +71,7 @@ def _alive(pid: int) -> bool:
     return True
 
 
+@pytest.mark.processes
 def test_a_sigkilled_stage_takes_its_torchrun_workers_down(tmp_path: Path) -> None:
     (tmp_path / "worker.py").write_text(WORKER)
     stage = subprocess.Popen([sys.executable, "-m", "apeart", "worker.py"], cwd=tmp_path)

@@ -163,6 +163,7 @@ def test_a_one_image_collection_is_one_line_from_train_vaegan(tmp_path: Path) ->
         "train_vaegan: data/prepared/gan holds 1 image; the VAE-GAN needs at least 2 (data.limit)")
 
 
+@pytest.mark.processes
 def test_failing_ranks_under_torchrun_print_their_line_not_torchruns_tracebacks(tmp_path: Path) -> None:
     """Each rank's fault is its one line; torchrun's log line and two ChildFailedError tracebacks are gone."""
     defaults.write(tmp_path / "params.yaml", {})

@@ -303,6 +303,7 @@ def _all_gone(workers: list[int]) -> bool:
     return not survivors
 
 
+@pytest.mark.processes
 def test_a_sigkilled_worker_ends_the_stage_with_one_line_not_a_hang(tmp_path: Path) -> None:
     run = _kill_worker_run(tmp_path, "worker")
     try:
@@ -316,6 +317,7 @@ def test_a_sigkilled_worker_ends_the_stage_with_one_line_not_a_hang(tmp_path: Pa
 
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="parent-death signal is Linux's")
+@pytest.mark.processes
 def test_a_sigkilled_stage_leaves_no_worker_behind(tmp_path: Path) -> None:
     run = _kill_worker_run(tmp_path, "stage")
     pids = tmp_path / "workers.txt"
@@ -350,6 +352,7 @@ leave(world)
 """
 
 
+@pytest.mark.processes
 def test_two_torchrun_ranks_write_the_files_one_process_writes(tmp_path: Path) -> None:
     """Real torchrun, two processes on gloo: each rank stylises its share, together byte-identical to one process."""
     folder, model, names = _collection(tmp_path)

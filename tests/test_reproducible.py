@@ -9,7 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from repo_copy import STAGES, clone_built, lock_outs, ran, run, tree_digest
+from repo_copy import ROOT, STAGES, clone_built, lock_outs, ran, run, tree_digest
 
 pytestmark = pytest.mark.slow  # `pytest -m 'not slow'` is the fast inner loop
 
@@ -50,3 +50,15 @@ def test_outputs_hold_no_absolute_path(built_repo: Path) -> None:
         for path in (built_repo / folder).rglob("*"):
             if path.is_file():
                 assert needle.encode() not in path.read_bytes(), f"{path} contains {needle}"
+
+
+def test_the_committed_lock_holds_what_the_machine_independent_stages_give_here(tmp_path: Path) -> None:
+    """check_params, fetch and prepare at the committed params (no torch kernel: their bytes depend on no CPU)
+    give the committed dvc.lock's outs on the machine running the test; a lock from a broken run or another
+    code fails here instead of surprising a user. The other stages are machine-bound (docs/reproducibility.md)."""
+    clone = tmp_path / "apeart"
+    run(["git", "clone", "-q", str(ROOT), str(clone)], tmp_path)
+    run(["dvc", "repro", "prepare"], clone, timeout=900)
+    independent = ("check_params:", "fetch:", "prepare:")
+    committed = {k: v for k, v in lock_outs(ROOT).items() if k.startswith(independent)}
+    assert committed and {k: v for k, v in lock_outs(clone).items() if k.startswith(independent)} == committed

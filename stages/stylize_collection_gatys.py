@@ -36,11 +36,11 @@ def main() -> None:
     per_machine = torch.cuda.device_count() if device.type == "cuda" else len(os.sched_getaffinity(0))
     relaunch_under_torchrun("stages/stylize_collection_gatys.py", default=per_machine)
     rank, world = join("nccl" if device.type == "cuda" else "gloo")
+    deterministic(nst.seed)
     if device.type == "cuda":
         device = torch.device("cuda", int(os.environ.get("LOCAL_RANK", "0")))
-    else:
+    else:  # after deterministic, which sets a lone process's THREADS
         torch.set_num_threads(1)  # float results differ with the thread count: one each, the same bytes anywhere
-    deterministic(nst.seed)
     rows = read_manifest(RAW / "manifest.csv")
     skipped = {item["file"] for item in json.loads(Path("data/prepared/skipped.json").read_text())}
     names = [row["token_id"] for row in rows if f"{row['token_id']}.png" not in skipped]

@@ -7,6 +7,7 @@ import os
 import signal
 import subprocess
 import sys
+from pathlib import Path
 from typing import Callable
 
 import torch
@@ -114,8 +115,9 @@ def leave(world: int) -> None:
 
 
 def torchrun(argv: list[str]) -> int:
-    """torchrun with `argv`, quiet about failed ranks: each printed its own one-line message (a rank killed by a
-    signal, which printed nothing, gets one line here) instead of torchrun's log line and two tracebacks."""
+    """torchrun with `argv` (its last word the stage script), quiet about failed ranks: each printed its own one-line
+    message (a rank killed by a signal, which printed nothing, gets one line here) instead of torchrun's log line
+    and two tracebacks."""
     import logging
 
     from torch.distributed.elastic.multiprocessing.errors import ChildFailedError
@@ -126,8 +128,9 @@ def torchrun(argv: list[str]) -> int:
         main(argv)
     except ChildFailedError as error:
         for rank, failure in sorted(error.failures.items()):
-            if failure.exitcode < 0:
-                print(f"{argv[-1]}: rank {rank} killed by signal {-failure.exitcode}", file=sys.stderr)
+            # SIGTERM is torchrun ending the other ranks after a failure; any other signal killed the rank itself
+            if failure.exitcode < 0 and -failure.exitcode != signal.SIGTERM:
+                print(f"{Path(argv[-1]).stem}: rank {rank} killed by signal {-failure.exitcode}", file=sys.stderr)
         return 1
     return 0
 

@@ -12,7 +12,7 @@ import matplotlib.pyplot as plt  # noqa: E402  (backend must be chosen first)
 
 
 def read_curve(tsv: Path) -> tuple[list[int], list[float]]:
-    """A dvclive TSV curve as (steps, values)."""
+    """A curve TSV (core.metrics.write_curves) as (steps, values)."""
     with open(tsv, newline="") as f:
         rows = list(csv.DictReader(f, delimiter="\t"))
     name = tsv.stem
@@ -20,7 +20,7 @@ def read_curve(tsv: Path) -> tuple[list[int], list[float]]:
 
 
 def loss_plot(curves: dict[str, Path], title: str, log_y: bool = False) -> bytes:
-    """PNG bytes of the named dvclive curves on one axis (no metadata, reproducible)."""
+    """PNG bytes of the named curves on one axis (no metadata, reproducible)."""
     fig, ax = plt.subplots(figsize=(7, 3.5), dpi=100)
     for label, tsv in curves.items():
         steps, values = read_curve(tsv)

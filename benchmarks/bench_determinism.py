@@ -61,7 +61,7 @@ def child(workload: str, steps: int, threads: int | None, mkldnn: bool) -> dict:
     import torch
     from tqdm import tqdm
 
-    from apeart.core.config import load_params
+    from apeart.params import load_params
     from apeart.core.runtime import deterministic
 
     def configure(seed: int) -> None:

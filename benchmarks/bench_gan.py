@@ -53,7 +53,8 @@ from torch import nn
 from torchvision import datasets, transforms
 
 from apeart.collection.demo import generate
-from apeart.core.config import GanParams, load_params
+from apeart.gan.params import GanParams
+from apeart.params import load_params
 from apeart.core.datasets import load_pngs
 from apeart.core.distributed import even_batches
 from apeart.core.runtime import fast_layout

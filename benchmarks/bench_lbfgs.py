@@ -37,7 +37,8 @@ from pathlib import Path
 import torch
 
 import apeart.nst.optimise as optimise_module
-from apeart.core.config import NstParams, load_params
+from apeart.nst.params import NstParams
+from apeart.params import load_params
 from apeart.core.runtime import deterministic
 from apeart.nst.inputs import load_inputs
 from apeart.nst.transfer import TransferResult, transfer

@@ -37,7 +37,8 @@ import torch
 from torch import nn
 
 from apeart.collection.demo import generate
-from apeart.core.config import NstParams, load_params
+from apeart.nst.params import NstParams
+from apeart.params import load_params
 from apeart.core.grids import to_pil
 from apeart.nst.inputs import load_rgb
 from apeart.nst.losses import Convention, content_loss, gram

@@ -40,7 +40,7 @@ CHILD = r"""
 import dataclasses, json, os, sys, time
 from pathlib import Path
 import apeart, torch
-from apeart.core.config import load_params
+from apeart.params import load_params
 from apeart.core.distributed import barrier, gather_objects, join, join_training, leave
 
 
@@ -117,7 +117,7 @@ def prepare(work: Path, images: int) -> None:
     import apeart  # noqa: F401  (OMP_WAIT_POLICY before torch)
     import torch
 
-    from apeart.core.config import load_params
+    from apeart.params import load_params
     from apeart.core.files import save_png
     from apeart.core.grids import to_pil
     from apeart.texnet.models import save_model

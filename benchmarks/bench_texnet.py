@@ -62,7 +62,7 @@ from torch.utils.flop_counter import FlopCounterMode
 
 from bench_nst import sgemm_rate  # benchmarks/ is sys.path[0] when this runs as a script
 from apeart.collection.demo import generate
-from apeart.core.config import load_params
+from apeart.params import load_params
 from apeart.core.datasets import load_pngs
 from apeart.core.grids import to_pil
 from apeart.core.runtime import peak_rss_mb

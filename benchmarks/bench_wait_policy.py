@@ -31,7 +31,7 @@ def child(work: str) -> None:
     """Print seconds per step of `work` (gan | nst) under this process's OpenMP environment."""
     import apeart  # noqa: F401, I001  (first: its wait-policy default applies only if the parent set none)
     import torch
-    from apeart.core.config import load_params
+    from apeart.params import load_params
 
     if work == "gan":
         from apeart.core.datasets import load_pngs

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import apeart  # noqa: F401, I001  (first: sets the OpenMP wait policy before torch starts)
 import torch
-from apeart.core.config import load_params
+from apeart.params import load_params
 from apeart.core.datasets import load_pngs
 from apeart.core.runtime import deterministic
 from apeart.gan.evaluate import score_generator

@@ -25,7 +25,7 @@ from pathlib import Path
 import apeart  # noqa: F401, I001  (first: sets the OpenMP wait policy before torch starts)
 import torch
 from PIL import Image
-from apeart.core.config import Params, load_params
+from apeart.params import Params, load_params
 from apeart.core.runtime import deterministic
 from apeart.core.datasets import load_pngs
 from apeart.core.grids import side_by_side

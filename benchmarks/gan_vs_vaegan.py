@@ -21,7 +21,8 @@ from pathlib import Path
 
 import apeart  # noqa: F401, I001  (first: sets the OpenMP wait policy before torch starts)
 import torch
-from apeart.core.config import Params, as_dict, load_params
+from apeart.core.config import as_dict
+from apeart.params import Params, load_params
 from apeart.core.datasets import load_pngs
 from apeart.core.runtime import deterministic
 from apeart.gan import train as gan

@@ -5,7 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from apeart.core.cli import run_stage
-from apeart.core.config import ParamsError, load_params
+from apeart.core.config import ParamsError
+from apeart.params import load_params
 from apeart.core.files import write_bytes
 
 OUT = Path("data/params.ok")

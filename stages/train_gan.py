@@ -9,7 +9,8 @@ import torch
 
 from apeart.core.checkpoint import resume_path
 from apeart.core.cli import run_stage
-from apeart.core.config import load_params
+from apeart.core.config import load_section
+from apeart.gan.params import GanParams
 from apeart.core.files import save_png, write_bytes
 from apeart.core.grids import grid, side_by_side, to_pil
 from apeart.core.metrics import last_epoch_mean, write_curves, write_metrics
@@ -24,7 +25,7 @@ MODELS, REPORTS = Path("models/dcgan"), Path("reports/gan")
 
 
 def main() -> None:
-    params = load_params().gan
+    params = load_section(GanParams)
     relaunch_under_torchrun("stages/train_gan.py", params.processes)
     rank, world, device = join_training(params.processes, resolve_device(params.device), TrainingError)
     deterministic(params.seed)
@@ -58,4 +59,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    run_stage("train_gan", main, TrainingError)
+    run_stage("train_gan", main)

@@ -22,7 +22,7 @@ import pytest
 import torch
 import yaml
 
-from apeart.core.config import VGG_BLOCKS
+from apeart.vgg.layers import VGG_BLOCKS
 from apeart.core.runtime import deterministic
 from apeart.gan.evaluate import score_generator
 from apeart.gan.models import seeded_generator

@@ -68,7 +68,8 @@ from repo_copy import (
 )
 from ruamel.yaml import YAML
 
-from apeart.core.config import ParamsError, parse_params
+from apeart.core.config import ParamsError
+from apeart.params import parse_params
 
 pytestmark = pytest.mark.slow  # end to end: `pytest -m 'not slow'` is the fast inner loop
 

@@ -13,7 +13,8 @@ from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 from tqdm import tqdm
 
 from apeart.core.checkpoint import load_checkpoint, save_checkpoint
-from apeart.core.config import GanParams, as_dict
+from apeart.core.config import as_dict
+from apeart.gan.params import GanParams
 from apeart.core.distributed import barrier, data_parallel, even_batches, gather_objects, mean_over_ranks
 from apeart.core.progress import progress
 from apeart.core.runtime import fast_layout

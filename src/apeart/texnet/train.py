@@ -10,7 +10,8 @@ from pathlib import Path
 import torch
 
 from apeart.core.checkpoint import load_checkpoint, save_checkpoint
-from apeart.core.config import NstParams, TexnetParams
+from apeart.nst.params import NstParams
+from apeart.texnet.params import TexnetParams
 from apeart.core.distributed import barrier, data_parallel, even_batches, mean_over_ranks
 from apeart.core.progress import progress
 from apeart.nst.objective import (

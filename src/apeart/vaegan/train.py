@@ -31,7 +31,8 @@ from torch.func import functional_call
 from tqdm import tqdm
 
 from apeart.core.checkpoint import load_checkpoint, save_checkpoint
-from apeart.core.config import VaeganParams, as_dict
+from apeart.core.config import as_dict
+from apeart.vaegan.params import VaeganParams
 from apeart.core.distributed import barrier, data_parallel, even_batches, mean_over_ranks
 from apeart.core.progress import progress
 from apeart.gan.models import to_uint8

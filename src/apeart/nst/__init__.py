@@ -1,1 +1,1 @@
-"""Neural style transfer (Gatys et al.): backbones, losses, the batched optimisation loop, experiments."""
+"""Neural style transfer (Gatys et al. 2016): inputs, losses, the batched optimisation loop, the collection."""

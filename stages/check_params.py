@@ -19,7 +19,7 @@ def main() -> None:
         load_params()
     except ParamsError as error:
         raise ParamsError(f"{error} ({RESTORE})") from None
-    write_bytes(OUT, b"params.yaml passed the checks of apeart.core.config\n")
+    write_bytes(OUT, b"params.yaml passed the checks of apeart.params\n")
 
 
 if __name__ == "__main__":

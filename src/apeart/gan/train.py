@@ -15,6 +15,7 @@ from tqdm import tqdm
 from apeart.core.checkpoint import load_checkpoint, save_checkpoint
 from apeart.core.config import as_dict
 from apeart.gan.params import GanParams
+from apeart.core.errors import ApeartError
 from apeart.core.distributed import barrier, data_parallel, even_batches, gather_objects, mean_over_ranks
 from apeart.core.progress import progress
 from apeart.core.runtime import fast_layout
@@ -26,7 +27,7 @@ DIVERGED = 1e3  # a BCE loss this large means logits of ~1e3: the run is broken,
 SUSPECT = 50.0  # a last-epoch mean loss above this is worth a warning
 
 
-class TrainingError(RuntimeError):
+class TrainingError(ApeartError, RuntimeError):
     """Training diverged, or a checkpoint does not belong to this configuration."""
 
 

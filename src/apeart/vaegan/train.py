@@ -33,6 +33,7 @@ from tqdm import tqdm
 from apeart.core.checkpoint import load_checkpoint, save_checkpoint
 from apeart.core.config import as_dict
 from apeart.vaegan.params import VaeganParams
+from apeart.core.errors import ApeartError
 from apeart.core.distributed import barrier, data_parallel, even_batches, mean_over_ranks
 from apeart.core.progress import progress
 from apeart.gan.models import to_uint8
@@ -42,7 +43,7 @@ DIVERGED = 1e6  # an L_llike/KL this large (or a BCE of ~1e6) means the run is b
 CURVES = ("kl", "llike", "d_loss", "dec_gan", "d_real", "d_fake")
 
 
-class TrainingError(RuntimeError):
+class TrainingError(ApeartError, RuntimeError):
     """Training diverged, or a checkpoint does not belong to this configuration."""
 
 

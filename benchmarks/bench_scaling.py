@@ -24,6 +24,7 @@ slowest rank). Within each repeat the launches run in turn (interleaved); median
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import os
 import statistics
@@ -31,7 +32,6 @@ import subprocess
 import sys
 import tempfile
 import time
-from datetime import datetime, timezone
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -180,10 +180,14 @@ def main() -> None:
         rows.append({"launch": name, "kind": kind, "median_per_s": round(medians[name], 4), "speedup": round(speedup, 3),
                      "median_wall_per_s": round(walls[name], 4), "wall_speedup": round(wall_speedup, 3),
                      "runs": [[round(r, 4), round(w, 4)] for r, w in rates[name]]})
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    with args.out.open("a") as f:
-        f.write(json.dumps({"when": datetime.now(timezone.utc).isoformat(timespec="seconds"), "cores": cores,
-                            "processes": n, "repeats": args.repeats, "rows": rows}) + "\n")
+    from apeart.core.config import load_params  # torch loads here, after the launches
+    from harness import record
+
+    params = load_params(ROOT / "params.yaml")
+    config = {section: dataclasses.asdict(getattr(params, section)) for section in ("gan", "texnet", "nst")}
+    config.update(cores=cores, processes=n, repeats=args.repeats, gan_images=args.gan_images, images=args.images,
+                  gatys_images=args.gatys_images, gatys_steps=args.gatys_steps, kinds=args.kinds)
+    record(args.out, config, {"rows": rows})
 
 
 if __name__ == "__main__":

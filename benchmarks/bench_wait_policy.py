@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import json
 import os
 import statistics
 import subprocess
@@ -81,7 +80,8 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--spins", type=int, nargs="+", default=[1000, 3000, 10000])
     parser.add_argument("--loads", type=int, nargs="+", default=[0, 1, 2])
-    parser.add_argument("--out", type=Path, default=ROOT / "benchmarks/results/bench_wait_policy.jsonl")
+    parser.add_argument("--out", type=Path, default=ROOT / "benchmarks/results/bench_wait_policy.jsonl",
+                        help="where the row is appended (one per run)")
     args = parser.parse_args()
     if args.child:
         child(args.child)
@@ -94,24 +94,26 @@ def main() -> None:
                 for policy in policies:
                     times.setdefault((work, policy, load), []).append(measure(work, policy, load))
         print(f"repeat {repeat + 1}/{args.repeats} done", file=sys.stderr)
-    from bench_gan import cpu_name  # loads torch: not before the children are done
+    from apeart.core.config import load_params  # loads torch: not before the children are done
+    from harness import cpu_model, record
 
-    cpu = cpu_name()
-    print(f"{cpu}, {os.cpu_count()} CPUs; medians of {args.repeats} interleaved repeats, s/step (x PASSIVE)")
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    with args.out.open("a") as f:
-        for work in args.work:
-            for load in args.loads:
-                passive = statistics.median(times[work, "PASSIVE", load])
-                cells = []
-                for policy in policies:
-                    median = statistics.median(times[work, policy, load])
-                    cells.append(f"{policy} {median:.4f} ({median / passive:.2f}x)")
-                    f.write(json.dumps({"date": time.strftime("%Y-%m-%d"), "cpu": cpu, "work": work, "busy": load,
-                                        "policy": policy, "median_s_per_step": median,
-                                        "runs": times[work, policy, load]}) + "\n")
-                print(f"{work}, {load} busy: " + ", ".join(cells))
-
+    params = load_params(ROOT / "params.yaml")
+    config = {"gan": {**dataclasses.asdict(params.gan), "epochs": 3, "device": "cpu"}, "gan_images": 128,
+              "nst": {**dataclasses.asdict(params.nst), "size": 128, "steps": 5}, "nst_batch": 4,
+              "work": args.work, "repeats": args.repeats, "policies": policies, "loads": args.loads}
+    print(f"{cpu_model()}, {os.cpu_count()} CPUs; medians of {args.repeats} interleaved repeats, s/step (x PASSIVE)")
+    results: dict[str, dict] = {}
+    for work in args.work:
+        for load in args.loads:
+            passive = statistics.median(times[work, "PASSIVE", load])
+            cells = []
+            for policy in policies:
+                median = statistics.median(times[work, policy, load])
+                cells.append(f"{policy} {median:.4f} ({median / passive:.2f}x)")
+                results.setdefault(f"{work}, {load} busy", {})[policy] = {"median_s_per_step": median,
+                                                                          "runs": times[work, policy, load]}
+            print(f"{work}, {load} busy: " + ", ".join(cells))
+    record(args.out, config, {"s_per_step": results})
 
 if __name__ == "__main__":
     main()

@@ -151,15 +151,15 @@ def main() -> None:
                 result = json.loads(proc.stdout.split("RESULT ", 1)[1])
                 rows.append(record(a.out, {workload: sections[workload], "workload": workload,
                                            "steps": steps[workload], "config": name, **config},
-                                   {"rep": rep, **result}))
+                                   {"rep": rep, "child": result}))
                 print(f"rep {rep} {workload:6s} {name:24s} {result['seconds']:7.2f}s threads {result['threads']} "
                       f"{result['cpu_capability']:7s} sha {result['sha']} load {load:.2f}", flush=True)
     print(f"\n{provenance()}")
     print(f"{'workload':8s} {'config':24s} {'median s':>9s} {'ratio':>6s}  bytes vs current")
     for workload in workloads:
         mine = [r for r in rows if r["config"]["workload"] == workload]
-        med = {n: statistics.median(r["seconds"] for r in mine if r["config"]["config"] == n) for n in configs}
-        shas = {n: {r["sha"] for r in mine if r["config"]["config"] == n} for n in configs}
+        med = {n: statistics.median(r["child"]["seconds"] for r in mine if r["config"]["config"] == n) for n in configs}
+        shas = {n: {r["child"]["sha"] for r in mine if r["config"]["config"] == n} for n in configs}
         ref = configs[0]
         for n in configs:
             same = "run-to-run varies!" if len(shas[n]) > 1 else ("same" if shas[n] == shas[ref] else "differ")

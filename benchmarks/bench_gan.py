@@ -351,12 +351,10 @@ def bench_config(name: str, args: argparse.Namespace, work: Path, compile_: bool
             extra = "  bit-identical" if identical[m] else "  numerics differ"
         print(f"  {m:22s} {med[m] * 1e3:8.1f} {med[m] / med['floor']:7.2f} {med[m] / med['ours']:6.2f}   "
               f"{median[m] * 1e3:8.1f} {median[m] / median['floor']:6.2f} {median[m] / median['ours']:5.2f}{extra}")
-        rows.append({"config": name, "method": m, "ms_per_step": round(med[m] * 1e3, 2),
+        rows.append({"method": m, "ms_per_step": round(med[m] * 1e3, 2),
                      "over_floor": round(med[m] / med["floor"], 3), "over_ours": round(med[m] / med["ours"], 3),
                      "median_ms_per_step": round(median[m] * 1e3, 2), "n_steps_timed": len(times[m]),
-                     "bit_identical": identical.get(m),
-                     "batch_size": params.batch_size, "ngf": params.ngf, "ndf": params.ndf, "steps": steps,
-                     "floor_gflop": round(floor_flops / 1e9, 3), "strict_gflop": round(strict_flops / 1e9, 3),
+                     "bit_identical": identical.get(m), "floor_gflop": round(floor_flops / 1e9, 3), "strict_gflop": round(strict_flops / 1e9, 3),
                      "sgemm_gflops": round(rate / 1e9, 1)})
     print(f"  strict floor: {strict_flops / rate * 1e3:.1f} ms/step; ours / strict {med['ours'] * rate / strict_flops:.2f}x")
     if args.layers:
@@ -365,14 +363,14 @@ def bench_config(name: str, args: argparse.Namespace, work: Path, compile_: bool
             print(f"  {r['net']} {r['layer']:34s} {r['ms']:7.2f} ms {r['gflop_s']:7.1f} GFLOP/s")
         print(f"  convolutions of one step (G once, D three times): {conv_s * 1e3:.1f} ms = "
               f"{conv_s / med['floor']:.2f}x the floor, {conv_s / med['ours']:.2f} of ours")
-        rows.append({"config": name, "method": "conv layers", "layers": layers, "conv_ms_per_step": round(conv_s * 1e3, 1),
+        rows.append({"method": "conv layers", "layers": layers, "conv_ms_per_step": round(conv_s * 1e3, 1),
                      "over_floor": round(conv_s / med["floor"], 2), "over_ours": round(conv_s / med["ours"], 2)})
     if compile_s is not None:
         run_steps = default_run_steps()  # at this config's step time: exact for --configs params.yaml
         saved = (med["ours"] - med["torch.compile"]) * run_steps
         print(f"  torch.compile: {compile_s:.1f} s to compile (first epoch minus a steady one); saves "
               f"{saved:.1f} s over a default run of {run_steps} steps -> net {saved - compile_s:+.1f} s")
-        rows.append({"config": name, "method": "torch.compile time", "compile_s": round(compile_s, 1),
+        rows.append({"method": "torch.compile time", "compile_s": round(compile_s, 1),
                      "saved_s_default_run": round(saved, 1)})
     config = {"gan": as_dict(params), "config": name, "steps": steps, "repeats": args.repeats, "levers": chosen,
               "compile": compile_, "layers": args.layers}

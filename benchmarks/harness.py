@@ -114,7 +114,10 @@ def provenance() -> dict[str, Any]:
 def record(path: Path, config: dict[str, Any], results: dict[str, Any]) -> dict[str, Any]:
     """Append one row to the JSONL file `path`: provenance, the full `config` the results were measured with,
     and the results. Returns the row."""
-    row = {**provenance(), "config": config, **results}
+    row = {**provenance(), "config": config}
+    clash = set(row) & set(results)
+    assert not clash, f"results may not reuse the provenance keys {sorted(clash)}"
+    row.update(results)
     path.parent.mkdir(parents=True, exist_ok=True)
     with path.open("a") as f:
         f.write(json.dumps(row) + "\n")

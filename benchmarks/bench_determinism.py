@@ -30,6 +30,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from harness import provenance, record  # no torch: a child sets its environment before loading it
+
 ROOT = Path(__file__).resolve().parents[1]
 AVX2 = {"ATEN_CPU_CAPABILITY": "avx2", "ONEDNN_MAX_CPU_ISA": "AVX2"}
 CONFIGS: dict[str, dict] = {
@@ -129,7 +131,6 @@ def main() -> None:
         print("RESULT " + json.dumps(child(workload, int(steps), int(threads) or None, mkldnn == "1")))
         return
     from apeart.core.config import load_params  # loads torch: after the --child branch, which sets its env first
-    from harness import provenance, record
 
     params = load_params(ROOT / "params.yaml")
     sections = {"gan": dataclasses.asdict(params.gan), "nst": {**dataclasses.asdict(params.nst), "style_batch": params.sample.batch_size},

@@ -34,6 +34,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from harness import record  # no torch: the launches load it
+
 ROOT = Path(__file__).resolve().parents[1]
 
 CHILD = r"""
@@ -181,7 +183,6 @@ def main() -> None:
                      "median_wall_per_s": round(walls[name], 4), "wall_speedup": round(wall_speedup, 3),
                      "runs": [[round(r, 4), round(w, 4)] for r, w in rates[name]]})
     from apeart.core.config import load_params  # torch loads here, after the launches
-    from harness import record
 
     params = load_params(ROOT / "params.yaml")
     config = {section: dataclasses.asdict(getattr(params, section)) for section in ("gan", "texnet", "nst")}

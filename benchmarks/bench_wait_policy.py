@@ -22,6 +22,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from harness import cpu_model, record  # no torch: the children load it
+
 ROOT = Path(__file__).resolve().parents[1]
 LIBGOMP_DEFAULT = 300_000  # libgomp's spin count when neither OMP_WAIT_POLICY nor GOMP_SPINCOUNT is set
 
@@ -95,7 +97,6 @@ def main() -> None:
                     times.setdefault((work, policy, load), []).append(measure(work, policy, load))
         print(f"repeat {repeat + 1}/{args.repeats} done", file=sys.stderr)
     from apeart.core.config import load_params  # loads torch: not before the children are done
-    from harness import cpu_model, record
 
     params = load_params(ROOT / "params.yaml")
     config = {"gan": {**dataclasses.asdict(params.gan), "epochs": 3, "device": "cpu"}, "gan_images": 128,

@@ -2,7 +2,8 @@
 
 Every row a benchmark or study appends to benchmarks/results/*.jsonl goes through `record`, which stamps it
 with what a rerun needs: the git revision (and whether the tree was dirty), the full config, the command,
-torch's version, the CPU model, the thread count, the load average and the UTC date.
+torch's version, the CPU model, the thread count, the load average and the UTC date. Importing it does not load
+torch (benchmarks that time fresh processes import it before they start them).
 """
 from __future__ import annotations
 
@@ -17,10 +18,11 @@ import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import torch
-from torch import nn
+if TYPE_CHECKING:
+    import torch
+    from torch import nn
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "benchmarks" / "results"
@@ -28,12 +30,17 @@ RESULTS = ROOT / "benchmarks" / "results"
 
 def sync(device: torch.device) -> None:
     """Wait for the device's queued work (a no-op on the CPU)."""
+    import torch
+
     if device.type == "cuda":
         torch.cuda.synchronize(device)
 
 
-def sgemm_rate(n: int = 2048, tries: int = 5, device: torch.device = torch.device("cpu")) -> float:
+def sgemm_rate(n: int = 2048, tries: int = 5, device: torch.device | None = None) -> float:
     """The best of `tries` float32 n^3 matmuls, FLOP/s (the best: a shared CPU only ever slows it down)."""
+    import torch
+
+    device = device or torch.device("cpu")
     a, b = torch.randn(n, n, device=device), torch.randn(n, n, device=device)
     a @ b
     best = float("inf")
@@ -51,6 +58,9 @@ def conv_flops(net: nn.Module, *inputs: torch.Tensor) -> list[float]:
 
     A convolution's multiply-adds are its output elements x (c_in / groups) x k^2; a transposed one's, its
     input elements x (c_out / groups) x k^2 (`weight[0]` holds exactly that factor in both layouts)."""
+    import torch
+    from torch import nn
+
     flops: list[float] = []
 
     def count(module: nn.Module, args: tuple, out: torch.Tensor) -> None:
@@ -103,12 +113,17 @@ def cpu_model() -> str:
     return f"{fields.get('model name', platform.processor())} ({', '.join(units) or 'no bf16 units'})"
 
 
+# What ran, taken when the benchmark starts (a commit made while it runs is not what it measured).
+STARTED = {"git": git_revision(), "command": shlex.join(["python", *sys.argv]),
+           "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")}
+
+
 def provenance() -> dict[str, Any]:
-    """Where and how a row was measured: revision, command, date, torch, CPU, cores, threads, load."""
-    return {"git": git_revision(), "command": shlex.join(["python", *sys.argv]),
-            "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
-            "torch": torch.__version__, "cpu": cpu_model(), "cpus": os.cpu_count(), "threads": torch.get_num_threads(),
-            "loadavg": round(os.getloadavg()[0], 2)}
+    """Where and how a row was measured: revision, command and start date, torch, CPU, cores, threads, load."""
+    import torch
+
+    return {**STARTED, "torch": torch.__version__, "cpu": cpu_model(), "cpus": os.cpu_count(),
+            "threads": torch.get_num_threads(), "loadavg": round(os.getloadavg()[0], 2)}
 
 
 def record(path: Path, config: dict[str, Any], results: dict[str, Any]) -> dict[str, Any]:

@@ -16,7 +16,7 @@ from typing import Any
 
 import apeart  # noqa: F401, I001  (first: sets the OpenMP wait policy before torch starts)
 import torch
-from apeart.core.config import EvaluateParams, GanParams, VaeganParams
+from apeart.core.config import EvaluateParams
 from apeart.core.datasets import load_pngs
 from apeart.core.runtime import deterministic
 

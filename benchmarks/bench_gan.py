@@ -50,7 +50,7 @@ from torch import nn
 from torchvision import datasets, transforms
 
 from apeart.collection.demo import generate
-from apeart.core.config import GanParams, as_dict, load_params
+from apeart.core.config import GanParams, load_params
 from apeart.core.datasets import load_pngs
 from apeart.core.distributed import even_batches
 from apeart.core.runtime import fast_layout
@@ -371,7 +371,7 @@ def bench_config(name: str, args: argparse.Namespace, work: Path, compile_: bool
               f"{saved:.1f} s over a default run of {run_steps} steps -> net {saved - compile_s:+.1f} s")
         rows.append({"method": "torch.compile time", "compile_s": round(compile_s, 1),
                      "saved_s_default_run": round(saved, 1)})
-    config = {"gan": as_dict(params), "config": name, "steps": steps, "repeats": args.repeats, "levers": chosen,
+    config = {"gan": dataclasses.asdict(params), "config": name, "steps": steps, "repeats": args.repeats, "levers": chosen,
               "compile": compile_, "layers": args.layers}
     return [(config, row) for row in rows]
 

@@ -32,9 +32,11 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
-from harness import record  # no torch: the launches load it
+from harness import interleaved, record  # no torch: the launches load it
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -158,16 +160,19 @@ def main() -> None:
         (f"gatys {n} ranks, 1 thread each (the stage)", "gatys", n, 1, 0),
     ]
     launches = [launch for launch in launches if launch[1] in args.kinds.split(",")]
-    rates: dict[str, list[tuple[float, float]]] = {name: [] for name, *_ in launches}
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
         if "stylize_texnet" in args.kinds:
             prepare(work, args.images)
-        for repeat in range(args.repeats):
-            for name, kind, processes, threads, workers in launches:
-                rates[name].append(launch(kind, processes, threads, workers, args, work))
-                work_rate, wall_rate = rates[name][-1]
-                print(f"repeat {repeat + 1}/{args.repeats}  {name}: {work_rate:.3f}/s ({wall_rate:.3f}/s wall)", flush=True)
+
+        def timed(name: str, *how: Any) -> Callable[[], tuple[float, float]]:
+            def run() -> tuple[float, float]:
+                work_rate, wall_rate = launch(*how, args, work)
+                print(f"{name}: {work_rate:.3f}/s ({wall_rate:.3f}/s wall)", flush=True)
+                return work_rate, wall_rate
+            return run
+
+        rates = interleaved({name: timed(name, *how) for name, *how in launches}, args.repeats, warmup=False)
     medians = {name: statistics.median(r for r, _ in values) for name, values in rates.items()}
     walls = {name: statistics.median(w for _, w in values) for name, values in rates.items()}
     baseline = {"train_gan": "train_gan 1 process", "stylize_texnet": "stylize_texnet 1 process, 1 worker",

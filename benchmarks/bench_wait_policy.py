@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import functools
 import os
 import statistics
 import subprocess
@@ -22,7 +23,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from harness import cpu_model, record  # no torch: the children load it
+from harness import cpu_model, interleaved, record  # no torch: the children load it
 
 ROOT = Path(__file__).resolve().parents[1]
 LIBGOMP_DEFAULT = 300_000  # libgomp's spin count when neither OMP_WAIT_POLICY nor GOMP_SPINCOUNT is set
@@ -89,13 +90,9 @@ def main() -> None:
         child(args.child)
         return
     policies = ["PASSIVE", *map(str, args.spins), str(LIBGOMP_DEFAULT)]
-    times: dict[tuple[str, str, int], list[float]] = {}
-    for repeat in range(args.repeats):
-        for work in args.work:
-            for load in args.loads:
-                for policy in policies:
-                    times.setdefault((work, policy, load), []).append(measure(work, policy, load))
-        print(f"repeat {repeat + 1}/{args.repeats} done", file=sys.stderr)
+    runs = {(work, policy, load): functools.partial(measure, work, policy, load)
+            for work in args.work for load in args.loads for policy in policies}
+    times = interleaved(runs, args.repeats, warmup=False)  # each run a fresh process: nothing to warm up
     from apeart.core.config import load_params  # loads torch: not before the children are done
 
     params = load_params(ROOT / "params.yaml")

@@ -77,21 +77,23 @@ def conv_flops(net: nn.Module, *inputs: torch.Tensor) -> list[float]:
     return flops
 
 
-def interleaved(methods: dict[str, Callable[[], float]], repeats: int, warmup: bool = True) -> dict[str, list[float]]:
+def interleaved(methods: dict[Any, Callable[[], Any]], repeats: int, warmup: bool = True) -> dict[Any, list[Any]]:
     """{name: the value each of `repeats` rounds returned}: every method once per round, the order rotating each
-    round so no method always runs after the same one (a drifting load hits all alike). A warm-up round first."""
+    round so no method always runs after the same one (a drifting load hits all alike). A warm-up round first,
+    unless each call starts fresh processes (`warmup=False`)."""
     names = list(methods)
     if warmup:
         for name in names:
             methods[name]()
-    times: dict[str, list[float]] = {name: [] for name in names}
+    times: dict[Any, list[Any]] = {name: [] for name in names}
     for round_ in range(repeats):
         for name in names[round_ % len(names):] + names[:round_ % len(names)]:
             times[name].append(methods[name]())
     return times
 
 
-def medians(times: dict[str, list[float]]) -> dict[str, float]:
+def medians(times: dict[Any, list[float]]) -> dict[Any, float]:
+    """The median of each method's values."""
     return {name: statistics.median(values) for name, values in times.items()}
 
 

@@ -15,6 +15,7 @@ FIG = Path("reports/figures")
 GAN = Path("reports/gan")
 TEXNET = Path("reports/texnet")
 VAEGAN = Path("reports/vaegan")
+STYLES = Path("reports/styles")
 
 
 def read_metrics(paths: list[Path]) -> dict[str, dict]:
@@ -36,7 +37,8 @@ def headline(metrics: dict[str, dict]) -> list[tuple[str, str, str]]:
          f"{gan['untrained_ceiling']['fd_vgg19']:.1f}"),
         ("VAE-GAN sample quality, fd_vgg19", f"{vae['fd_vgg19']:.1f}",
          f"the same yardstick: real vs real {vae['real_floor']['fd_vgg19']:.2f}, untrained generator "
-         f"{vae['untrained_ceiling']['fd_vgg19']:.1f}; KID {vae['kid_vgg19']:.3f} vs the DCGAN's {gan['kid_vgg19']:.3f}"),
+         f"{vae['untrained_ceiling']['fd_vgg19']:.1f}; KID {vae['kid_vgg19']:.3f} vs the DCGAN's "
+         f"{gan['kid_vgg19']:.3f}"),
         ("Gatys NST total loss (stylize)", f"{nst['total_loss']:.4g}",
          f"content {nst['content_loss']:.4g} + beta x style {nst['style_loss']:.4g}, batch mean of the saved images"),
         ("Texture network / Gatys total loss", f"{tex['loss_vs_gatys']:.2f}",
@@ -50,8 +52,9 @@ def subtitle(p: Params) -> str:
     """The run in one line: the collection and each model's main settings."""
     return (f"{p.data.source} collection, {p.data.limit} images; DCGAN {p.gan.epochs} epochs; "
             f"NST {p.nst.steps} {p.nst.optimizer} steps at {p.nst.size}px, alpha {p.nst.alpha:g}, "
-            f"beta {p.nst.beta:g}, style from {p.nst.style_source} ({p.sample.model}); VAE-GAN {p.vaegan.epochs} epochs; texture network {p.texnet.epochs} epochs on "
-            f"{p.texnet.train_images or 'all'} images at {p.texnet.size}px")
+            f"beta {p.nst.beta:g}, style from {p.nst.style_source} ({p.sample.model}); VAE-GAN {p.vaegan.epochs} "
+            f"epochs; texture network {p.texnet.epochs} epochs on {p.texnet.train_images or 'all'} images at "
+            f"{p.texnet.size}px")
 
 
 def sections() -> list[tuple[str, list[str]]]:
@@ -59,28 +62,31 @@ def sections() -> list[tuple[str, list[str]]]:
     snapshots = [figure(p, f"NST batch at step {int(p.stem.split('_')[1])}")
                  for p in image_files(Path("reports/nst/snapshots"))]
     return [
-        ("Neural style transfer", [figure(FIG / "nst_rows.png", "Gatys NST: content | style batch | result"),
-                                   figure(FIG / "nst_losses.png", "NST losses per step (batch mean, log scale)"),
-                                   gallery(snapshots)]),
-        ("Texture network", [figure(TEXNET / "comparison.png", "Held-out images: content | Gatys | texture network "
-                                    "(same style, size and loss)"),
-                             figure(TEXNET / "contact_sheet.png", "The collection through the texture network (first 64)"),
-                             figure(TEXNET / "noise_scales.png", "Test-time input noise scale k (seed 002 fig. 6)"),
-                             figure(FIG / "texnet_losses.png", "Texture network training losses (window means, log scale)")]),
-        ("GAN training", [gallery([figure(GAN / "progress.gif", "Fixed-noise samples over training"),
-                                   figure(GAN / "progress_strip.png", "Fixed noise (rows) by epoch (columns)")]),
-                          figure(GAN / "real_vs_fake.png", "Real (left) vs generated (right)"),
-                          figure(GAN / "interpolation.png", "Latent interpolation (slerp), one walk per row"),
-                          figure(FIG / "gan_losses.png", "Discriminator and generator loss (window means over iterations)")]),
-        ("VAE-GAN (seed 003)", [figure(FIG / "dcgan_vs_vaegan.png", "Samples from fixed prior noise, DCGAN | VAE-GAN "
-                                       "(seed 003 fig. 5), each after its own training run"),
-                                figure(VAEGAN / "reconstructions.png", "Real | reconstruction pairs through the encoder"),
-                                figure(VAEGAN / "latent_walk.png", "Latent walks between two real apes (first and last "
-                                       "column) through the encoder"),
-                                figure(FIG / "vaegan_losses.png", "VAE-GAN prior, reconstruction and discriminator losses "
-                                       "(window means over iterations; seed 003 fig. 4; log scale)")]),
-        ("Style batches", [gallery([figure(p, p.stem.replace("_", " "))
-                                    for p in image_files(Path("reports/styles"))])]),
+        ("Neural style transfer", [
+            figure(FIG / "nst_rows.png", "Gatys NST: content | style batch | result"),
+            figure(FIG / "nst_losses.png", "NST losses per step (batch mean, log scale)"),
+            gallery(snapshots)]),
+        ("Texture network", [
+            figure(TEXNET / "comparison.png", "Held-out images: content | Gatys | texture network "
+                   "(same style, size and loss)"),
+            figure(TEXNET / "contact_sheet.png", "The collection through the texture network (first 64)"),
+            figure(TEXNET / "noise_scales.png", "Test-time input noise scale k (seed 002 fig. 6)"),
+            figure(FIG / "texnet_losses.png", "Texture network training losses (window means, log scale)")]),
+        ("GAN training", [
+            gallery([figure(GAN / "progress.gif", "Fixed-noise samples over training"),
+                     figure(GAN / "progress_strip.png", "Fixed noise (rows) by epoch (columns)")]),
+            figure(GAN / "real_vs_fake.png", "Real (left) vs generated (right)"),
+            figure(GAN / "interpolation.png", "Latent interpolation (slerp), one walk per row"),
+            figure(FIG / "gan_losses.png", "Discriminator and generator loss (window means over iterations)")]),
+        ("VAE-GAN (seed 003)", [
+            figure(FIG / "dcgan_vs_vaegan.png", "Samples from fixed prior noise, DCGAN | VAE-GAN "
+                   "(seed 003 fig. 5), each after its own training run"),
+            figure(VAEGAN / "reconstructions.png", "Real | reconstruction pairs through the encoder"),
+            figure(VAEGAN / "latent_walk.png", "Latent walks between two real apes (first and last "
+                   "column) through the encoder"),
+            figure(FIG / "vaegan_losses.png", "VAE-GAN prior, reconstruction and discriminator losses "
+                   "(window means over iterations; seed 003 fig. 4; log scale)")]),
+        ("Style batches", [gallery([figure(p, p.stem.replace("_", " ")) for p in image_files(STYLES)])]),
     ]
 
 

@@ -21,7 +21,8 @@ LOSS_PLOTS = [
     ("nst_losses.png", {t: NST_CURVES / f"{t}_loss.tsv" for t in TERMS}, "NST losses per step (batch mean)", True),
     ("texnet_losses.png", {t: TEXNET_CURVES / f"{t}_loss.tsv" for t in TERMS},
      "Texture network training losses (mean over windows of steps)", True),
-    ("vaegan_losses.png", {"prior (KL)": VAEGAN_CURVES / "kl.tsv", "reconstruction (Dis_l)": VAEGAN_CURVES / "llike.tsv",
+    ("vaegan_losses.png", {"prior (KL)": VAEGAN_CURVES / "kl.tsv",
+                           "reconstruction (Dis_l)": VAEGAN_CURVES / "llike.tsv",
                            "discriminator": VAEGAN_CURVES / "d_loss.tsv"},
      "VAE-GAN losses (mean over windows of iterations)", True),
 ]

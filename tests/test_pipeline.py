@@ -49,6 +49,7 @@ def test_repro_writes_every_output(repo: Path) -> None:
     assert not (repo / "metrics/perf").exists()  # timings are printed, never saved
     for name in ("comparison.png", "contact_sheet.png", "noise_scales.png"):
         assert (repo / "reports/texnet" / name).stat().st_size > 0
+    assert sorted(p.name for p in (repo / "reports/texnet/gatys").iterdir()) == ["0.png", "1.png"]  # the held-out pair
     html = (repo / "reports/index.html").read_text()
     assert html.count("data:image/png;base64,") >= 8 and 'src="http' not in html and "<script" not in html
     assert "up to date" in run(["dvc", "status"], repo).lower()
@@ -103,4 +104,5 @@ def test_the_gatys_collection_is_traced_and_its_bytes_do_not_depend_on_the_proce
 
 def test_a_texnet_experiment_reruns_only_the_texture_network_and_report(repo: Path) -> None:
     output = run(["dvc", "exp", "run", "-S", "texnet.lr=0.02"], repo)
-    assert ran(output) == {"check_params", "train_texnet", "stylize_collection", "report"}
+    assert ran(output) == {"check_params", "train_texnet", "stylize_collection", "compare_texnet", "texnet_figures",
+                           "report"}

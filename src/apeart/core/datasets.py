@@ -19,10 +19,15 @@ def same_size(paths: list[Path], sizes: list[tuple[int, int]]) -> None:
                                       f"{usual[0]}x{usual[1]}; re-run the prepare stage")
 
 
+def png_files(folder: Path) -> list[Path]:
+    """The PNG files of `folder` in token order (numeric names by value)."""
+    return sorted(folder.glob("*.png"), key=lambda p: (len(p.stem), p.stem))
+
+
 def load_pngs(folder: Path) -> tuple[list[str], torch.Tensor]:
     """Names and pixels (N, 3, H, W) uint8 of every PNG in `folder`, in token order (numeric names by value);
     BadImageError for a file that does not decode or whose size differs from the others'."""
-    paths = sorted(folder.glob("*.png"), key=lambda p: (len(p.stem), p.stem))
+    paths = png_files(folder)
     if not paths:
         raise FileNotFoundError(f"no PNG images in {folder}; run the prepare stage first")
     arrays = [np.asarray(to_rgb(open_image(p))) for p in paths]

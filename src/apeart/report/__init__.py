@@ -1,1 +1,1 @@
-"""The report: loss plots and the self-contained HTML page."""
+"""The report: its words, its figures, loss plots and the self-contained HTML page."""

@@ -111,7 +111,7 @@ def render_report(title: str, params: dict, metrics: dict[str, dict], sections: 
 
     A section whose parts are all empty is left out (e.g. no beta sweep in this run).
     """
-    sections = [(heading, parts) for heading, parts in sections if parts]
+    sections = [(heading, parts) for heading, parts in sections if any(parts)]
     if headline:
         sections.insert(0, ("Results", [headline_table(headline)]))
     sections += [("Metrics", [collapsed("Every metric of this run, by file", metrics_table(metrics))]),

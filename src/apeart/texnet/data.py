@@ -5,7 +5,9 @@ import json
 from pathlib import Path
 
 import torch
+from torchvision.transforms.functional import pil_to_tensor
 
+from apeart.core.images import open_image, to_rgb
 from apeart.nst.params import NstParams
 from apeart.texnet.params import TexnetParams
 from apeart.nst.inputs import style_images
@@ -19,6 +21,12 @@ HELD_OUT = Path("data/prepared/held_out.json")
 def held_out_names(path: Path = HELD_OUT) -> list[str]:
     """The NST content images' token ids (prepare writes them): held out of training, used for the comparison."""
     return json.loads(path.read_text())
+
+
+def held_out_images(folder: Path, path: Path = HELD_OUT) -> tuple[list[str], torch.Tensor]:
+    """The held-out token ids and their images in `folder` (uint8 (N, 3, S, S)), read one file each."""
+    tokens = held_out_names(path)
+    return tokens, torch.stack([pil_to_tensor(to_rgb(open_image(folder / f"{t}.png"))) for t in tokens])
 
 
 def training_set(names: list[str], images: torch.Tensor, held_out: set[str], limit: int) -> torch.Tensor:

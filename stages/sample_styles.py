@@ -7,8 +7,9 @@ from apeart.core.cli import run_stage
 from apeart.core.config import load_params
 from apeart.core.files import save_png
 from apeart.core.grids import grid, to_pil
+from apeart.core.memory import require
 from apeart.core.runtime import deterministic, resolve_device
-from apeart.gan.sample import GeneratorFileError, load_generator, sample_batches
+from apeart.gan.sample import GeneratorFileError, load_generator, sample_batches, sampling_need
 from apeart.vaegan.sample import load_decoder
 
 OUT = Path("data/styles/gan")
@@ -19,8 +20,11 @@ def main() -> None:
     deterministic(params.sample.seed)
     # sample.model picks the generator: models/dcgan (the DCGAN) or models/vaegan (the VAE-GAN's decoder).
     load = load_decoder if params.sample.model == "vaegan" else load_generator
-    G, nz = load(Path("models") / params.sample.model / "generator.pt", resolve_device(params.gan.device))
-    batches = sample_batches(G, nz, params.sample.batches, params.sample.batch_size, params.sample.seed)
+    device = resolve_device(params.gan.device)
+    G, nz = load(Path("models") / params.sample.model / "generator.pt", device)
+    s = params.sample
+    require("sample.batch_size", sampling_need(G, nz, s.batches, s.batch_size), f"{s.batch_size} images a batch", device)
+    batches = sample_batches(G, nz, s.batches, s.batch_size, s.seed)
     for b, batch in enumerate(batches):
         for i, image in enumerate(batch):
             save_png(to_pil(image), OUT / f"batch_{b:03d}" / f"{i:03d}.png")

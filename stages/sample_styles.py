@@ -8,8 +8,9 @@ from apeart.core.config import load_sections
 from apeart.gan.params import GanParams, SampleParams
 from apeart.core.files import save_png
 from apeart.core.grids import grid, to_pil
+from apeart.core.memory import require
 from apeart.core.runtime import deterministic, resolve_device
-from apeart.gan.sample import load_generator, sample_batches
+from apeart.gan.sample import load_generator, sample_batches, sampling_need
 from apeart.vaegan.sample import load_decoder
 
 OUT = Path("data/styles/gan")
@@ -20,7 +21,10 @@ def main() -> None:
     deterministic(sample.seed)
     # sample.model picks the generator: models/dcgan (the DCGAN) or models/vaegan (the VAE-GAN's decoder).
     load = load_decoder if sample.model == "vaegan" else load_generator
-    G, nz = load(Path("models") / sample.model / "generator.pt", resolve_device(gan.device))
+    device = resolve_device(gan.device)
+    G, nz = load(Path("models") / sample.model / "generator.pt", device)
+    require("sample.batch_size", sampling_need(G, nz, sample.batches, sample.batch_size), f"{sample.batch_size} images a batch",
+            device)
     batches = sample_batches(G, nz, sample.batches, sample.batch_size, sample.seed)
     for b, batch in enumerate(batches):
         for i, image in enumerate(batch):

@@ -13,11 +13,13 @@ from apeart.core.config import load_section
 from apeart.gan.params import GanParams
 from apeart.core.files import save_png, write_bytes
 from apeart.core.grids import grid, side_by_side, to_pil
+from apeart.core.memory import require
 from apeart.core.metrics import last_epoch_mean, write_curves, write_metrics
 from apeart.core.runtime import deterministic, machine, peak_rss_mb, resolve_device
 from apeart.core.datasets import load_pngs
-from apeart.core.distributed import join_training, leave, relaunch_under_torchrun
+from apeart.core.distributed import join_training, leave, relaunch_under_torchrun, under_torchrun
 from apeart.gan.figures import interpolation, progress_gif, progress_strip
+from apeart.gan.models import training_need
 from apeart.gan.sample import save_generator
 from apeart.gan.train import Trainer, TrainingError, fingerprint, loss_warning
 
@@ -26,8 +28,13 @@ MODELS, REPORTS = Path("models/dcgan"), Path("reports/gan")
 
 def main() -> None:
     params = load_section(GanParams)
+    device = resolve_device(params.device)
+    if not under_torchrun():  # the launching process checks what all the processes will need
+        require("gan.nz, gan.ngf, gan.ndf, gan.batch_size", training_need(params, device),
+                f"{params.nz}, {params.ngf}, {params.ndf}, {params.batch_size} on {params.processes} process(es)",
+                device)
     relaunch_under_torchrun("stages/train_gan.py", params.processes)
-    rank, world, device = join_training(params.processes, resolve_device(params.device), TrainingError)
+    rank, world, device = join_training(params.processes, device, TrainingError)
     deterministic(params.seed)
     data = load_pngs(Path("data/prepared/gan"))[1]
     checkpoint = resume_path("train_gan", fingerprint(params, data))

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import multiprocessing
 import os
 import re
 import signal
@@ -14,6 +15,7 @@ from pathlib import Path
 import pytest
 import torch
 import torch.nn as nn
+from PIL import Image
 
 import defaults
 from apeart.core.checkpoint import save_checkpoint
@@ -330,6 +332,67 @@ def test_a_sigkilled_stage_leaves_no_worker_behind(tmp_path: Path) -> None:
     run.wait()
     workers = [int(p) for p in pids.read_text().split()]
     assert len(workers) >= 2 and _all_gone(workers)
+
+
+SLOW_START = """
+import os, sys, time
+from pathlib import Path
+import apeart
+if __name__ == "__mp_main__":  # a spawned worker importing its main module, where importing torch takes seconds
+    Path(sys.argv[1], f"worker{os.getpid()}").touch()
+    time.sleep(600)
+import torch
+import defaults
+from apeart.texnet import collection
+if __name__ == "__main__":
+    root = Path(sys.argv[1])
+    names = sorted(p.stem for p in (root / "prepared").glob("*.png"))
+    collection.stylise_collection(root / "texnet.pt", defaults.texnet(size=32, levels=5, workers=2),
+                                  root / "prepared", names, root / "work", torch.device("cpu"), print)
+"""
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="parent-death signal is Linux's")
+@pytest.mark.processes
+def test_a_stage_sigkilled_while_its_workers_start_leaves_none_behind(tmp_path: Path) -> None:
+    """Workers still importing (32 on 2 cores took up to a minute) end with the stage, not after their imports."""
+    _collection(tmp_path)
+    script = tmp_path / "slow_start.py"
+    script.write_text(SLOW_START)
+    run = subprocess.Popen([sys.executable, str(script), str(tmp_path)], stderr=subprocess.DEVNULL,
+                           env=defaults.child_env())
+    deadline = time.monotonic() + 120
+    while len(started := list(tmp_path.glob("worker*"))) < 2:
+        assert time.monotonic() < deadline and run.poll() is None, "the workers did not start"
+        time.sleep(0.2)
+    run.kill()
+    run.wait()
+    assert _all_gone([int(p.name.removeprefix("worker")) for p in started])
+
+
+def test_workers_that_cannot_fit_in_memory_are_refused_before_one_starts(tmp_path: Path) -> None:
+    """Each worker holds a 4096 px image's layers (about 80 GiB at 64 channels): refused naming texnet.workers."""
+    model = tmp_path / "texnet.pt"
+    save_model(TextureNet(levels=5, channels=64), model)
+    params = defaults.texnet(size=4096, levels=5, channels=64, workers=4)
+    names = [str(i) for i in range(8)]  # never read: the refusal comes first
+    with pytest.raises(ParamsError, match=r"^texnet.workers: 4 processes at 4096 px: about \d+\.\d GiB needed, "
+                                          r"more than the \d+\.\d GiB of memory available here$"):
+        collection.stylise_collection(model, params, tmp_path, names, tmp_path / "work", CPU, lambda name: None)
+    assert not multiprocessing.active_children()
+
+
+def test_a_fifo_named_like_a_painting_is_refused_by_the_style_record(tmp_path: Path) -> None:
+    """stylize_collection hashes the paintings for lineage.csv: a FIFO there blocked that read for ever."""
+    paintings = tmp_path / "paintings"
+    paintings.mkdir()
+    Image.new("RGB", (8, 8), "teal").save(paintings / "a.png")
+    os.mkfifo(paintings / "evil.png")
+    code = ("import sys; from apeart.texnet.lineage import style_record\n"
+            "try: style_record('images', 0, sys.argv[1], 'dcgan')\n"
+            "except ValueError as error: sys.exit(str(error))")
+    out = subprocess.run([sys.executable, "-c", code, str(paintings)], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 1 and out.stderr.strip() == f"bad image {paintings / 'evil.png'}: not a regular file"
 
 
 SHARD = """

@@ -12,6 +12,9 @@ import os
 import sys
 import warnings
 
+from apeart.core.lifetime import follow_parent
+
+follow_parent()  # a worker spawned by a stage ends with it from here on, before it imports torch
 SPIN_COUNT = "3000"
 
 if "OMP_WAIT_POLICY" not in os.environ and "GOMP_SPINCOUNT" not in os.environ:

@@ -2,22 +2,21 @@
 gradients with DistributedDataParallel. gloo runs both on CPUs, NCCL trains on GPUs."""
 from __future__ import annotations
 
-import ctypes
 import os
 import signal
 import subprocess
 import sys
 from pathlib import Path
-from typing import Callable
 
 import torch
 import torch.distributed as dist
 from torch import nn
 from torch.nn.parallel import DistributedDataParallel
 
+from apeart.core.cli import FAULTS
 from apeart.core.config import ParamsError
+from apeart.core.lifetime import end_with_parent
 
-PR_SET_PDEATHSIG = 1  # linux/prctl.h
 NPROC = "APEART_NPROC"  # processes for a sharded stage under `dvc repro` (not a param: it changes no output)
 
 
@@ -25,10 +24,15 @@ def relaunch_under_torchrun(script: str, nproc: int | None = None, default: int 
     """With `nproc` (else $APEART_NPROC, else `default`) > 1 and no torchrun around this process, run `script`
     under torchrun with that many processes on this machine and exit with its status."""
     nproc = _env_nproc(default) if nproc is None else nproc
-    if nproc > 1 and "RANK" not in os.environ:
+    if nproc > 1 and not under_torchrun():
         cmd = [sys.executable, "-m", "apeart.core.distributed", "--standalone", f"--nproc-per-node={nproc}",
                "-m", "apeart", script]
         sys.exit(subprocess.run(cmd, check=False, preexec_fn=end_with_parent(os.getpid())).returncode)
+
+
+def under_torchrun() -> bool:
+    """Whether torchrun started this process, as one of its ranks."""
+    return "RANK" in os.environ
 
 
 def _env_nproc(default: int) -> int:
@@ -37,20 +41,6 @@ def _env_nproc(default: int) -> int:
     if not raw.strip().isdigit() or int(raw) < 1:
         raise ParamsError(f"{NPROC}: {raw!r} is not a whole number of processes >= 1")
     return int(raw)
-
-
-def end_with_parent(parent: int) -> Callable[[], None]:
-    """A `preexec_fn` (or a child's first call): the kernel sends the child SIGTERM when `parent` dies (Linux's
-    PR_SET_PDEATHSIG), so a SIGKILLed stage takes torchrun or its worker pool down instead of leaving them running."""
-
-    def arm() -> None:
-        if not sys.platform.startswith("linux"):
-            return
-        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
-        if os.getppid() != parent:  # the parent died before prctl
-            os.kill(os.getpid(), signal.SIGTERM)
-
-    return arm
 
 
 def join(backend: str = "gloo") -> tuple[int, int]:
@@ -115,23 +105,32 @@ def leave(world: int) -> None:
 
 
 def torchrun(argv: list[str]) -> int:
-    """torchrun with `argv` (its last word the stage script), quiet about failed ranks: each printed its own one-line
-    message (a rank killed by a signal, which printed nothing, gets one line here) instead of torchrun's log line
-    and two tracebacks."""
+    """torchrun with `argv` (its last word the stage script), quiet about failed ranks: each different line the ranks
+    failed with (core.cli.fail) is printed once, and a rank killed by a signal, which printed nothing, gets one line,
+    instead of every rank's copy, torchrun's log line and two tracebacks."""
     import logging
+    import tempfile
 
     from torch.distributed.elastic.multiprocessing.errors import ChildFailedError
     from torch.distributed.run import main
 
     logging.disable(logging.ERROR)  # torchrun's banner and its failure log, in this launcher process only
-    try:
-        main(argv)
-    except ChildFailedError as error:
-        for rank, failure in sorted(error.failures.items()):
-            # SIGTERM is torchrun ending the other ranks after a failure; any other signal killed the rank itself
-            if failure.exitcode < 0 and -failure.exitcode != signal.SIGTERM:
-                print(f"{Path(argv[-1]).stem}: rank {rank} killed by signal {-failure.exitcode}", file=sys.stderr)
-        return 1
+    with tempfile.TemporaryDirectory(prefix="apeart-faults-") as faults:
+        os.environ[FAULTS] = faults  # the ranks inherit it
+        try:
+            main(argv)
+        except ChildFailedError as error:
+            lines: list[str] = []
+            for rank, failure in sorted(error.failures.items()):
+                left = Path(faults) / f"rank{rank}.txt"
+                if left.is_file():
+                    lines.append(left.read_text())
+                # SIGTERM is torchrun ending the other ranks after a failure; any other signal killed the rank itself
+                elif failure.exitcode < 0 and -failure.exitcode != signal.SIGTERM:
+                    lines.append(f"{Path(argv[-1]).stem}: rank {rank} killed by signal {-failure.exitcode}")
+            for line in dict.fromkeys(lines):
+                print(line, file=sys.stderr)
+            return 1
     return 0
 
 

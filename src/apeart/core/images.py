@@ -30,16 +30,22 @@ class BadImageError(ApeartError, ValueError):
         super().__init__(f"bad image {self.path}: {reason}")
 
 
-def open_image(path: str | Path, max_pixels: int = MAX_PIXELS) -> Image.Image:
-    """Decode `path` fully into memory, raising BadImageError for empty, corrupt, truncated or oversized files
-    and for what is not a regular file (a FIFO would block, /dev/zero never ends)."""
-    path = Path(path)
+def image_bytes(path: Path) -> bytes:
+    """The bytes of the image file `path`; BadImageError when it is unreadable, over MAX_BYTES or not a regular
+    file (a FIFO would block, /dev/zero never ends), found before reading it."""
     try:
-        data = read_capped(path, MAX_BYTES)
+        return read_capped(path, MAX_BYTES)
     except OSError as exc:
         raise BadImageError(path, f"unreadable ({exc.strerror or exc})") from exc
     except ValueError as exc:
         raise BadImageError(path, str(exc)) from None
+
+
+def open_image(path: str | Path, max_pixels: int = MAX_PIXELS) -> Image.Image:
+    """Decode `path` fully into memory, raising BadImageError for empty, corrupt, truncated or oversized files
+    and for what is not a regular file (`image_bytes`)."""
+    path = Path(path)
+    data = image_bytes(path)
     if not data:
         raise BadImageError(path, "empty file")
     try:

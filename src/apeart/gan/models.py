@@ -1,11 +1,16 @@
 """DCGAN generator and discriminator for 64x64 RGB (Radford et al. 2015)."""
 from __future__ import annotations
 
+from itertools import chain
+
 import torch
 from torch import Tensor, nn
 from torch.nn.utils.parametrizations import spectral_norm
 
+from apeart.core.memory import Need, layer_outputs, module_bytes
 from apeart.gan.params import GanParams
+
+IMAGE_BYTES = 3 * 64 * 64  # one generated image, a byte a sample
 
 
 class Generator(nn.Module):
@@ -93,6 +98,29 @@ def initialised_discriminator(params: GanParams) -> Discriminator:
             if isinstance(layer, nn.Conv2d):
                 D.main[i] = spectral_norm(layer)
     return D
+
+
+def training_need(params: GanParams, device: torch.device) -> Need:
+    """Bytes train_gan's processes allocate together, an upper-ish bound from shapes on the meta device (fp32).
+    Each process, on its device: G and D, their gradients and optimiser state (Adam two tensors a weight, RMSprop
+    one), G's EMA copy, DDP's gradient buckets, and what autograd keeps for its share of a batch (every layer
+    output of G once and of D three times: real, detached fake, fake) with as much again for their gradients; on
+    the host: the checkpoint payload serialised in memory, and the largest weight once more (the checkpoint
+    digest's byte copy, or oneDNN's reordered copy). The processes share a CPU's memory; on CUDA each has a GPU
+    of its own."""
+    with torch.device("meta"):
+        G, D = Generator(params.nz, params.ngf), Discriminator(params.ndf, params.leaky_slope, params.minibatch_std)
+    g, d = module_bytes(G), module_bytes(D)
+    batch = params.batch_size // params.processes
+    fake = torch.empty(batch, 3, 64, 64, device="meta")
+    activations = sum(layer_outputs(G, torch.empty(batch, params.nz, 1, 1, device="meta")))
+    activations += 3 * sum(layer_outputs(D, fake))
+    ema, d_states = params.ema_decay > 0, 2 if params.d_optimizer == "adam" else 1
+    buckets = (g + d) * (params.processes > 1)
+    per_process = g * (4 + ema) + d * (2 + d_states) + buckets + 2 * activations
+    checkpoint = g * (3 + ema) + d * (1 + d_states) + max(t.nbytes for t in chain(G.parameters(), D.parameters()))
+    on_device = per_process * (1 if device.type == "cuda" else params.processes)
+    return Need(device=on_device, host=checkpoint * params.processes)
 
 
 def to_uint8(images: torch.Tensor) -> torch.Tensor:

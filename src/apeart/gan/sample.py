@@ -8,8 +8,9 @@ import torch
 from torch import nn
 
 from apeart.core.checkpoint import read_model_file, save_checkpoint
-from apeart.gan.models import Generator, to_uint8
 from apeart.core.errors import ApeartError
+from apeart.core.memory import Need, inference_peak, layer_outputs
+from apeart.gan.models import IMAGE_BYTES, Generator, to_uint8
 
 
 class GeneratorFileError(ApeartError, ValueError):
@@ -54,3 +55,11 @@ def sample_batches(G: Generator, nz: int, batches: int, batch_size: int, seed: i
             z = torch.randn(batch_size, nz, 1, 1, generator=rng).to(device)
             out.append(to_uint8(G(z)))
     return out
+
+
+def sampling_need(G: nn.Module, nz: int, batches: int, batch_size: int) -> Need:
+    """Bytes `sample_batches` and sample_styles allocate, an upper-ish bound: on G's device the layer peak for one
+    batch (core.memory.inference_peak; it also bounds `to_uint8`'s three float copies, which come after the layers'
+    memory is freed); on the host every batch kept as uint8, and a grid of one batch with its PIL copy."""
+    per_image = inference_peak(layer_outputs(G, torch.empty(1, nz, 1, 1, device="meta")))
+    return Need(device=batch_size * per_image, host=batch_size * IMAGE_BYTES * (batches + 2))

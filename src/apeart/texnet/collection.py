@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import hashlib
 import multiprocessing
-import os
 import signal
 import warnings
 from collections.abc import Callable, Iterator
@@ -27,9 +26,10 @@ from PIL import Image
 from torchvision.transforms.functional import pil_to_tensor
 
 from apeart.texnet.params import TexnetParams
-from apeart.core.distributed import end_with_parent
 from apeart.core.files import png_bytes, remove_temps
 from apeart.core.grids import to_pil
+from apeart.core.lifetime import spawned_children_end_with_me
+from apeart.core.memory import Need, inference_peak, layer_outputs, module_bytes, private_rss, require
 from apeart.core.resume import read_finished, resume_key, save_finished
 from apeart.core.runtime import fast_layout
 from apeart.texnet.inference import InferenceNet
@@ -110,10 +110,10 @@ def stylise(net: Net, image: torch.Tensor, token: str, scale: float, seed: int, 
 
 
 _worker: dict = {}
+RUNTIME = 64 * 2**20  # a worker's TorchScript graph and oneDNN's kernel cache, once it has stylised an image
 
 
-def _start(model: Path, params: TexnetParams, parent: int) -> None:
-    end_with_parent(parent)()  # a SIGKILLed stage leaves no worker behind
+def _start(model: Path, params: TexnetParams) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C: the parent reports it once and stops the pool
     torch.set_num_threads(1)
     _worker.update(net=load_model(model, torch.device("cpu")), params=params)
@@ -131,6 +131,17 @@ def _stylise_file(job: tuple[str, Path, Path]) -> str:
     name, source, work = job
     return _render(_worker["net"], pil_to_tensor(Image.open(source).convert("RGB")), name, _worker["params"],
                    work, torch.device("cpu"))
+
+
+def worker_need(net: TextureNet, size: int) -> int:
+    """Bytes one worker process allocates, an upper-ish bound: this process's private memory now
+    (core.memory.private_rss: a spawned worker imports what this process imported, the stage script being its
+    main module too), RUNTIME, three copies of the weights (read, folded, frozen) and the layer peak of one `size`
+    image (core.memory.inference_peak)."""
+    meta = torch.device("meta")
+    image, noise = torch.empty(1, 3, size, size, device=meta), net.noise(1, size, 1.0, device=meta)
+    peak = inference_peak(layer_outputs(net, image, noise))
+    return private_rss() + RUNTIME + 3 * module_bytes(net) + peak
 
 
 def work_key(model: Path, params: TexnetParams, folder: Path, names: list[str]) -> str:
@@ -161,10 +172,14 @@ def stylise_collection(model: Path, params: TexnetParams, folder: Path, names: l
             image = pil_to_tensor(Image.open(folder / f"{name}.png").convert("RGB"))
             on_image(_render(net, image, name, params, work, device))
         return
+    workers = min(params.workers, len(todo))
+    require("texnet.workers", Need(workers * worker_need(net, params.size)), f"{workers} processes at {params.size} px")
     context = multiprocessing.get_context("spawn")  # a fresh interpreter: no OpenMP state forked mid-use
-    pool = ProcessPoolExecutor(params.workers, context, initializer=_start, initargs=(model, params, os.getpid()))
+    pool = ProcessPoolExecutor(workers, context, initializer=_start, initargs=(model, params))
     try:
-        for done in as_completed([pool.submit(_stylise_file, (n, folder / f"{n}.png", work)) for n in todo]):
+        with spawned_children_end_with_me():  # a SIGKILLed stage leaves no worker behind (submit starts them)
+            futures = [pool.submit(_stylise_file, (n, folder / f"{n}.png", work)) for n in todo]
+        for done in as_completed(futures):
             on_image(done.result())
     except BrokenProcessPool:
         raise TexnetError(f"a texnet.workers process died (killed by the OOM killer?) with images left; the finished "

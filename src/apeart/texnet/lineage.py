@@ -6,6 +6,7 @@ from pathlib import Path
 
 from apeart.core.csvfiles import write_csv
 from apeart.core.files import write_bytes
+from apeart.core.images import image_bytes
 from apeart.core.resume import ResumeError, read_finished
 from apeart.nst.inputs import image_files
 from apeart.texnet.data import GAN_STYLES
@@ -27,7 +28,7 @@ def style_record(source: str, batch: int, style_dir: str, sample_model: str) -> 
         folder, label = Path(style_dir), f"paintings {style_dir}"
     digest = hashlib.sha256()
     for path in image_files(folder):
-        digest.update(path.name.encode() + hashlib.sha256(path.read_bytes()).digest())
+        digest.update(path.name.encode() + hashlib.sha256(image_bytes(path)).digest())  # a FIFO is refused, not read
     return f"{label} sha256={digest.hexdigest()}"
 
 

@@ -12,6 +12,7 @@ from apeart.core.datasets import load_pngs
 from apeart.core.distributed import join_training, leave, relaunch_under_torchrun
 from apeart.core.metrics import last_epoch_mean, write_curves, write_metrics
 from apeart.core.runtime import deterministic, machine, peak_rss_mb, resolve_device
+from apeart.core.trainer import TrainingError
 from apeart.texnet.data import held_out_names, style_of, training_set
 from apeart.texnet.models import TexnetError, save_model
 from apeart.texnet.train import TERMS, Trainer, fingerprint
@@ -45,4 +46,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    run_stage("train_texnet", main, TexnetError, BackboneError)
+    run_stage("train_texnet", main, TexnetError, TrainingError, BackboneError)

@@ -17,8 +17,9 @@ from apeart.core.files import save_png, write_bytes
 from apeart.core.grids import grid, to_pil
 from apeart.core.metrics import last_epoch_mean, write_curves, write_metrics
 from apeart.core.runtime import deterministic, machine, peak_rss_mb, resolve_device
+from apeart.core.trainer import TrainingError
 from apeart.vaegan.sample import save_decoder
-from apeart.vaegan.train import TrainingError, Trainer, fingerprint, latent_walk, reconstruct
+from apeart.vaegan.train import Trainer, fingerprint, latent_walk, reconstruct
 
 MODELS, REPORTS = Path("models/vaegan"), Path("reports/vaegan")
 
@@ -41,9 +42,9 @@ def main() -> None:
         return
 
     nrow = max(1, int(params.grid_size ** 0.5))
-    for epoch, images in state.grids.items():
+    for epoch, images in trainer.grids.items():
         save_png(to_pil(grid(images, nrow)), REPORTS / "progress" / f"epoch_{epoch:03d}.png")
-    save_png(to_pil(grid(state.grids[params.epochs], nrow)), REPORTS / "samples.png")
+    save_png(to_pil(grid(trainer.grids[params.epochs], nrow)), REPORTS / "samples.png")
     # Real | reconstruction pairs, and walks between two real apes through the encoder (the DCGAN has none).
     pick = torch.randperm(len(data), generator=torch.Generator().manual_seed(params.seed))
     real = data[pick[:32]]

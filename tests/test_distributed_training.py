@@ -56,7 +56,8 @@ import apeart, torch
 import defaults
 from ddp_probe import probed
 from apeart.core.distributed import join_training, leave
-from apeart.gan.train import Trainer, TrainingError
+from apeart.core.trainer import TrainingError
+from apeart.gan.train import Trainer
 
 out, processes = Path(sys.argv[1]), int(sys.argv[2])
 frozen = os.environ.get("FROZEN_BN") == "1"  # BatchNorm on running statistics, no DiffAugment or EMA
@@ -85,7 +86,8 @@ import apeart, torch
 import defaults
 from ddp_probe import probed
 from apeart.core.distributed import join_training, leave
-from apeart.vaegan.train import Trainer, TrainingError
+from apeart.core.trainer import TrainingError
+from apeart.vaegan.train import Trainer
 
 out, processes = Path(sys.argv[1]), int(sys.argv[2])
 frozen = os.environ.get("FROZEN_BN") == "1"  # BatchNorm on running statistics

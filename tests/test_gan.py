@@ -18,9 +18,9 @@ from apeart.gan.augment import FUNCTIONS, cutout, diff_augment, translation
 from apeart.core.checkpoint import payload_digest
 from apeart.gan.models import Discriminator, Generator, init_weights
 from apeart.gan.sample import load_generator, sample_batches, save_generator
+from apeart.core.trainer import TrainingError
 from apeart.gan.train import (
     Trainer,
-    TrainingError,
     ema_beta,
     fingerprint,
     loss_warning,

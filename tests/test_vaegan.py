@@ -14,9 +14,9 @@ from apeart.core.config import ParamsError, VaeganParams
 from apeart.gan.sample import sample_batches
 from apeart.vaegan.models import DcganDecoder, Discriminator, Encoder, LarsenDecoder, seeded_networks
 from apeart.vaegan.sample import load_decoder, save_decoder
+from apeart.core.trainer import TrainingError
 from apeart.vaegan.train import (
     Trainer,
-    TrainingError,
     feature_llike,
     kl_divergence,
     latent_walk,

@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import torch
@@ -30,19 +29,14 @@ from torch import Tensor, nn
 from torch.func import functional_call
 from tqdm import tqdm
 
-from apeart.core.checkpoint import load_checkpoint, save_checkpoint
 from apeart.core.config import VaeganParams, as_dict
-from apeart.core.distributed import barrier, data_parallel, even_batches, mean_over_ranks
-from apeart.core.progress import progress
+from apeart.core.distributed import data_parallel, even_batches, mean_over_ranks
+from apeart.core.trainer import EpochTrainer
 from apeart.gan.models import to_uint8
 from apeart.vaegan.models import Discriminator, Encoder, seeded_networks
 
 DIVERGED = 1e6  # an L_llike/KL this large (or a BCE of ~1e6) means the run is broken
 CURVES = ("kl", "llike", "d_loss", "dec_gan", "d_real", "d_fake")
-
-
-class TrainingError(RuntimeError):
-    """Training diverged, or a checkpoint does not belong to this configuration."""
 
 
 class ScaleGrad(torch.autograd.Function):
@@ -97,34 +91,26 @@ def fingerprint(params: VaeganParams, data: Tensor) -> str:
     return digest.hexdigest()[:16]
 
 
-@dataclass
-class TrainState:
-    """Everything a checkpoint holds besides the networks and optimisers."""
-
-    epoch: int = 0
-    step: int = 0
-    history: list[dict[str, float]] = field(default_factory=list)
-    grids: dict[int, Tensor] = field(default_factory=dict)
-
-
 def _optimiser(params: VaeganParams, module: nn.Module) -> torch.optim.Optimizer:
     if params.optimizer == "rmsprop":
         return torch.optim.RMSprop(module.parameters(), lr=params.lr)
     return torch.optim.Adam(module.parameters(), lr=params.lr, betas=(params.beta1, params.beta2))
 
 
-class Trainer:
-    """Holds E, Dec, D, their optimisers and RNG; `run` trains to `params.epochs`, checkpointing each epoch.
+class Trainer(EpochTrainer):
+    """Holds E, Dec, D, their optimisers and RNG; `run` (core.trainer) trains to `params.epochs`, checkpointing each epoch.
 
     Under torchrun (`world` > 1) every rank draws the whole batch's order and noise from the one shared RNG and
     trains on its slice, each network in DDP; the losses the equilibrium rule reads are averaged over the
     ranks, so all take the same decision. Rank 0's checkpoint (the RNG included) resumes them all."""
 
+    stage = "train_vaegan"
+
     def __init__(self, params: VaeganParams, data: Tensor, device: torch.device, checkpoint: Path,
                  rank: int = 0, world: int = 1) -> None:
-        self.params, self.data, self.device, self.checkpoint = params, data, device, checkpoint
-        self.rank, self.world = rank, world
-        self.key = fingerprint(params, data)
+        super().__init__(fingerprint(params, data), params.epochs, checkpoint, device, rank, world)
+        self.params, self.data = params, data
+        self.steps_per_epoch = len(self._batches(torch.arange(len(data))))
         self.rng = torch.Generator().manual_seed(params.seed)
         E, Dec, D = seeded_networks(params)
         self.E, self.Dec, self.D = E.to(device), Dec.to(device), D.to(device)
@@ -132,8 +118,7 @@ class Trainer:
         self.E_ddp, self.Dec_ddp, self.D_ddp = (data_parallel(m, world) for m in (self.E, self.Dec, self.D))
         self.opt_e, self.opt_dec, self.opt_d = (_optimiser(params, m) for m in (self.E, self.Dec, self.D))
         self.fixed_z = torch.randn(params.grid_size, params.latent, generator=self.rng).to(device)
-        self.state = TrainState()
-        self.resumed_from = 0  # the epoch `run` started from (a resumed run trains only the rest)
+        self.grids: dict[int, Tensor] = {}
 
     def sample_fixed(self) -> Tensor:
         """The decoder's images (eval mode) for the fixed prior noise, as uint8."""
@@ -144,33 +129,19 @@ class Trainer:
         self.Dec.train(was)
         return images
 
-    def save(self) -> None:
-        """Write the checkpoint atomically (temp file + rename); under torchrun rank 0 writes it."""
-        if self.rank == 0:
-            self._write()
-        barrier(self.world)  # no rank starts the next epoch before the checkpoint is on disk
-
-    def _write(self) -> None:
-        save_checkpoint(self.checkpoint, {
-            "fingerprint": self.key, "epoch": self.state.epoch, "step": self.state.step,
-            "history": self.state.history, "grids": {str(k): v for k, v in self.state.grids.items()},
+    def payload(self) -> dict:
+        return {
+            "grids": {str(k): v for k, v in self.grids.items()},
             "E": self.E.state_dict(), "Dec": self.Dec.state_dict(), "D": self.D.state_dict(),
             "opt_e": self.opt_e.state_dict(), "opt_dec": self.opt_dec.state_dict(), "opt_d": self.opt_d.state_dict(),
             "rng": self.rng.get_state(),
-        })
+        }
 
-    def load(self) -> bool:
-        """Resume from an intact checkpoint of this configuration (a damaged one is reported and ignored)."""
-        payload = load_checkpoint(self.checkpoint, self.device, "train_vaegan", self.key, TrainingError,
-                                report=self.rank == 0)
-        if payload is None:
-            return False
+    def restore(self, payload: dict) -> None:
         for name in ("E", "Dec", "D", "opt_e", "opt_dec", "opt_d"):
             getattr(self, name).load_state_dict(payload[name])
         self.rng.set_state(payload["rng"])
-        grids = {int(k): v for k, v in payload["grids"].items()}
-        self.state = TrainState(payload["epoch"], payload["step"], payload["history"], grids)
-        return True
+        self.grids = {int(k): v for k, v in payload["grids"].items()}
 
     def losses(self, real: Tensor) -> dict[str, Tensor]:
         """One batch's forward pass: the three losses (means), the decoder's GAN objective, D's mean outputs,
@@ -232,10 +203,8 @@ class Trainer:
                 update_d = update_dec = True
         bad = [k for k, v in values.items() if not torch.isfinite(torch.tensor(v)) or abs(v) > DIVERGED]
         if bad:
-            kept = (f"last good checkpoint (epoch {self.state.epoch}) kept" if self.state.epoch
-                    else "no checkpoint yet (it is written after each epoch)")
-            raise TrainingError(f"non-finite or diverged {bad[0]} ({values[bad[0]]:.3g}) at epoch {self.state.epoch + 1}, "
-                                f"step {self.state.step + 1}; lower vaegan.lr; {kept}")
+            raise self.fault(f"non-finite or diverged {bad[0]} ({values[bad[0]]:.3g})", self.state.epoch + 1,
+                             self.state.step + 1, "; lower vaegan.lr")
         self.opt_e.step()
         if update_dec:
             self.opt_dec.step()
@@ -249,9 +218,8 @@ class Trainer:
         return [b for b in even_batches(order, self.params.batch_size, self.world) if len(b) >= 2 * self.world]
 
     def _epoch(self, epoch: int, bar: tqdm) -> None:
-        p, data = self.params, self.data
+        data = self.data
         order = torch.randperm(len(data), generator=self.rng)
-        bar.set_description(f"train_vaegan epoch {epoch + 1}/{p.epochs}")
         for idx in self._batches(order):
             real = data[idx[self.rank :: self.world]].to(self.device).float().div_(127.5).sub_(1)
             values = self.step(real)
@@ -259,22 +227,13 @@ class Trainer:
             self.state.history.append({"step": self.state.step, "epoch": epoch + 1, **values})
             bar.update()
 
-    def run(self) -> TrainState:
-        """Train (resuming when a matching checkpoint exists) and return the final state."""
-        if not self.load():
-            self.state.grids[0] = self.sample_fixed()
-        self.resumed_from = self.state.epoch
-        p = self.params
-        steps_per_epoch = len(self._batches(torch.arange(len(self.data))))
-        with progress(total=p.epochs * steps_per_epoch, initial=self.state.step, unit="step",
-                      disable=self.rank > 0) as bar:
-            for epoch in range(self.state.epoch, p.epochs):
-                self._epoch(epoch, bar)
-                self.state.epoch = epoch + 1
-                if self.state.epoch % p.grid_every == 0 or self.state.epoch in (p.epochs // 2, p.epochs):
-                    self.state.grids[self.state.epoch] = self.sample_fixed()
-                self.save()
-        return self.state
+    def start(self) -> None:
+        self.grids[0] = self.sample_fixed()
+
+    def end_epoch(self) -> None:
+        epoch, p = self.state.epoch, self.params
+        if epoch % p.grid_every == 0 or epoch in (p.epochs // 2, p.epochs):
+            self.grids[epoch] = self.sample_fixed()
 
 
 @torch.no_grad()

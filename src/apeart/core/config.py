@@ -95,10 +95,6 @@ class GanParams:
     real_label_late: float = field(metadata=_range(0, 1, lo_open=True))
     diffaugment: str  # comma list of color, translation, cutout
     ema_decay: float = field(metadata=_range(0, 1))
-    grid_size: int = field(metadata=_range(1, 256))
-    grid_every: int = field(metadata=_range(1))  # epochs between progress grids
-    walk_rows: int = field(metadata=_range(1, 64))  # latent interpolation: walks (rows)
-    walk_steps: int = field(metadata=_range(2, 64))  # and images per walk
     precision: Literal["fp32", "bf16"]  # bf16: autocast (CPUs with AVX512-BF16/AMX, GPUs)
     device: Literal["auto", "cpu", "cuda"]
     loss: Literal["bce", "hinge"]  # hinge: Lim & Ye 2017 (real_label does not apply)
@@ -157,10 +153,6 @@ class VaeganParams:
     lr: float = field(metadata=_range(0, lo_open=True))
     beta1: float = field(metadata=_range(0, 1, hi_open=True))  # adam only
     beta2: float = field(metadata=_range(0, 1, hi_open=True))  # adam only
-    grid_size: int = field(metadata=_range(1, 256))
-    grid_every: int = field(metadata=_range(1))
-    walk_rows: int = field(metadata=_range(1, 64))  # latent walks between two real apes (rows)
-    walk_steps: int = field(metadata=_range(2, 64))
     device: Literal["auto", "cpu", "cuda"]
 
     def __post_init__(self) -> None:
@@ -168,6 +160,24 @@ class VaeganParams:
         if self.batch_size < 2 * self.processes:
             raise ParamsError(f"vaegan.batch_size: {self.batch_size} gives a rank fewer than 2 images; BatchNorm "
                               f"needs 2 per process (vaegan.processes {self.processes})")
+
+
+FIXED_SAMPLES = 64  # fixed-noise images train_gan and train_vaegan save after every epoch, for the figure stages
+
+
+@dataclass(frozen=True)
+class FiguresParams:
+    """The figure stages gan_figures and vaegan_figures, drawn from the trained models and their saved
+    fixed-noise samples: no key here re-runs training."""
+
+    gan_grid_size: int = field(metadata=_range(1, FIXED_SAMPLES))  # fixed-noise samples per progress grid
+    gan_grid_every: int = field(metadata=_range(1))  # epochs between progress grids
+    gan_walk_rows: int = field(metadata=_range(1, 64))  # latent interpolation: walks (rows)
+    gan_walk_steps: int = field(metadata=_range(2, 64))  # and images per walk
+    vaegan_grid_size: int = field(metadata=_range(1, FIXED_SAMPLES))
+    vaegan_grid_every: int = field(metadata=_range(1))
+    vaegan_walk_rows: int = field(metadata=_range(1, 64))  # latent walks between two real apes (rows)
+    vaegan_walk_steps: int = field(metadata=_range(2, 64))
 
 
 @dataclass(frozen=True)
@@ -262,6 +272,7 @@ class Params:
     gan: GanParams
     evaluate: EvaluateParams
     vaegan: VaeganParams
+    figures: FiguresParams
     sample: SampleParams
     nst: NstParams
     texnet: TexnetParams

@@ -1,4 +1,5 @@
-"""DCGAN training loop with per-epoch checkpoints that make a killed run resume exactly."""
+"""DCGAN training loop with per-epoch checkpoints that make a killed run resume exactly, saving the sampler's
+images for a fixed noise after every epoch (the figure stages draw them)."""
 from __future__ import annotations
 
 import hashlib
@@ -11,7 +12,7 @@ from torch.optim.lr_scheduler import LambdaLR
 from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 from tqdm import tqdm
 
-from apeart.core.config import GanParams, as_dict
+from apeart.core.config import FIXED_SAMPLES, GanParams, as_dict
 from apeart.core.distributed import data_parallel, even_batches, gather_objects, mean_over_ranks
 from apeart.core.runtime import fast_layout
 from apeart.core.trainer import EpochTrainer
@@ -90,7 +91,8 @@ class Trainer(EpochTrainer):
 
     With `ema_decay > 0` it also keeps `G_ema`, an exponential moving average of G's weights (the module
     of a torch.optim.swa_utils.AveragedModel, `ema`); `sampler` is the network to draw images from (G_ema
-    when enabled, else G).
+    when enabled, else G). `samples[e]` holds the sampler's images for the fixed noise after epoch e (0: the
+    initialisation); that noise comes from a generator of its own, so the samples never move the training RNG.
     """
 
     stage = "train_gan"
@@ -126,8 +128,9 @@ class Trainer(EpochTrainer):
         total = params.epochs * self.steps_per_epoch
         self.schedulers = [LambdaLR(opt, lambda step: lr_factor(step, total, params.lr_decay_from))
                            for opt in (self.opt_g, self.opt_d)]
-        self.fixed_z = torch.randn(params.grid_size, params.nz, 1, 1, generator=self.rng).to(device)
-        self.grids: dict[int, torch.Tensor] = {}
+        noise = torch.Generator().manual_seed(params.seed)
+        self.fixed_z = torch.randn(FIXED_SAMPLES, params.nz, 1, 1, generator=noise).to(device)
+        self.samples: list[torch.Tensor] = []
 
     @property
     def sampler(self) -> Generator:
@@ -152,10 +155,11 @@ class Trainer(EpochTrainer):
         self.ema.update_parameters(self.G)
 
     def payload(self) -> dict:
-        """The networks, optimisers, schedulers and RNG; under torchrun also every rank's DiffAugment generator."""
+        """The samples, networks, optimisers, schedulers and RNG; under torchrun also every rank's DiffAugment
+        generator."""
         extra = {} if self.world == 1 else {"aug_rngs": gather_objects(self.aug_rng.get_state(), self.world)}
         return {
-            "grids": {str(k): v for k, v in self.grids.items()},
+            "samples": self.samples,
             "G": self.G.state_dict(),
             "G_ema": self.G_ema.state_dict() if self.G_ema is not None else None,
             "D": self.D.state_dict(),
@@ -178,7 +182,7 @@ class Trainer(EpochTrainer):
         self.rng.set_state(payload["rng"])
         if self.world > 1:
             self.aug_rng.set_state(payload["aug_rngs"][self.rank])
-        self.grids = {int(k): v for k, v in payload["grids"].items()}
+        self.samples = list(payload["samples"])
 
     def _autocast(self) -> torch.autocast:
         """bf16 autocast for the forward passes when `precision: bf16`; a no-op for fp32."""
@@ -236,9 +240,7 @@ class Trainer(EpochTrainer):
         self.record(epoch, ("d_loss", "g_loss", "d_real", "d_fake"), values.tolist())
 
     def start(self) -> None:
-        self.grids[0] = self.sample_fixed()
+        self.samples.append(self.sample_fixed())
 
     def end_epoch(self) -> None:
-        epoch, p = self.state.epoch, self.params
-        if epoch % p.grid_every == 0 or epoch in (p.epochs // 2, p.epochs):
-            self.grids[epoch] = self.sample_fixed()
+        self.samples.append(self.sample_fixed())

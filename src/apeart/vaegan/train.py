@@ -29,11 +29,11 @@ from torch import Tensor, nn
 from torch.func import functional_call
 from tqdm import tqdm
 
-from apeart.core.config import VaeganParams, as_dict
+from apeart.core.config import FIXED_SAMPLES, VaeganParams, as_dict
 from apeart.core.distributed import data_parallel, even_batches, mean_over_ranks
 from apeart.core.trainer import EpochTrainer
 from apeart.gan.models import to_uint8
-from apeart.vaegan.models import Discriminator, Encoder, seeded_networks
+from apeart.vaegan.models import Discriminator, seeded_networks
 
 DIVERGED = 1e6  # an L_llike/KL this large (or a BCE of ~1e6) means the run is broken
 CURVES = ("kl", "llike", "d_loss", "dec_gan", "d_real", "d_fake")
@@ -102,7 +102,9 @@ class Trainer(EpochTrainer):
 
     Under torchrun (`world` > 1) every rank draws the whole batch's order and noise from the one shared RNG and
     trains on its slice, each network in DDP; the losses the equilibrium rule reads are averaged over the
-    ranks, so all take the same decision. Rank 0's checkpoint (the RNG included) resumes them all."""
+    ranks, so all take the same decision. Rank 0's checkpoint (the RNG included) resumes them all.
+    `samples[e]` holds the decoder's images for a fixed prior noise after epoch e (0: the initialisation), that
+    noise drawn from a generator of its own."""
 
     stage = "train_vaegan"
 
@@ -117,8 +119,9 @@ class Trainer(EpochTrainer):
         # Dec runs twice per step: one backward still gives each parameter one summed gradient to average.
         self.E_ddp, self.Dec_ddp, self.D_ddp = (data_parallel(m, world) for m in (self.E, self.Dec, self.D))
         self.opt_e, self.opt_dec, self.opt_d = (_optimiser(params, m) for m in (self.E, self.Dec, self.D))
-        self.fixed_z = torch.randn(params.grid_size, params.latent, generator=self.rng).to(device)
-        self.grids: dict[int, Tensor] = {}
+        noise = torch.Generator().manual_seed(params.seed)
+        self.fixed_z = torch.randn(FIXED_SAMPLES, params.latent, generator=noise).to(device)
+        self.samples: list[Tensor] = []
 
     def sample_fixed(self) -> Tensor:
         """The decoder's images (eval mode) for the fixed prior noise, as uint8."""
@@ -131,7 +134,7 @@ class Trainer(EpochTrainer):
 
     def payload(self) -> dict:
         return {
-            "grids": {str(k): v for k, v in self.grids.items()},
+            "samples": self.samples,
             "E": self.E.state_dict(), "Dec": self.Dec.state_dict(), "D": self.D.state_dict(),
             "opt_e": self.opt_e.state_dict(), "opt_dec": self.opt_dec.state_dict(), "opt_d": self.opt_d.state_dict(),
             "rng": self.rng.get_state(),
@@ -141,7 +144,7 @@ class Trainer(EpochTrainer):
         for name in ("E", "Dec", "D", "opt_e", "opt_dec", "opt_d"):
             getattr(self, name).load_state_dict(payload[name])
         self.rng.set_state(payload["rng"])
-        self.grids = {int(k): v for k, v in payload["grids"].items()}
+        self.samples = list(payload["samples"])
 
     def losses(self, real: Tensor) -> dict[str, Tensor]:
         """One batch's forward pass: the three losses (means), the decoder's GAN objective, D's mean outputs,
@@ -228,31 +231,7 @@ class Trainer(EpochTrainer):
             bar.update()
 
     def start(self) -> None:
-        self.grids[0] = self.sample_fixed()
+        self.samples.append(self.sample_fixed())
 
     def end_epoch(self) -> None:
-        epoch, p = self.state.epoch, self.params
-        if epoch % p.grid_every == 0 or epoch in (p.epochs // 2, p.epochs):
-            self.grids[epoch] = self.sample_fixed()
-
-
-@torch.no_grad()
-def encode(E: Encoder, images: Tensor, device: torch.device) -> Tensor:
-    """The encoder's means (eval mode) for uint8 images (N, 3, 64, 64): (N, latent)."""
-    E.eval()
-    return E(images.to(device).float().div(127.5).sub(1))[0]
-
-
-@torch.no_grad()
-def reconstruct(E: Encoder, Dec: nn.Module, images: Tensor, device: torch.device) -> Tensor:
-    """Dec(mu(x)) as uint8, eval mode."""
-    return to_uint8(Dec.eval()(encode(E, images, device)))
-
-
-@torch.no_grad()
-def latent_walk(E: Encoder, Dec: nn.Module, a: Tensor, b: Tensor, steps: int, device: torch.device) -> Tensor:
-    """Rows of `steps` uint8 images: Dec of the straight line from mu(a_i) to mu(b_i) (endpoints included)."""
-    za, zb = encode(E, a, device), encode(E, b, device)
-    t = torch.linspace(0, 1, steps, device=device)[None, :, None]
-    z = (1 - t) * za[:, None] + t * zb[:, None]
-    return to_uint8(Dec.eval()(z.reshape(-1, za.shape[1])))
+        self.samples.append(self.sample_fixed())

@@ -18,7 +18,7 @@ from ipfs_server import LoopbackGateway
 from PIL import Image
 
 ROOT = Path(__file__).resolve().parents[1]
-STAGES = ["fetch", "prepare", "train_gan", "evaluate_gan", "sample_styles", "reconstruct", "report"]
+STAGES = ["fetch", "prepare", "train_gan", "evaluate_gan", "gan_figures", "sample_styles", "reconstruct", "report"]
 
 
 def run_stage(name: str, folder: Path, **env: str) -> subprocess.CompletedProcess:
@@ -161,6 +161,14 @@ def test_a_one_image_collection_is_one_line_from_train_vaegan(tmp_path: Path) ->
     Image.new("RGB", (64, 64), "teal").save(tmp_path / "data/prepared/gan/0.png")
     assert one_line(run_stage("train_vaegan", tmp_path)) == (
         "train_vaegan: data/prepared/gan holds 1 image; the VAE-GAN needs at least 2 (data.limit)")
+
+
+@pytest.mark.parametrize(("name", "model"), [("gan_figures", "dcgan"), ("vaegan_figures", "vaegan")])
+def test_a_figure_stage_before_its_training_is_one_line(name: str, model: str, tmp_path: Path) -> None:
+    defaults.write(tmp_path / "params.yaml", {})
+    assert one_line(run_stage(name, tmp_path)) == (
+        f"{name}: models/{model}/generator.pt: no such file; run train_{model.replace('dcgan', 'gan')} (dvc repro) "
+        "to write it again")
 
 
 @pytest.mark.processes

@@ -87,7 +87,8 @@ class RampedEma:
 
 
 class Trainer(EpochTrainer):
-    """Holds G, D, their optimisers and RNG; `run` (core.trainer) trains to `params.epochs`, checkpointing each epoch.
+    """Holds G, D, their optimisers and RNG; `run` (core.trainer) trains to `params.epochs`, checkpointing
+    each epoch.
 
     With `ema_decay > 0` it also keeps `G_ema`, an exponential moving average of G's weights (the module
     of a torch.optim.swa_utils.AveragedModel, `ema`); `sampler` is the network to draw images from (G_ema

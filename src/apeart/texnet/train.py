@@ -80,7 +80,8 @@ class Loss:
 
 
 class Trainer(EpochTrainer):
-    """A texture network, its Adam state and RNG; `run` (core.trainer) trains to texnet.epochs, checkpointing each epoch.
+    """A texture network, its Adam state and RNG; `run` (core.trainer) trains to texnet.epochs, checkpointing
+    each epoch.
 
     Under torchrun (`world` > 1) every rank draws the whole batch's order and noise from the one shared RNG and
     trains on its slice, DDP averaging the gradients: together the ranks compute the one-process batch, and

@@ -98,7 +98,8 @@ def _optimiser(params: VaeganParams, module: nn.Module) -> torch.optim.Optimizer
 
 
 class Trainer(EpochTrainer):
-    """Holds E, Dec, D, their optimisers and RNG; `run` (core.trainer) trains to `params.epochs`, checkpointing each epoch.
+    """Holds E, Dec, D, their optimisers and RNG; `run` (core.trainer) trains to `params.epochs`, checkpointing
+    each epoch.
 
     Under torchrun (`world` > 1) every rank draws the whole batch's order and noise from the one shared RNG and
     trains on its slice, each network in DDP; the losses the equilibrium rule reads are averaged over the

@@ -14,23 +14,23 @@ Configs (env set before torch loads; threads and mkldnn set after core.runtime.d
   nomkldnn  torch.backends.mkldnn.enabled = False
   a_b_c     those levers together
 usage: python benchmarks/bench_determinism.py [--workloads gan,nst,texnet] [--configs current,avx2,...] [--reps 3]
-       [--gan-steps 200] [--nst-steps 10] [--texnet-steps 12] [--json benchmarks/results/determinism.json]
+       [--gan-steps 200] [--nst-steps 10] [--texnet-steps 12] [--out benchmarks/results/bench_determinism.jsonl]
 """
 from __future__ import annotations
 
 import argparse
 import dataclasses
-import datetime
 import hashlib
 import json
 import os
-import platform
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
+
+from harness import provenance, record  # no torch: a child sets its environment before loading it
 
 ROOT = Path(__file__).resolve().parents[1]
 AVX2 = {"ATEN_CPU_CAPABILITY": "avx2", "ONEDNN_MAX_CPU_ISA": "AVX2"}
@@ -61,7 +61,7 @@ def child(workload: str, steps: int, threads: int | None, mkldnn: bool) -> dict:
     import torch
     from tqdm import tqdm
 
-    from apeart.core.config import load_params
+    from apeart.params import load_params
     from apeart.core.runtime import deterministic
 
     def configure(seed: int) -> None:
@@ -114,20 +114,6 @@ def child(workload: str, steps: int, threads: int | None, mkldnn: bool) -> dict:
             "mkldnn": torch.backends.mkldnn.enabled, "cpu_capability": torch.backends.cpu.get_cpu_capability()}
 
 
-def cpu_model() -> str:
-    for line in Path("/proc/cpuinfo").read_text().splitlines():
-        if line.startswith("model name"):
-            return line.split(":", 1)[1].strip()
-    return platform.processor()
-
-
-def git_rev() -> str:
-    proc = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True)
-    dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=ROOT,
-                           capture_output=True, text=True).stdout.strip()
-    return proc.stdout.strip() + ("-dirty" if dirty else "")
-
-
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--workloads", default="gan,nst,texnet")
@@ -136,21 +122,22 @@ def main() -> None:
     ap.add_argument("--gan-steps", type=int, default=200)
     ap.add_argument("--nst-steps", type=int, default=10)
     ap.add_argument("--texnet-steps", type=int, default=12)
-    ap.add_argument("--json", type=Path, default=ROOT / "benchmarks/results/determinism.json")
+    ap.add_argument("--out", type=Path, default=ROOT / "benchmarks/results/bench_determinism.jsonl",
+                    help="where the rows are appended, one per run")
     ap.add_argument("--child", nargs=4, metavar=("WORKLOAD", "STEPS", "THREADS", "MKLDNN"), help=argparse.SUPPRESS)
     a = ap.parse_args()
     if a.child:
         workload, steps, threads, mkldnn = a.child
         print("RESULT " + json.dumps(child(workload, int(steps), int(threads) or None, mkldnn == "1")))
         return
-    import torch
+    from apeart.params import load_params  # loads torch: after the --child branch, which sets its env first
 
+    params = load_params(ROOT / "params.yaml")
+    sections = {"gan": dataclasses.asdict(params.gan), "nst": {**dataclasses.asdict(params.nst), "style_batch": params.sample.batch_size},
+                "texnet": dataclasses.asdict(params.texnet)}
     steps = {"gan": a.gan_steps, "nst": a.nst_steps, "texnet": a.texnet_steps}
     configs, workloads = a.configs.split(","), a.workloads.split(",")
     base_env = {k: v for k, v in os.environ.items() if k not in LEVER_ENV}
-    provenance = {"git_rev": git_rev(), "torch": torch.__version__, "cpu": cpu_model(), "nproc": os.cpu_count(),
-                  "python": platform.python_version(),
-                  "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")}
     rows = []
     for rep in range(a.reps):
         for workload in workloads:
@@ -163,24 +150,22 @@ def main() -> None:
                 if proc.returncode:
                     raise SystemExit(f"{workload}/{name} failed:\n{proc.stdout}\n{proc.stderr}")
                 result = json.loads(proc.stdout.split("RESULT ", 1)[1])
-                row = {**provenance, "workload": workload, "steps": steps[workload], "config": name,
-                       "env": config["env"], "rep": rep, "loadavg_1m": round(load, 2), **result}
-                rows.append(row)
+                rows.append(record(a.out, {workload: sections[workload], "workload": workload,
+                                           "steps": steps[workload], "config": name, **config},
+                                   {"rep": rep, "child": result}))
                 print(f"rep {rep} {workload:6s} {name:24s} {result['seconds']:7.2f}s threads {result['threads']} "
                       f"{result['cpu_capability']:7s} sha {result['sha']} load {load:.2f}", flush=True)
-    print(f"\n{provenance}")
+    print(f"\n{provenance()}")
     print(f"{'workload':8s} {'config':24s} {'median s':>9s} {'ratio':>6s}  bytes vs current")
     for workload in workloads:
-        med = {n: statistics.median(r["seconds"] for r in rows if r["workload"] == workload and r["config"] == n)
-               for n in configs}
-        shas = {n: {r["sha"] for r in rows if r["workload"] == workload and r["config"] == n} for n in configs}
+        mine = [r for r in rows if r["config"]["workload"] == workload]
+        med = {n: statistics.median(r["child"]["seconds"] for r in mine if r["config"]["config"] == n) for n in configs}
+        shas = {n: {r["child"]["sha"] for r in mine if r["config"]["config"] == n} for n in configs}
         ref = configs[0]
         for n in configs:
             same = "run-to-run varies!" if len(shas[n]) > 1 else ("same" if shas[n] == shas[ref] else "differ")
             print(f"{workload:8s} {n:24s} {med[n]:9.2f} {med[n] / med[ref]:6.2f}  {same} ({', '.join(shas[n])})")
-    a.json.parent.mkdir(parents=True, exist_ok=True)
-    a.json.write_text(json.dumps(rows, indent=1) + "\n")
-    print(f"rows: {a.json}")
+    print(f"rows: {a.out}")
 
 
 if __name__ == "__main__":

@@ -29,15 +29,12 @@ compile time (first epoch minus a steady one) against the time saved over a defa
 weights after one epoch equal ours bit for bit (fresh trainers, same seed); for torch.compile, whether one
 forward of G and D equals the eager one.
 
-Each result row records its CPU, which moves the floor by 4x: on a 2-core AMD EPYC (2026-12-02) the 2048^3 sgemm
-(MKL) is no hard floor (at the paper config our oneDNN convolutions outrun it, ~0.6x); on an Intel Xeon with AMX
-(2026-12-03) it runs 4x faster and the default's small convolutions do not follow (~6x).
+Each result row records its provenance (harness.record), the CPU among it: the CPU moves the floor by up to 4x.
 """
 from __future__ import annotations
 
 import argparse
 import dataclasses
-import json
 import os
 import statistics
 import sys
@@ -53,17 +50,19 @@ from torch import nn
 from torchvision import datasets, transforms
 
 from apeart.collection.demo import generate
-from apeart.core.config import GanParams, load_params
+from apeart.gan.params import GanParams
+from apeart.params import load_params
 from apeart.core.datasets import load_pngs
 from apeart.core.distributed import even_batches
 from apeart.core.runtime import fast_layout
 from apeart.gan.models import Discriminator, Generator, init_weights
 from apeart.gan.train import Trainer, ema_beta
 from apeart.prepare import prepare_images
+from harness import conv_flops, cpu_model, interleaved, record, sgemm_rate
 
 ROOT = Path(__file__).resolve().parents[1]
 CONFIGS = {
-    "default": {"batch_size": 16, "ngf": 32, "ndf": 16},  # issue 16's fixed config: params.yaml until 2026-12-03
+    "default": {"batch_size": 16, "ngf": 32, "ndf": 16},  # issue 16's fixed config
     "paper": {"batch_size": 64, "ngf": 64, "ndf": 64},  # Radford et al.
     "params.yaml": {},  # the default run's own
 }
@@ -78,24 +77,10 @@ def default_run_steps() -> int:
 # --- FLOP floor ----------------------------------------------------------------------------------------
 
 
-def conv_flops(net: nn.Module, size: int) -> list[float]:
-    """Forward FLOPs (2 per multiply-add) of each conv layer of G or D for one sample, in order."""
-    flops = []
-    h = 1 if isinstance(net, Generator) else size
-    for m in net.modules():
-        if isinstance(m, nn.ConvTranspose2d):  # MACs = c_in * c_out * k^2 per input pixel
-            flops.append(2.0 * m.in_channels * m.out_channels * m.kernel_size[0] * m.kernel_size[1] * h * h)
-            h = (h - 1) * m.stride[0] - 2 * m.padding[0] + m.kernel_size[0]
-        elif isinstance(m, nn.Conv2d):  # MACs = c_in * c_out * k^2 per output pixel
-            h = (h + 2 * m.padding[0] - m.kernel_size[0]) // m.stride[0] + 1
-            flops.append(2.0 * m.in_channels * m.out_channels * m.kernel_size[0] * m.kernel_size[1] * h * h)
-    return flops
-
-
 def step_flops(params: GanParams) -> tuple[float, float]:
     """(floor, strict) FLOPs of one training step at `params` (see the module docstring)."""
-    g = conv_flops(Generator(params.nz, params.ngf), 64)
-    d = conv_flops(Discriminator(params.ndf), 64)
+    g = conv_flops(Generator(params.nz, params.ngf), torch.zeros(1, params.nz, 1, 1))
+    d = conv_flops(Discriminator(params.ndf), torch.zeros(1, 3, 64, 64))
     fg, fd = sum(g), sum(d)
     floor = 3 * fg + 3 * (3 * fd)  # G fwd+bwd; D fwd+bwd on real, fake, and fake for G's step
     # strict: z and the images need no gradient; G's step needs D's input gradients, not its weights'.
@@ -111,7 +96,7 @@ def layer_times(params: GanParams, repeats: int) -> tuple[list[dict], float]:
     for name, net, x, passes in (("G", Generator(params.nz, params.ngf), torch.randn(params.batch_size, params.nz, 1, 1), 1),
                                  ("D", Discriminator(params.ndf), torch.randn(params.batch_size, 3, 64, 64), 3)):
         convs = [m for m in net.main if isinstance(m, (nn.Conv2d, nn.ConvTranspose2d))]
-        for m, flops in zip(convs, conv_flops(net, 64)):
+        for m, flops in zip(convs, conv_flops(net, x[:1])):
             m.to(memory_format=fmt)
             x_in = x.contiguous(memory_format=fmt).requires_grad_(True)
             times = []
@@ -127,18 +112,6 @@ def layer_times(params: GanParams, repeats: int) -> tuple[list[dict], float]:
             with torch.no_grad():  # the next conv's input has this one's output shape (BatchNorm, activations keep it)
                 x = torch.randn_like(m(x_in))
     return rows, step_s
-
-
-def sgemm_rate(n: int = 2048, tries: int = 5) -> float:
-    """The best of `tries` float32 n^3 matmuls, FLOP/s (the best: a shared CPU only ever slows it down)."""
-    a, b = torch.randn(n, n), torch.randn(n, n)
-    a @ b
-    best = float("inf")
-    for _ in range(tries):
-        start = time.perf_counter()
-        a @ b
-        best = min(best, time.perf_counter() - start)
-    return 2.0 * n**3 / best
 
 
 # --- the examples loop ---------------------------------------------------------------------------------
@@ -362,12 +335,8 @@ def bench_config(name: str, args: argparse.Namespace, work: Path, compile_: bool
             identical["torch.compile"] = torch.equal(trainer.G(z), x) and torch.equal(trainer.D(x),
                                                                                           trainer.D._orig_mod(x))
 
-    for fn in methods.values():  # warm-up: oneDNN primitives, allocator, page cache
-        fn()
-    times: dict[str, list[float]] = {m: [] for m in methods}
-    for _ in range(args.repeats):  # interleaved
-        for m, fn in methods.items():
-            times[m] += fn()
+    rounds = interleaved(methods, args.repeats)  # after a warm-up round: oneDNN primitives, allocator, page cache
+    times = {m: [step for steps in r for step in steps] for m, r in rounds.items()}
     med = {m: fast(v) for m, v in times.items()}
     median = {m: statistics.median(v) for m, v in times.items()}
     rate = floor_flops / med["floor"]
@@ -382,12 +351,10 @@ def bench_config(name: str, args: argparse.Namespace, work: Path, compile_: bool
             extra = "  bit-identical" if identical[m] else "  numerics differ"
         print(f"  {m:22s} {med[m] * 1e3:8.1f} {med[m] / med['floor']:7.2f} {med[m] / med['ours']:6.2f}   "
               f"{median[m] * 1e3:8.1f} {median[m] / median['floor']:6.2f} {median[m] / median['ours']:5.2f}{extra}")
-        rows.append({"config": name, "method": m, "ms_per_step": round(med[m] * 1e3, 2),
+        rows.append({"method": m, "ms_per_step": round(med[m] * 1e3, 2),
                      "over_floor": round(med[m] / med["floor"], 3), "over_ours": round(med[m] / med["ours"], 3),
                      "median_ms_per_step": round(median[m] * 1e3, 2), "n_steps_timed": len(times[m]),
-                     "bit_identical": identical.get(m),
-                     "batch_size": params.batch_size, "ngf": params.ngf, "ndf": params.ndf, "steps": steps,
-                     "floor_gflop": round(floor_flops / 1e9, 3), "strict_gflop": round(strict_flops / 1e9, 3),
+                     "bit_identical": identical.get(m), "floor_gflop": round(floor_flops / 1e9, 3), "strict_gflop": round(strict_flops / 1e9, 3),
                      "sgemm_gflops": round(rate / 1e9, 1)})
     print(f"  strict floor: {strict_flops / rate * 1e3:.1f} ms/step; ours / strict {med['ours'] * rate / strict_flops:.2f}x")
     if args.layers:
@@ -396,28 +363,18 @@ def bench_config(name: str, args: argparse.Namespace, work: Path, compile_: bool
             print(f"  {r['net']} {r['layer']:34s} {r['ms']:7.2f} ms {r['gflop_s']:7.1f} GFLOP/s")
         print(f"  convolutions of one step (G once, D three times): {conv_s * 1e3:.1f} ms = "
               f"{conv_s / med['floor']:.2f}x the floor, {conv_s / med['ours']:.2f} of ours")
-        rows.append({"config": name, "method": "conv layers", "layers": layers, "conv_ms_per_step": round(conv_s * 1e3, 1),
+        rows.append({"method": "conv layers", "layers": layers, "conv_ms_per_step": round(conv_s * 1e3, 1),
                      "over_floor": round(conv_s / med["floor"], 2), "over_ours": round(conv_s / med["ours"], 2)})
     if compile_s is not None:
         run_steps = default_run_steps()  # at this config's step time: exact for --configs params.yaml
         saved = (med["ours"] - med["torch.compile"]) * run_steps
         print(f"  torch.compile: {compile_s:.1f} s to compile (first epoch minus a steady one); saves "
               f"{saved:.1f} s over a default run of {run_steps} steps -> net {saved - compile_s:+.1f} s")
-        rows.append({"config": name, "method": "torch.compile time", "compile_s": round(compile_s, 1),
+        rows.append({"method": "torch.compile time", "compile_s": round(compile_s, 1),
                      "saved_s_default_run": round(saved, 1)})
-    return rows
-
-
-def cpu_name() -> str:
-    """The CPU model and its bf16 units (which decide how fast bf16 runs), from /proc/cpuinfo."""
-    info = Path("/proc/cpuinfo").read_text() if Path("/proc/cpuinfo").is_file() else ""
-    fields: dict[str, str] = {}
-    for line in info.splitlines():  # the first CPU's fields
-        key, _, value = line.partition(":")
-        fields.setdefault(key.strip(), value.strip())
-    model = fields.get("model name", "?")
-    units = sorted(set(fields.get("flags", "").split()) & {"avx512_bf16", "amx_bf16"})
-    return f"{model} ({', '.join(units) or 'no bf16 units'})"
+    config = {"gan": dataclasses.asdict(params), "config": name, "steps": steps, "repeats": args.repeats, "levers": chosen,
+              "compile": compile_, "layers": args.layers}
+    return [(config, row) for row in rows]
 
 
 def main() -> None:
@@ -429,11 +386,10 @@ def main() -> None:
                         + ", ".join(LEVERS))
     parser.add_argument("--compile", action="store_true", help="time torch.compile too")
     parser.add_argument("--layers", action="store_true", help="time each convolution alone too")
-    parser.add_argument("--out", type=Path, help="append the rows as JSON lines")
+    parser.add_argument("--out", type=Path, help="append the rows as JSON lines (harness.record)")
     args = parser.parse_args()
     torch.manual_seed(0)
-    cpu = cpu_name()
-    print(f"{cpu}; torch {torch.__version__}, {torch.get_num_threads()} threads, OMP_WAIT_POLICY="
+    print(f"{cpu_model()}; torch {torch.__version__}, {torch.get_num_threads()} threads, OMP_WAIT_POLICY="
           f"{os.environ.get('OMP_WAIT_POLICY')}, GOMP_SPINCOUNT={os.environ.get('GOMP_SPINCOUNT')}, "
           f"repeats {args.repeats}; {' '.join(sys.argv[1:])}")
     rows = []
@@ -441,11 +397,8 @@ def main() -> None:
         for name in args.configs.split(","):
             rows += bench_config(name, args, Path(tmp), args.compile)
     if args.out:
-        stamp = time.strftime("%Y-%m-%d")
-        with args.out.open("a") as f:
-            for row in rows:
-                f.write(json.dumps({"run": " ".join(sys.argv[1:]), "date": stamp, "torch": torch.__version__,
-                                    "cpu": cpu, **row}) + "\n")
+        for config, row in rows:
+            record(args.out, config, row)
 
 
 if __name__ == "__main__":

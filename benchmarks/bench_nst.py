@@ -5,7 +5,7 @@
 
 All in one process, same inputs, the methods interleaved within each repeat, medians reported:
 
-  (a) ours (batched, channels_last on CPU, sync-free L-BFGS) vs a naive tutorial-style loop: one image at
+  (a) ours (batched, channels_last on CPU, torch.optim.LBFGS) vs a naive tutorial-style loop: one image at
       a time, NCHW, content and style targets recomputed inside every step ("losses rebuilt each step"),
       torch.optim.LBFGS, a host read of the loss each step; same backbone, size, optimiser and steps.
       Also shown: the same per-image loop with targets computed once, and ours in NCHW, to split the gain.
@@ -25,7 +25,6 @@ import argparse
 import dataclasses
 import json
 import os
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -37,13 +36,15 @@ import torch
 from torch import nn
 
 from apeart.collection.demo import generate
-from apeart.core.config import NstParams, load_params
+from apeart.nst.params import NstParams
+from apeart.params import load_params
 from apeart.core.grids import to_pil
 from apeart.nst.inputs import load_rgb
 from apeart.nst.losses import Convention, content_loss, gram
 from apeart.nst.objective import layer_weights
 from apeart.nst.transfer import transfer
 from apeart.vgg.backbones import VGGFeatures
+from harness import RESULTS, conv_flops, interleaved, medians, record, sgemm_rate, sync
 
 CONVENTION = Convention("gatys")  # the naive baselines' loss scale (speed is what is compared)
 ROOT = Path(__file__).resolve().parents[1]
@@ -61,11 +62,6 @@ def inputs(size: int, batch: int) -> tuple[torch.Tensor, torch.Tensor]:
     style = nn.functional.interpolate(style[None], scale_factor=size / min(style.shape[1:]), mode="bilinear",
                                       antialias=True)[0].clamp(0, 1)
     return content, style
-
-
-def sync(device: torch.device) -> None:
-    if device.type == "cuda":
-        torch.cuda.synchronize(device)
 
 
 # --- the methods ---------------------------------------------------------------------------------------
@@ -147,36 +143,6 @@ class Pastiche:
         return total
 
 
-# --- FLOP floor ----------------------------------------------------------------------------------------
-
-
-def conv_flops(net: VGGFeatures, size: int) -> float:
-    """Forward multiply-add FLOPs (2 per MAC) of the truncated network on one size x size image."""
-    flops, h, w = 0.0, size, size
-    for module in net.body:
-        if isinstance(module, nn.Conv2d):
-            k = module.kernel_size[0] * module.kernel_size[1]
-            flops += 2.0 * k * module.in_channels * module.out_channels * h * w
-        elif isinstance(module, (nn.MaxPool2d, nn.AvgPool2d)):
-            h, w = h // 2, w // 2
-    return flops
-
-
-def sgemm_rate(device: torch.device, n: int = 2048, tries: int = 5) -> float:
-    """The best of `tries` float32 n^3 matmuls, FLOP/s (the best: a shared CPU only ever slows it down)."""
-    a = torch.randn(n, n, device=device)
-    b = torch.randn(n, n, device=device)
-    a @ b
-    best = float("inf")
-    for _ in range(tries):
-        sync(device)
-        start = time.perf_counter()
-        a @ b
-        sync(device)
-        best = min(best, time.perf_counter() - start)
-    return 2.0 * n**3 / best
-
-
 # --- memory (subprocess) -------------------------------------------------------------------------------
 
 
@@ -205,6 +171,7 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--skip", default="", help="comma list of parts to skip: a,b,c,d,e")
+    parser.add_argument("--out", type=Path, default=RESULTS / "bench_nst.jsonl", help="where the row is appended")
     parser.add_argument("--rss-child", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--rss-size", type=int, default=356)
     parser.add_argument("--rss-steps", type=int, default=3)
@@ -223,7 +190,7 @@ def main() -> None:
     params = dataclasses.replace(DEFAULTS, size=args.size, steps=args.steps, snapshots=1)
     nchw = dataclasses.replace(params, memory_format="contiguous")
     net = VGGFeatures(params.backbone, params.content_layers + params.style_layers, params.pooling).to(device)
-    floor_flops = 2 * conv_flops(net, args.size)  # forward + input gradient, per image
+    floor_flops = 2 * sum(conv_flops(net, torch.zeros(1, 3, args.size, args.size, device=device)))  # fwd + input grad
     tmp = tempfile.TemporaryDirectory()
     pastiche = Pastiche(content, style, Path(tmp.name))
 
@@ -237,20 +204,16 @@ def main() -> None:
     if "b" not in skip:
         methods["pastiche"] = lambda: pastiche(params, device) / (images * args.steps)
     if "c" not in skip:
-        methods["floor"] = lambda: floor_flops / sgemm_rate(device)
+        methods["floor"] = lambda: floor_flops / sgemm_rate(device=device)
     if "d" not in skip:
         b8, b1 = content[:1].expand(8, -1, -1, -1).contiguous(), content[:1]
         methods["ours B=8 batch"] = lambda: ours(b8, style, params, device)
         methods["ours 8 x B=1"] = lambda: sum(ours(b1, style, params, device) for _ in range(8))
 
-    for name, fn in methods.items():  # warm-up (oneDNN primitives, caches)
-        if name not in ("ours 8 x B=1",):
-            fn()
-    times: dict[str, list[float]] = {name: [] for name in methods}
-    for _ in range(args.repeats):
-        for name, fn in methods.items():
-            times[name].append(fn())
-    med = {name: statistics.median(v) for name, v in times.items()}
+    times = interleaved(methods, args.repeats)  # after a warm-up round (oneDNN primitives, caches)
+    med = medians(times)
+    config: dict = {"nst": dataclasses.asdict(params), "size": args.size, "batch": args.batch, "steps": args.steps,
+                    "repeats": args.repeats, "device": args.device, "parts": sorted(set("abcde") - skip)}
 
     print(f"\nper image-step seconds (median of {args.repeats}; all repeats):")
     for name in methods:
@@ -272,18 +235,22 @@ def main() -> None:
     if "d" not in skip:
         print(f"(d) B=8 batch / 8 x B=1            {med['ours B=8 batch'] / med['ours 8 x B=1']:6.2f}x   "
               f"(target <= 1.0; {med['ours B=8 batch']:.2f}s vs {med['ours 8 x B=1']:.2f}s for {args.steps} steps)")
+    peaks: dict[str, dict] = {}
     if "e" not in skip:
         n = 8 * 3 * args.rss_size**2
         for optimizer in ("lbfgs", "adam"):
             cmd = [sys.executable, __file__, "--rss-child", "--size", str(args.rss_size), "--batch", "8",
                    "--steps", str(args.rss_steps), "--device", args.device, "--rss-optimizer", optimizer]
             out = subprocess.run(cmd, capture_output=True, text=True, check=True).stdout.strip().splitlines()[-1]
-            rss = json.loads(out)
+            rss = peaks[optimizer] = json.loads(out)
             note = (f"; L-BFGS fills one (s, y) history pair per step: {2 * n * 4 / 2**20:.0f} MiB, up to 50 pairs"
                     if optimizer == "lbfgs" else "")
             print(f"(e) {optimizer}, {args.rss_size} px, batch 8, {args.rss_steps} steps: peak RSS "
                   f"{rss['peak_rss_mb']:.0f} MiB; RSS before {rss['rss_before_mb']:.0f} MiB, after steps "
                   f"0..{args.rss_steps}: {rss['rss_per_step_mb']}{note}")
+
+    config["rss"] = None if "e" in skip else {"size": args.rss_size, "batch": 8, "steps": args.rss_steps}
+    record(args.out, config, {"s_per_image_step": times, "median_s_per_image_step": med, "rss_mb": peaks})
 
 
 if __name__ == "__main__":

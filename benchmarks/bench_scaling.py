@@ -24,6 +24,7 @@ slowest rank). Within each repeat the launches run in turn (interleaved); median
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import os
 import statistics
@@ -31,8 +32,11 @@ import subprocess
 import sys
 import tempfile
 import time
-from datetime import datetime, timezone
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
+
+from harness import interleaved, record  # no torch: the launches load it
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -40,7 +44,7 @@ CHILD = r"""
 import dataclasses, json, os, sys, time
 from pathlib import Path
 import apeart, torch
-from apeart.core.config import load_params
+from apeart.params import load_params
 from apeart.core.distributed import barrier, gather_objects, join, join_training, leave
 
 
@@ -117,7 +121,7 @@ def prepare(work: Path, images: int) -> None:
     import apeart  # noqa: F401  (OMP_WAIT_POLICY before torch)
     import torch
 
-    from apeart.core.config import load_params
+    from apeart.params import load_params
     from apeart.core.files import save_png
     from apeart.core.grids import to_pil
     from apeart.texnet.models import save_model
@@ -156,16 +160,19 @@ def main() -> None:
         (f"gatys {n} ranks, 1 thread each (the stage)", "gatys", n, 1, 0),
     ]
     launches = [launch for launch in launches if launch[1] in args.kinds.split(",")]
-    rates: dict[str, list[tuple[float, float]]] = {name: [] for name, *_ in launches}
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
         if "stylize_texnet" in args.kinds:
             prepare(work, args.images)
-        for repeat in range(args.repeats):
-            for name, kind, processes, threads, workers in launches:
-                rates[name].append(launch(kind, processes, threads, workers, args, work))
-                work_rate, wall_rate = rates[name][-1]
-                print(f"repeat {repeat + 1}/{args.repeats}  {name}: {work_rate:.3f}/s ({wall_rate:.3f}/s wall)", flush=True)
+
+        def timed(name: str, *how: Any) -> Callable[[], tuple[float, float]]:
+            def run() -> tuple[float, float]:
+                work_rate, wall_rate = launch(*how, args, work)
+                print(f"{name}: {work_rate:.3f}/s ({wall_rate:.3f}/s wall)", flush=True)
+                return work_rate, wall_rate
+            return run
+
+        rates = interleaved({name: timed(name, *how) for name, *how in launches}, args.repeats, warmup=False)
     medians = {name: statistics.median(r for r, _ in values) for name, values in rates.items()}
     walls = {name: statistics.median(w for _, w in values) for name, values in rates.items()}
     baseline = {"train_gan": "train_gan 1 process", "stylize_texnet": "stylize_texnet 1 process, 1 worker",
@@ -180,10 +187,13 @@ def main() -> None:
         rows.append({"launch": name, "kind": kind, "median_per_s": round(medians[name], 4), "speedup": round(speedup, 3),
                      "median_wall_per_s": round(walls[name], 4), "wall_speedup": round(wall_speedup, 3),
                      "runs": [[round(r, 4), round(w, 4)] for r, w in rates[name]]})
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    with args.out.open("a") as f:
-        f.write(json.dumps({"when": datetime.now(timezone.utc).isoformat(timespec="seconds"), "cores": cores,
-                            "processes": n, "repeats": args.repeats, "rows": rows}) + "\n")
+    from apeart.params import load_params  # torch loads here, after the launches
+
+    params = load_params(ROOT / "params.yaml")
+    config = {section: dataclasses.asdict(getattr(params, section)) for section in ("gan", "texnet", "nst")}
+    config.update(cores=cores, processes=n, repeats=args.repeats, gan_images=args.gan_images, images=args.images,
+                  gatys_images=args.gatys_images, gatys_steps=args.gatys_steps, kinds=args.kinds)
+    record(args.out, config, {"rows": rows})
 
 
 if __name__ == "__main__":

@@ -32,7 +32,7 @@ thread (the collection's: collection.stylise runs on one thread).
                   the collection's network; the same unfrozen), norm batch before/after, and TransformerNet
                   eager vs frozen; with --compile also torch.compile of InferenceNet (inductor, cold cache: its
                   first call, the compile, is timed apart; its outputs compared with the eager net's). Twice:
-                  OMP_WAIT_POLICY=PASSIVE (idle threads sleep; apeart's default before 2026-12-03) and ACTIVE (they spin).
+                  OMP_WAIT_POLICY=PASSIVE (idle threads sleep) and ACTIVE (they spin).
   workers         the collection's way (texnet.workers spawn processes x 1 thread, stylise per image) vs one
                   process x N threads (batch 16, batch 1), warm pools, 128 px; stylise_collection end to end.
 
@@ -51,7 +51,6 @@ import subprocess
 import sys
 import tempfile
 import time
-from datetime import datetime, timezone
 from pathlib import Path
 
 import apeart  # noqa: F401, I001  (first: sets the OpenMP spin count before torch loads)
@@ -60,9 +59,8 @@ import torch.nn.functional as F
 from torch import nn
 from torch.utils.flop_counter import FlopCounterMode
 
-from bench_nst import sgemm_rate  # benchmarks/ is sys.path[0] when this runs as a script
 from apeart.collection.demo import generate
-from apeart.core.config import load_params
+from apeart.params import load_params
 from apeart.core.datasets import load_pngs
 from apeart.core.grids import to_pil
 from apeart.core.runtime import peak_rss_mb
@@ -73,9 +71,9 @@ from apeart.texnet.inference import InferenceNet
 from apeart.texnet.models import fold_batchnorm, save_model
 from apeart.texnet.train import seeded_net
 from apeart.vgg.backbones import VGGFeatures
+from harness import RESULTS, conv_flops, record, sgemm_rate  # benchmarks/ is sys.path[0] when run as a script
 
 ROOT = Path(__file__).resolve().parents[1]
-RESULTS = ROOT / "benchmarks/results/bench_texnet.jsonl"
 CPU = torch.device("cpu")
 CL = torch.channels_last
 FAST = ("texnet instance", "texnet batch", "TransformerNet", "texnet instance eager", "TransformerNet eager")
@@ -157,18 +155,6 @@ def seconds_per_image(run, images: torch.Tensor, batch: int) -> float:
     return (time.perf_counter() - start) / len(images)
 
 
-def conv_flops(net: nn.Module, *inputs) -> float:
-    """2 x conv multiply-adds of one forward per image: output elements x (cin / groups) x kh x kw, by hooks."""
-    total = []
-    hooks = [m.register_forward_hook(lambda m, _, out: total.append(2.0 * out.numel() * m.weight[0].numel()))
-             for m in net.modules() if isinstance(m, nn.Conv2d)]
-    with torch.inference_mode():
-        net(*inputs)
-    for hook in hooks:
-        hook.remove()
-    return sum(total) / len(inputs[0])
-
-
 def fast_net(name: str):
     """(eager network, for FLOP hooks; batch-1 run, batch-N run) of a FAST model."""
     params = load_params(ROOT / "params.yaml").texnet
@@ -186,14 +172,14 @@ def fast_net(name: str):
 
 
 def best_sgemm() -> float:
-    return max(sgemm_rate(CPU, 512, 50), sgemm_rate(CPU, 1024, 10))
+    return max(sgemm_rate(512, 50), sgemm_rate(1024, 10))
 
 
 def best_sgemm_1t() -> float:
     threads = torch.get_num_threads()
     torch.set_num_threads(1)
     try:
-        return max(sgemm_rate(CPU, 512, 20), sgemm_rate(CPU, 1024, 4))
+        return max(sgemm_rate(512, 20), sgemm_rate(1024, 4))
     finally:
         torch.set_num_threads(threads)
 
@@ -412,16 +398,16 @@ def flops_child(args) -> dict[str, dict[int, float]]:
         x = torch.rand(1, 3, size, size).contiguous(memory_format=CL)
         for name in FAST:
             if name.startswith("TransformerNet"):
-                out[name][size] = conv_flops(TransformerNet(), x)
+                out[name][size] = sum(conv_flops(TransformerNet(), x))
                 continue
             net = fold_batchnorm(seeded_net(dataclasses.replace(params.texnet, norm=name.split()[1])))
-            out[name][size] = conv_flops(net, x, net.noise(1, size, 1.0))
+            out[name][size] = sum(conv_flops(net, x, net.noise(1, size, 1.0)))
         lean = InferenceNet(fold_batchnorm(seeded_net(params.texnet)).to(memory_format=CL))
         noise = [z.contiguous(memory_format=CL) for z in lean.noise(1, size, 1.0)]
         with torch.inference_mode(), FlopCounterMode(display=False) as counter:
             lean(x, noise)
         out["InferenceNet"][size] = float(counter.get_total_flops())
-        out["Gatys"][size] = nst.steps * 2 * conv_flops(vgg, x)  # per step: forward + input gradient
+        out["Gatys"][size] = nst.steps * 2 * sum(conv_flops(vgg, x))  # per step: forward + input gradient
     return out
 
 
@@ -579,12 +565,12 @@ def main() -> None:
         print(f"  {'stylise_collection end to end (spawn, load, PNGs), once':50s} "
               f"{workers['stylise_collection_images_per_s']:7.1f}")
 
-    record = {
-        "date": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S%z"),
-        "git": subprocess.run(["git", "rev-parse", "--short", "HEAD"], check=False, capture_output=True,
-                              text=True, cwd=ROOT).stdout.strip(),
-        "torch": torch.__version__, "threads": torch.get_num_threads(), "cpus": os.cpu_count(), "device": "cpu",
-        "repeats": args.repeats, "sgemm_gflops": round(rate / 1e9, 2), "sgemm_gflops_1t": round(rate_1t / 1e9, 2),
+    params = load_params(ROOT / "params.yaml")
+    config = {"texnet": dataclasses.asdict(params.texnet), "nst": dataclasses.asdict(params.nst),
+              "repeats": args.repeats, "gatys_sizes": args.gatys_sizes, "gatys_batch": args.gatys_batch,
+              "images": args.images, "compile": args.compile, "levers_only": args.levers_only, "device": "cpu"}
+    results = {
+        "sgemm_gflops": round(rate / 1e9, 2), "sgemm_gflops_1t": round(rate_1t / 1e9, 2),
         "sgemm_gflops_all": [round(x / 1e9, 2) for x in rates],
         "gflop_per_image": {k: {s: round(v / 1e9, 3) for s, v in d.items()} for k, d in flops.items()},
         "s_per_image": {name: [c["s_per_image"] for c in runs[name]] for name in FAST},
@@ -592,14 +578,12 @@ def main() -> None:
                    for name in FAST},
         "table": [{k: (round(v, 4) if isinstance(v, float) else v) for k, v in row.items()} for row in table],
         "gatys": gatys, "norms": norms, "levers": levers, "workers": workers,
-        "loadavg_before": round(load_before, 2), "loadavg_after": round(os.getloadavg()[0], 2),
-        "wall_s": round(time.perf_counter() - start, 1),
+        "loadavg_before": round(load_before, 2), "wall_s": round(time.perf_counter() - start, 1),
     }
-    if not args.no_save:
-        with RESULTS.open("a") as f:
-            f.write(json.dumps(record) + "\n")
-    print(f"\n{record['wall_s']:.0f} s in all; load average {load_before:.2f} -> {record['loadavg_after']:.2f}"
-          + ("" if args.no_save else f"; appended to {RESULTS.relative_to(ROOT)}"))
+    out = RESULTS / "bench_texnet.jsonl"
+    row = results if args.no_save else record(out, config, results)
+    print(f"\n{row['wall_s']:.0f} s in all; load average {load_before:.2f} -> {os.getloadavg()[0]:.2f}"
+          + ("" if args.no_save else f"; appended to {out.relative_to(ROOT)}"))
 
 
 if __name__ == "__main__":

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import json
+import functools
 import os
 import statistics
 import subprocess
@@ -22,6 +22,8 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+
+from harness import cpu_model, interleaved, record  # no torch: the children load it
 
 ROOT = Path(__file__).resolve().parents[1]
 LIBGOMP_DEFAULT = 300_000  # libgomp's spin count when neither OMP_WAIT_POLICY nor GOMP_SPINCOUNT is set
@@ -31,7 +33,7 @@ def child(work: str) -> None:
     """Print seconds per step of `work` (gan | nst) under this process's OpenMP environment."""
     import apeart  # noqa: F401, I001  (first: its wait-policy default applies only if the parent set none)
     import torch
-    from apeart.core.config import load_params
+    from apeart.params import load_params
 
     if work == "gan":
         from apeart.core.datasets import load_pngs
@@ -81,37 +83,35 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--spins", type=int, nargs="+", default=[1000, 3000, 10000])
     parser.add_argument("--loads", type=int, nargs="+", default=[0, 1, 2])
-    parser.add_argument("--out", type=Path, default=ROOT / "benchmarks/results/bench_wait_policy.jsonl")
+    parser.add_argument("--out", type=Path, default=ROOT / "benchmarks/results/bench_wait_policy.jsonl",
+                        help="where the row is appended (one per run)")
     args = parser.parse_args()
     if args.child:
         child(args.child)
         return
     policies = ["PASSIVE", *map(str, args.spins), str(LIBGOMP_DEFAULT)]
-    times: dict[tuple[str, str, int], list[float]] = {}
-    for repeat in range(args.repeats):
-        for work in args.work:
-            for load in args.loads:
-                for policy in policies:
-                    times.setdefault((work, policy, load), []).append(measure(work, policy, load))
-        print(f"repeat {repeat + 1}/{args.repeats} done", file=sys.stderr)
-    from bench_gan import cpu_name  # loads torch: not before the children are done
+    runs = {(work, policy, load): functools.partial(measure, work, policy, load)
+            for work in args.work for load in args.loads for policy in policies}
+    times = interleaved(runs, args.repeats, warmup=False)  # each run a fresh process: nothing to warm up
+    from apeart.params import load_params  # loads torch: not before the children are done
 
-    cpu = cpu_name()
-    print(f"{cpu}, {os.cpu_count()} CPUs; medians of {args.repeats} interleaved repeats, s/step (x PASSIVE)")
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    with args.out.open("a") as f:
-        for work in args.work:
-            for load in args.loads:
-                passive = statistics.median(times[work, "PASSIVE", load])
-                cells = []
-                for policy in policies:
-                    median = statistics.median(times[work, policy, load])
-                    cells.append(f"{policy} {median:.4f} ({median / passive:.2f}x)")
-                    f.write(json.dumps({"date": time.strftime("%Y-%m-%d"), "cpu": cpu, "work": work, "busy": load,
-                                        "policy": policy, "median_s_per_step": median,
-                                        "runs": times[work, policy, load]}) + "\n")
-                print(f"{work}, {load} busy: " + ", ".join(cells))
-
+    params = load_params(ROOT / "params.yaml")
+    config = {"gan": {**dataclasses.asdict(params.gan), "epochs": 3, "device": "cpu"}, "gan_images": 128,
+              "nst": {**dataclasses.asdict(params.nst), "size": 128, "steps": 5}, "nst_batch": 4,
+              "work": args.work, "repeats": args.repeats, "policies": policies, "loads": args.loads}
+    print(f"{cpu_model()}, {os.cpu_count()} CPUs; medians of {args.repeats} interleaved repeats, s/step (x PASSIVE)")
+    results: dict[str, dict] = {}
+    for work in args.work:
+        for load in args.loads:
+            passive = statistics.median(times[work, "PASSIVE", load])
+            cells = []
+            for policy in policies:
+                median = statistics.median(times[work, policy, load])
+                cells.append(f"{policy} {median:.4f} ({median / passive:.2f}x)")
+                results.setdefault(f"{work}, {load} busy", {})[policy] = {"median_s_per_step": median,
+                                                                          "runs": times[work, policy, load]}
+            print(f"{work}, {load} busy: " + ", ".join(cells))
+    record(args.out, config, {"s_per_step": results})
 
 if __name__ == "__main__":
     main()

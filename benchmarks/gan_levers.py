@@ -1,146 +1,124 @@
-"""The stabilisation table: fd_vgg19 of each GAN lever switched on or off from the defaults, over seeds.
+"""The stabilisation table: fd_vgg19 of DCGAN variants over seeds, each variant a full `gan:` section.
 
-Trains on data/prepared/gan (run `dvc repro prepare` first, or point --data at a copy) and scores each
-generator as the evaluate_gan stage does. Every row is a set of params, so `dvc exp run -S ...` reproduces it
-on a machine with as many torch threads (the row's `threads`: the float sums, and with them the run, differ with
-the count; a default `dvc repro` uses one per core). Results are appended to --out as JSON lines; a rerun skips
-the rows already there.
+Trains on data/prepared/gan (`dvc repro prepare` first, or --data) and scores each generator as the
+evaluate_gan stage does. Every variant is written out in full from one of three bases (studies.DCGAN, the default
+run's, and two earlier defaults), so a rerun trains what the row says; each row records the section, the yardstick,
+the thread count and the training set's hash, and a rerun skips the rows already there for that config.
 
-    python benchmarks/gan_levers.py [--seeds 0 1 2] [--variants NAME ...] [--out benchmarks/results/gan_levers.jsonl]
-        [--data DIR] [--grids DIR] [--threads N]
+    python benchmarks/gan_levers.py [--seeds 0 1 2] [--variants NAME ...] [--threads N] [--grids DIR]
+        [--out benchmarks/results/gan_levers.jsonl] [--data DIR]
 
 --grids writes each run's real | fake grid (64 real images, G's 64 fixed-noise samples) as
-DIR/<variant>-seed<N>-<threads>t.png.
+DIR/<variant>-seed<N>-<threads>t.png. `dvc exp run -S gan.<key>=<value> ...` with a variant's differences from
+params.yaml reproduces a variant's seed-0 run in the pipeline (at the stage's 2 threads).
 """
 from __future__ import annotations
 
 import argparse
-import dataclasses
-import json
 import statistics
-import tempfile
-import time
 from pathlib import Path
+from typing import Any
 
-import apeart  # noqa: F401, I001  (first: sets the OpenMP wait policy before torch starts)
-import torch
 from PIL import Image
-from apeart.core.config import Params, load_params
-from apeart.core.runtime import deterministic
-from apeart.core.datasets import load_pngs
+from studies import CPU, DATA, DCGAN, YARDSTICK, Results, scores, section, train, training_set, yardstick
+
+from apeart.gan.params import GanParams
 from apeart.core.grids import side_by_side
+from apeart.core.runtime import THREADS
 from apeart.gan.evaluate import score_generator
 from apeart.gan.train import Trainer
 
-E13 = {"batch_size": 8, "ndf": 32, "epochs": 13, "minibatch_std": False}  # the defaults of 2026-12-03 (morning)
-E16 = {**E13, "epochs": 16}  # the defaults since
+ISSUE16 = {**DCGAN, "batch_size": 16, "ndf": 16, "epochs": 20}  # issue 16's fixed defaults
+E13 = {**DCGAN, "epochs": 13}  # batch 8, ndf 32, 13 epochs: the defaults between ISSUE16 and DCGAN
+COLOR = "color,translation,cutout"
 
-VARIANTS: dict[str, dict] = {
-    "defaults (DiffAugment + EMA)": {},
-    "no DiffAugment": {"diffaugment": ""},
-    "no EMA": {"ema_decay": 0.0},
-    "no DiffAugment, no EMA (plain DCGAN)": {"diffaugment": "", "ema_decay": 0.0},
-    "label smoothing 0.85 -> 0.95 (Ast-GAN)": {"real_label": 0.85, "real_label_late": 0.95},
-    "LeakyReLU 0.3 (Ast-GAN)": {"leaky_slope": 0.3},
-    "D lr x 0.5": {"d_lr_mult": 0.5},
-    "D lr x 0.1 (seed 003)": {"d_lr_mult": 0.1},
-    "Ast-GAN (LeakyReLU 0.3 + label smoothing)": {"leaky_slope": 0.3, "real_label": 0.85, "real_label_late": 0.95},
-    "bf16 autocast": {"precision": "bf16"},
-    "RMSprop for D (seed 003)": {"d_optimizer": "rmsprop"},
-    "batch 8, 15 epochs (1,920 steps, 0.96x the CPU time)": {"batch_size": 8, "epochs": 15},
-    # Quality per CPU-minute (issue 16): each at the defaults' training cost or less, cost = steps x CPU time
-    # per step relative to the defaults (interleaved 16-step epochs, median of 4 rounds, two threads).
-    "defaults, rerun beside the issue-16 screen (train_s on the same machine state)": {},
-    "ndf 32, 14 epochs (896 steps x 1.40 = 0.98x)": {"ndf": 32, "epochs": 14},
-    "ndf 64, 5 epochs (320 steps x 3.38 = 0.85x)": {"ndf": 64, "epochs": 5},
-    "EMA 0.999 (the ramp (1+t)/(10+t) only; 1.00x)": {"ema_decay": 0.999},
-    "DiffAugment color,translation,cutout (1.01x)": {"diffaugment": "color,translation,cutout"},
-    "batch 8, ndf 32, 11 epochs (1,408 steps x 0.89 = 0.98x)": {"batch_size": 8, "ndf": 32, "epochs": 11},
-    # On a quiet machine (load ~1, both threads free) the interleaved timing gives batch 8 + ndf 32 1.00x the
-    # defaults' time per step (0.89x above was timed at load ~3-4), so 11 epochs are 1.10x there; 10 are 1.00x.
-    "batch 8, ndf 32, 10 epochs (1,280 steps x 0.89-1.00 = 0.89-1.00x)": {"batch_size": 8, "ndf": 32, "epochs": 10},
-    "batch 8, 15 epochs, EMA 0.999 (0.96x)": {"batch_size": 8, "epochs": 15, "ema_decay": 0.999},
-    "batch 8, 15 epochs, DiffAugment color (0.96x)": {"batch_size": 8, "epochs": 15,
-                                                      "diffaugment": "color,translation,cutout"},
-    "batch 8, ndf 32, 11 epochs, DiffAugment color (0.98x)": {"batch_size": 8, "ndf": 32, "epochs": 11,
-                                                              "diffaugment": "color,translation,cutout"},
-    "ndf 32, spectral norm + hinge, 13 epochs (832 steps x 1.50 = 0.98x)": {"ndf": 32, "spectral_norm": True,
-                                                                          "loss": "hinge", "epochs": 13},
-    # train_gan's whole 2-minute budget: about twice the defaults' time (~55 s quiet on the AMD of 2026-12-02,
-    # ~80 s on the Intel of 2026-12-03, so "2x" is over the budget there).
-    "defaults, 40 epochs (2x the time)": {"epochs": 40},
-    "batch 8, ndf 32, 20 epochs (2x the time)": {"batch_size": 8, "ndf": 32, "epochs": 20},
-    "batch 8, ndf 32, 20 epochs, DiffAugment color (2x the time)": {"batch_size": 8, "ndf": 32, "epochs": 20,
-                                                                    "diffaugment": "color,translation,cutout"},
-    # With channels_last (from here on), fitted to train_gan's 2 minutes on the Intel: 1,664 steps of ~61 ms.
-    "batch 8, ndf 32, 13 epochs (1.3x the time, channels_last)": {"batch_size": 8, "ndf": 32, "epochs": 13},
-    # From the defaults of 2026-12-03 (batch 8, ndf 32, 13 epochs), each at their time; `**E13` keeps them there.
-    "D lr x 2": {"d_lr_mult": 2.0, **E13},
-    "lr 2e-4 (paper)": {"lr": 0.0002, **E13},
-    "lr 3e-4": {"lr": 0.0003, **E13},
-    "Adam beta2 0.99": {"beta2": 0.99, **E13},
-    "EMA 0.999 (the ramp (1+t)/(10+t) only; 0.995 gives the same: the ramp reaches it after the last step)":
-        {"ema_decay": 0.999, **E13},
-    "DiffAugment translation only": {"diffaugment": "translation", **E13},
-    "lr 7e-4": {"lr": 0.0007, **E13},
-    "lr 1e-3": {"lr": 0.001, **E13},
-    "lrs decay linearly to 0 over the second half": {"lr_decay_from": 0.5, **E13},
-    "lr 7e-4, decaying linearly to 0 over the second half": {"lr": 0.0007, "lr_decay_from": 0.5, **E13},
-    "lrs decay linearly to 0 over the whole run": {"lr_decay_from": 0.0, **E13},
-    "Ast-GAN (LeakyReLU 0.3 + label smoothing), batch 8, ndf 32": {"leaky_slope": 0.3, "real_label": 0.85,
-                                                                   "real_label_late": 0.95, **E13},
-    # With apeart's bounded OpenMP spin (GOMP_SPINCOUNT=3000; steps 0.67x PASSIVE's time, bench_wait_policy), fitted
-    # to the stage's 2 minutes; from here on each row records its thread count (2: the stage's own setting).
-    "17 epochs": {**E16, "epochs": 17},
-    "16 epochs (the defaults since 2026-12-03)": E16,
-    # Narrower nets for more epochs in the same time (a step with 2 threads, ms: ngf/ndf 32/32 54.8, 32/24 44.2,
-    # 24/24 40.5, 24/32 ~47; epochs = 16 x 54.8 / ms, rounded down).
-    "ngf 32, ndf 24, 19 epochs": {**E16, "ndf": 24, "epochs": 19},
-    "ngf 24, ndf 24, 21 epochs": {**E16, "ngf": 24, "ndf": 24, "epochs": 21},
-    "ngf 24, ndf 32, 18 epochs": {**E16, "ngf": 24, "epochs": 18},
-    # Against the mode collapse of the defaults' seed 0 at one thread (every sample a brown ape in a red cap): same
-    # epochs (the extra map costs one input channel of D's last convolution).
-    "minibatch std in D": {**E16, "minibatch_std": True},
-    "ngf 32, ndf 24, 19 epochs, minibatch std": {**E16, "ndf": 24, "epochs": 19, "minibatch_std": True},
-    # The stage's 2 minutes in full: 16 epochs took 95.6 s wall on a quiet machine (`time python -m apeart
-    # stages/train_gan.py`, 2026-12-03), so 19 take ~112 s.
-    "19 epochs": {**E16, "epochs": 19},
-    "Adam beta1 0 (BigGAN, StyleGAN2)": {**E16, "beta1": 0.0},
+
+def variant(base: dict[str, Any], **changes: Any) -> dict[str, Any]:
+    """`base` with `changes`: a full gan section."""
+    unknown = set(changes) - set(base)
+    assert not unknown, f"not gan params: {unknown}"
+    return {**base, **changes}
+
+
+VARIANTS: dict[str, dict[str, Any]] = {
+    # One lever at a time from issue 16's defaults (batch 16, ndf 16, 20 epochs).
+    "issue16": ISSUE16,
+    "issue16, no DiffAugment": variant(ISSUE16, diffaugment=""),
+    "issue16, no EMA": variant(ISSUE16, ema_decay=0.0),
+    "issue16, no DiffAugment, no EMA": variant(ISSUE16, diffaugment="", ema_decay=0.0),
+    "issue16, label smoothing 0.85 -> 0.95": variant(ISSUE16, real_label=0.85, real_label_late=0.95),
+    "issue16, LeakyReLU 0.3": variant(ISSUE16, leaky_slope=0.3),
+    "issue16, LeakyReLU 0.3, label smoothing": variant(ISSUE16, leaky_slope=0.3, real_label=0.85, real_label_late=0.95),
+    "issue16, D lr x 0.5": variant(ISSUE16, d_lr_mult=0.5),
+    "issue16, D lr x 0.1": variant(ISSUE16, d_lr_mult=0.1),
+    "issue16, bf16 autocast": variant(ISSUE16, precision="bf16"),
+    "issue16, RMSprop for D": variant(ISSUE16, d_optimizer="rmsprop"),
+    # Recipes at issue 16's training time or less (steps x time per step).
+    "issue16, spectral norm": variant(ISSUE16, spectral_norm=True),
+    "issue16, hinge": variant(ISSUE16, loss="hinge"),
+    "issue16, spectral norm, hinge": variant(ISSUE16, spectral_norm=True, loss="hinge"),
+    "issue16, SNGAN optimiser": variant(ISSUE16, spectral_norm=True, loss="hinge", beta1=0.0, beta2=0.99, lr=0.0002,
+                                        d_lr_mult=2.0),
+    "issue16, lr 1e-3": variant(ISSUE16, lr=0.001),
+    "issue16, batch 8, 15 epochs": variant(ISSUE16, batch_size=8, epochs=15),
+    "issue16, batch 8, ngf 16, 22 epochs": variant(ISSUE16, batch_size=8, ngf=16, epochs=22),
+    "issue16, batch 4, 11 epochs": variant(ISSUE16, batch_size=4, epochs=11),
+    # Recipes at up to twice issue 16's training time.
+    "issue16, 40 epochs": variant(ISSUE16, epochs=40),
+    "issue16, batch 8, ndf 32, 20 epochs": variant(ISSUE16, batch_size=8, ndf=32, epochs=20),
+    "issue16, batch 8, ndf 32, 20 epochs, DiffAugment color": variant(ISSUE16, batch_size=8, ndf=32, epochs=20,
+                                                                      diffaugment=COLOR),
+    # One lever at a time from the 13-epoch defaults (batch 8, ndf 32).
+    "e13": E13,
+    "e13, lr 2e-4": variant(E13, lr=0.0002),
+    "e13, lr 3e-4": variant(E13, lr=0.0003),
+    "e13, lr 7e-4": variant(E13, lr=0.0007),
+    "e13, lr 1e-3": variant(E13, lr=0.001),
+    "e13, D lr x 2": variant(E13, d_lr_mult=2.0),
+    "e13, Adam beta2 0.99": variant(E13, beta2=0.99),
+    "e13, EMA 0.999": variant(E13, ema_decay=0.999),
+    "e13, DiffAugment translation only": variant(E13, diffaugment="translation"),
+    "e13, LeakyReLU 0.3, label smoothing": variant(E13, leaky_slope=0.3, real_label=0.85, real_label_late=0.95),
+    "e13, lrs decay over the second half": variant(E13, lr_decay_from=0.5),
+    "e13, lr 7e-4, decaying over the second half": variant(E13, lr=0.0007, lr_decay_from=0.5),
+    "e13, lrs decay over the whole run": variant(E13, lr_decay_from=0.0),
+    # From the default run's recipe (batch 8, ndf 32, 16 epochs).
+    "defaults": DCGAN,
+    "17 epochs": variant(DCGAN, epochs=17),
+    "19 epochs": variant(DCGAN, epochs=19),
+    "ndf 24, 19 epochs": variant(DCGAN, ndf=24, epochs=19),
+    "ngf 24, ndf 24, 21 epochs": variant(DCGAN, ngf=24, ndf=24, epochs=21),
+    "ngf 24, 18 epochs": variant(DCGAN, ngf=24, epochs=18),
+    "minibatch std": variant(DCGAN, minibatch_std=True),
+    "ndf 24, 19 epochs, minibatch std": variant(DCGAN, ndf=24, epochs=19, minibatch_std=True),
+    "Adam beta1 0": variant(DCGAN, beta1=0.0),
 }
 
 
-def run(name: str, seed: int, data: torch.Tensor, base: Params, grids: Path | None = None) -> dict:
-    """Train one variant of `base` from scratch on `data` and score it; returns a result row."""
-    params = dataclasses.replace(base.gan, seed=seed, device="cpu", **VARIANTS[name])
-    threads = torch.get_num_threads()  # float sums, and so the run, differ with it
-    deterministic(seed)
-    start = time.perf_counter()
-    with tempfile.TemporaryDirectory() as tmp:
-        trainer = Trainer(params, data, torch.device("cpu"), Path(tmp) / "checkpoint.pt")
-        trainer.run()
-    seconds = time.perf_counter() - start
+def run(name: str, seed: int, threads: int, data, grids: Path | None) -> dict[str, Any]:
+    """Train variant `name` from `seed` with `threads` threads and score it: the row's results."""
+    params = section(GanParams, {**VARIANTS[name], "seed": seed})
+    trainer, seconds = train(Trainer, params, data, threads)
     if grids is not None:
         grids.mkdir(parents=True, exist_ok=True)
         fake = trainer.sample_fixed()
         image = side_by_side(data[:len(fake)], fake).mul(255).round().byte()
         slug = "".join(c if c.isalnum() else "-" for c in name)[:60].strip("-")
         Image.fromarray(image.permute(1, 2, 0).numpy()).save(grids / f"{slug}-seed{seed}-{threads}t.png")
-    scores, _ = score_generator(trainer.sampler, params, base.evaluate, data, torch.device("cpu"))
-    return {"variant": name, "seed": seed, "threads": threads, "train_s": round(seconds, 1),
-            **{k: scores[k] for k in ("fd_vgg19", "kid_vgg19", "floor_fd_vgg19", "ceiling_fd_vgg19")}}
+    metrics, _ = score_generator(trainer.sampler, params, yardstick(), data, CPU)
+    return {"variant": name, "seed": seed, "train_s": round(seconds, 1), **scores(metrics)}
 
 
 def table(rows: list[dict]) -> str:
-    """Markdown: one line per variant and thread count ("?": not recorded), fd_vgg19 per seed, its mean, KID mean."""
-    lines = ["| variant | params | threads | fd_vgg19 per seed | mean fd_vgg19 | mean kid_vgg19 |",
-             "|---|---|---|---|---|---|"]
-    for name, over in VARIANTS.items():
-        flags = " ".join(f"-S gan.{k}={json.dumps(v) if isinstance(v, str) else v}" for k, v in over.items()) or "-"
-        for threads in sorted({str(r.get("threads", "?")) for r in rows if r["variant"] == name}):
-            mine = [r for r in rows if r["variant"] == name and str(r.get("threads", "?")) == threads]
-            fds = [r["fd_vgg19"] for r in mine]
-            lines.append(f"| {name} | `{flags}` | {threads} | {', '.join(f'{x:.1f}' for x in fds)} | "
-                         f"{statistics.mean(fds):.1f} | {statistics.mean(r['kid_vgg19'] for r in mine):.3f} |")
+    """Markdown: one line per variant and thread count, fd_vgg19 per seed, the mean, the mean KID."""
+    lines = ["| variant | threads | fd_vgg19 per seed | mean fd_vgg19 | mean kid_vgg19 |", "|---|---|---|---|---|"]
+    for name, threads in dict.fromkeys((r["variant"], r["config"]["threads"]) for r in rows):
+        mine = sorted((r for r in rows if (r["variant"], r["config"]["threads"]) == (name, threads)),
+                      key=lambda r: r["seed"])
+        fds = [r["fd_vgg19"] for r in mine]
+        per_seed = " / ".join(f"{r['seed']}: {r['fd_vgg19']:.1f}" for r in mine)
+        lines.append(f"| {name} | {threads} | {per_seed} | "
+                     f"{statistics.mean(fds):.1f} | {statistics.mean(r['kid_vgg19'] for r in mine):.3f} |")
     return "\n".join(lines)
 
 
@@ -148,30 +126,20 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     parser.add_argument("--variants", nargs="+", default=list(VARIANTS), choices=list(VARIANTS))
+    parser.add_argument("--threads", type=int, default=THREADS, help="torch threads per run (default: the stage's)")
     parser.add_argument("--out", type=Path, default=Path("benchmarks/results/gan_levers.jsonl"))
-    parser.add_argument("--data", type=Path, default=Path("data/prepared/gan"), help="the prepared 64x64 set")
+    parser.add_argument("--data", type=Path, default=DATA, help="the prepared 64x64 set")
     parser.add_argument("--grids", type=Path, help="write each run's real | fake grid here")
-    parser.add_argument("--threads", type=int, default=torch.get_num_threads(), help="torch threads per run "
-                        "(default: torch's, the stage's setting)")
     args = parser.parse_args()
-    torch.set_num_threads(args.threads)
-    base = load_params()  # once: a params.yaml edited while the screen runs does not reach it
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    rows = [json.loads(line) for line in args.out.read_text().splitlines()] if args.out.is_file() else []
-    data = load_pngs(args.data)[1]
+    data, data_id = training_set(args.data)
+    results = Results(args.out)
     for seed in args.seeds:
         for name in args.variants:
-            if any(r["variant"] == name and r["seed"] == seed and r.get("threads", args.threads) == args.threads
-                   for r in rows):  # rows from before threads were recorded count as any
-                continue
-            rows.append(run(name, seed, data, base, args.grids))
-            with args.out.open("a") as f:
-                f.write(json.dumps(rows[-1]) + "\n")
-            print(json.dumps(rows[-1]), flush=True)
-    floor = statistics.mean(r["floor_fd_vgg19"] for r in rows)
-    ceiling = statistics.mean(r["ceiling_fd_vgg19"] for r in rows)
-    print(f"\nfloor (real vs real) {floor:.2f}, untrained ceiling {ceiling:.1f}\n")
-    print(table(rows))
+            config = {"gan": {**VARIANTS[name], "seed": seed}, "evaluate": YARDSTICK, "threads": args.threads,
+                      "data": data_id}
+            if not results.done(config):
+                print(results.add(config, run(name, seed, args.threads, data, args.grids)), flush=True)
+    print(table([r for r in results.rows if r["variant"] in args.variants]))
 
 
 if __name__ == "__main__":

@@ -6,12 +6,12 @@ from __future__ import annotations
 from pathlib import Path
 
 from apeart.core.cli import run_stage
-from apeart.core.config import load_params
+from apeart.core.config import load_section
+from apeart.nst.params import NstParams
 from apeart.core.files import save_png, write_json
-from apeart.core.grids import style_tile, tile_grid
+from apeart.core.grids import tile_grid
 from apeart.core.runtime import deterministic, resolve_device
-from apeart.nst.inputs import load_inputs
-from apeart.nst.optimise import NSTError
+from apeart.nst.inputs import load_inputs, style_tile
 from apeart.nst.transfer import transfer
 from apeart.studies.ablations import variants
 from apeart.vgg.backbones import BackboneError
@@ -20,7 +20,7 @@ OUT = Path("experiments/ablations")
 
 
 def main() -> None:
-    params = load_params().nst
+    params = load_section(NstParams)
     device = resolve_device(params.device)
     names, content, styles = load_inputs(params)
     rows, labels, table = [[*content, style_tile(styles, params.size)]], ["content | style"], {}
@@ -41,4 +41,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    run_stage("ablations", main, NSTError)
+    run_stage("ablations", main)

@@ -5,7 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from apeart.core.cli import run_stage
-from apeart.core.config import ParamsError, load_params
+from apeart.core.config import ParamsError
+from apeart.params import load_params
 from apeart.core.files import write_bytes
 
 OUT = Path("data/params.ok")
@@ -18,7 +19,7 @@ def main() -> None:
         load_params()
     except ParamsError as error:
         raise ParamsError(f"{error} ({RESTORE})") from None
-    write_bytes(OUT, b"params.yaml passed the checks of apeart.core.config\n")
+    write_bytes(OUT, b"params.yaml passed the checks of apeart.params\n")
 
 
 if __name__ == "__main__":

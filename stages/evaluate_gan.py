@@ -4,21 +4,22 @@ from __future__ import annotations
 from pathlib import Path
 
 from apeart.core.cli import run_stage
-from apeart.core.config import load_params
+from apeart.core.config import load_sections
+from apeart.gan.params import EvaluateParams, GanParams
 from apeart.core.files import write_json
 from apeart.core.metrics import write_metrics
 from apeart.core.runtime import deterministic, resolve_device
 from apeart.core.datasets import load_pngs
 from apeart.gan.evaluate import score_generator
-from apeart.gan.sample import GeneratorFileError, load_generator
+from apeart.gan.sample import load_generator
 
 
 def main() -> None:
-    params = load_params()
-    deterministic(params.gan.seed)
-    device = resolve_device(params.gan.device)
+    gan, yardstick = load_sections(GanParams, EvaluateParams)
+    deterministic(gan.seed)
+    device = resolve_device(gan.device)
     G, _ = load_generator(Path("models/dcgan/generator.pt"), device)
-    metrics, record = score_generator(G, params.gan, params.evaluate, load_pngs(Path("data/prepared/gan"))[1], device)
+    metrics, record = score_generator(G, gan, yardstick, load_pngs(Path("data/prepared/gan"))[1], device)
     write_metrics(Path("metrics/gan/quality.json"), "gan", metrics)
     write_json(Path("reports/quality/scoring.json"), record)
     print(f"evaluate_gan: fd_vgg19 {metrics['fd_vgg19']:.2f} (floor {metrics['real_floor']['fd_vgg19']:.2f}, "
@@ -26,4 +27,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    run_stage("evaluate_gan", main, GeneratorFileError)
+    run_stage("evaluate_gan", main)

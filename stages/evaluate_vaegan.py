@@ -5,22 +5,23 @@ from __future__ import annotations
 from pathlib import Path
 
 from apeart.core.cli import run_stage
-from apeart.core.config import load_params
+from apeart.core.config import load_sections
+from apeart.gan.params import EvaluateParams, GanParams
+from apeart.vaegan.params import VaeganParams
 from apeart.core.datasets import load_pngs
 from apeart.core.files import write_json
 from apeart.core.metrics import write_metrics
 from apeart.core.runtime import deterministic, resolve_device
 from apeart.vaegan.evaluate import score_decoder
-from apeart.gan.sample import GeneratorFileError
 from apeart.vaegan.sample import load_decoder
 
 
 def main() -> None:
-    params = load_params()
-    deterministic(params.gan.seed)  # the yardstick's seed, as in evaluate_gan
-    device = resolve_device(params.vaegan.device)
+    gan, yardstick, vaegan = load_sections(GanParams, EvaluateParams, VaeganParams)
+    deterministic(gan.seed)  # the yardstick's seed, as in evaluate_gan
+    device = resolve_device(vaegan.device)
     Dec, latent = load_decoder(Path("models/vaegan/generator.pt"), device)
-    metrics, record = score_decoder(Dec, latent, params.gan, params.evaluate, load_pngs(Path("data/prepared/gan"))[1],
+    metrics, record = score_decoder(Dec, latent, gan, yardstick, load_pngs(Path("data/prepared/gan"))[1],
                                     device)
     write_metrics(Path("metrics/vaegan/quality.json"), "vaegan", metrics)
     write_json(Path("reports/quality_vaegan/scoring.json"), {"model": "vaegan", **record})
@@ -29,4 +30,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    run_stage("evaluate_vaegan", main, GeneratorFileError)
+    run_stage("evaluate_vaegan", main)

@@ -6,9 +6,10 @@ from pathlib import Path
 
 from apeart.collection import demo
 from apeart.collection.bayc import fetch_bayc
-from apeart.core.catalog import write_manifest
+from apeart.collection.manifest import write_manifest
 from apeart.core.cli import run_stage
-from apeart.core.config import load_params
+from apeart.collection.params import DataParams
+from apeart.core.config import load_section
 from apeart.core.files import write_json
 from apeart.core.metrics import write_metrics
 from apeart.ipfs.fetch import FetchError
@@ -18,7 +19,7 @@ PERF_KEYS = ("seconds", "images_per_s", "cached", "requests")
 
 
 def main() -> None:
-    params = load_params().data
+    params = load_section(DataParams)
     images = RAW / "images"
     start = time.perf_counter()
     if params.source == "demo":
@@ -48,4 +49,4 @@ def write_reports(summary: dict, seconds: float) -> None:
 
 
 if __name__ == "__main__":
-    run_stage("fetch", main, FetchError)
+    run_stage("fetch", main)

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from apeart.core.catalog import read_manifest
+from apeart.collection.manifest import read_manifest
 from apeart.core.cli import run_stage
-from apeart.core.config import load_params
+from apeart.core.config import load_sections
+from apeart.nst.params import NstParams
+from apeart.prepare import PrepareParams
+from apeart.texnet.params import TexnetParams
 from apeart.core.files import write_json
 from apeart.core.metrics import write_metrics
 from apeart.prepare import GAN_SIZE, prepare_images
@@ -15,15 +18,15 @@ RAW, OUT = Path("data/raw"), Path("data/prepared")
 
 
 def main() -> None:
-    params = load_params()
+    prepare, nst, texnet = load_sections(PrepareParams, NstParams, TexnetParams)
     rows = read_manifest(RAW / "manifest.csv")
     sources = [RAW / "images" / f"{row['token_id']}.png" for row in rows]
-    skipped = prepare_images(sources, OUT / "gan", GAN_SIZE, params.prepare.workers)
+    skipped = prepare_images(sources, OUT / "gan", GAN_SIZE, prepare.workers)
     bad = {s["file"] for s in skipped}
-    content = [src for src in sources if src.name not in bad][: params.nst.content_count]
-    prepare_images(content, OUT / "content", params.nst.size, params.prepare.workers)
+    content = [src for src in sources if src.name not in bad][: nst.content_count]
+    prepare_images(content, OUT / "content", nst.size, prepare.workers)
     good = [src for src in sources if src.name not in bad]
-    prepare_images(good, OUT / "texnet", params.texnet.size, params.prepare.workers)
+    prepare_images(good, OUT / "texnet", texnet.size, prepare.workers)
     write_json(OUT / "held_out.json", [src.stem for src in content])  # the texture network never trains on these
     for item in skipped:
         print(f"prepare: skipped {item['file']}: {item['reason']}")

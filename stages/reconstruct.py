@@ -8,20 +8,19 @@ from __future__ import annotations
 from pathlib import Path
 
 from apeart.core.cli import run_stage
-from apeart.core.config import load_params
+from apeart.core.config import load_section
+from apeart.nst.params import NstParams
 from apeart.core.files import save_png, write_json
 from apeart.core.grids import square, tile_grid
 from apeart.core.runtime import deterministic, peak_rss_mb, resolve_device
 from apeart.nst.inputs import load_inputs
-from apeart.nst.optimise import NSTError
 from apeart.studies.reconstruct import reconstruct
-from apeart.vgg.backbones import BackboneError
 
 OUT = Path("reports/reconstruct")
 
 
 def main() -> None:
-    params = load_params().nst
+    params = load_section(NstParams)
     deterministic(params.seed)
     device = resolve_device(params.device)
     names, content, styles = load_inputs(params)
@@ -42,4 +41,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    run_stage("reconstruct", main, NSTError, BackboneError)
+    run_stage("reconstruct", main)

@@ -7,10 +7,11 @@ import json
 from pathlib import Path
 
 from apeart.core.cli import run_stage
-from apeart.core.config import load_params, speed_only
+from apeart.core.config import speed_only
+from apeart.params import load_params
 from apeart.core.files import save_png, write_bytes
-from apeart.core.grids import rows, style_tile, tile_grid, to_pil
-from apeart.nst.inputs import image_files, load_inputs, load_rgb
+from apeart.core.grids import rows, tile_grid, to_pil
+from apeart.nst.inputs import image_files, load_inputs, load_rgb, style_tile
 from apeart.report.html import figure, gallery, render_report
 from apeart.report.plots import loss_plot
 

@@ -4,29 +4,30 @@ from __future__ import annotations
 from pathlib import Path
 
 from apeart.core.cli import run_stage
-from apeart.core.config import load_params
+from apeart.core.config import load_sections
+from apeart.gan.params import GanParams, SampleParams
 from apeart.core.files import save_png
 from apeart.core.grids import grid, to_pil
 from apeart.core.runtime import deterministic, resolve_device
-from apeart.gan.sample import GeneratorFileError, load_generator, sample_batches
+from apeart.gan.sample import load_generator, sample_batches
 from apeart.vaegan.sample import load_decoder
 
 OUT = Path("data/styles/gan")
 
 
 def main() -> None:
-    params = load_params()
-    deterministic(params.sample.seed)
+    sample, gan = load_sections(SampleParams, GanParams)
+    deterministic(sample.seed)
     # sample.model picks the generator: models/dcgan (the DCGAN) or models/vaegan (the VAE-GAN's decoder).
-    load = load_decoder if params.sample.model == "vaegan" else load_generator
-    G, nz = load(Path("models") / params.sample.model / "generator.pt", resolve_device(params.gan.device))
-    batches = sample_batches(G, nz, params.sample.batches, params.sample.batch_size, params.sample.seed)
+    load = load_decoder if sample.model == "vaegan" else load_generator
+    G, nz = load(Path("models") / sample.model / "generator.pt", resolve_device(gan.device))
+    batches = sample_batches(G, nz, sample.batches, sample.batch_size, sample.seed)
     for b, batch in enumerate(batches):
         for i, image in enumerate(batch):
             save_png(to_pil(image), OUT / f"batch_{b:03d}" / f"{i:03d}.png")
         save_png(to_pil(grid(batch)), Path("reports/styles") / f"batch_{b:03d}.png")
-    print(f"sample_styles: {len(batches)} batches of {params.sample.batch_size} from {params.sample.model}")
+    print(f"sample_styles: {len(batches)} batches of {sample.batch_size} from {sample.model}")
 
 
 if __name__ == "__main__":
-    run_stage("sample_styles", main, GeneratorFileError)
+    run_stage("sample_styles", main)

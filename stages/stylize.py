@@ -5,7 +5,8 @@ import sys
 from pathlib import Path
 
 from apeart.core.cli import run_stage
-from apeart.core.config import load_params
+from apeart.core.config import load_section
+from apeart.nst.params import NstParams
 from apeart.core.files import save_png, write_json
 from apeart.core.grids import grid, to_pil
 from apeart.core.metrics import write_curves, write_metrics
@@ -13,13 +14,13 @@ from apeart.core.runtime import deterministic, machine, peak_rss_mb, resolve_dev
 from apeart.nst.inputs import load_inputs
 from apeart.nst.optimise import TERMS, NSTError
 from apeart.nst.transfer import transfer
-from apeart.vgg.backbones import BackboneError, weights_record
+from apeart.vgg.backbones import weights_record
 
 OUT = Path("reports/nst")
 
 
 def main() -> None:
-    params = load_params().nst
+    params = load_section(NstParams)
     deterministic(params.seed)
     device = resolve_device(params.device)
     names, content, styles = load_inputs(params)
@@ -52,4 +53,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    run_stage("stylize", main, BackboneError)
+    run_stage("stylize", main)

@@ -12,9 +12,12 @@ from pathlib import Path
 
 import torch
 
-from apeart.core.catalog import read_manifest
+from apeart.collection.manifest import read_manifest
 from apeart.core.cli import run_stage
-from apeart.core.config import load_params
+from apeart.core.config import load_sections
+from apeart.gan.params import SampleParams
+from apeart.nst.params import NstParams
+from apeart.texnet.params import TexnetParams
 from apeart.core.datasets import load_pngs
 from apeart.core.distributed import barrier, join, leave, relaunch_under_torchrun
 from apeart.core.files import save_png
@@ -23,14 +26,12 @@ from apeart.core.metrics import write_metrics
 from apeart.core.progress import progress
 from apeart.core.runtime import deterministic, resolve_device
 from apeart.nst.inputs import load_rgb
-from apeart.nst.optimise import NSTError
 from apeart.nst.transfer import transfer_weighted
 from apeart.texnet.collection import load_model, stylise, stylise_collection, work_key
 from apeart.texnet.data import held_out_names, style_of
 from apeart.texnet.lineage import file_md5, publish, style_record
 from apeart.texnet.models import TexnetError
 from apeart.texnet.train import Loss, loss_params, weights_of
-from apeart.vgg.backbones import BackboneError
 
 MODEL, FOLDER, WORK = Path("models/texnet/texnet.pt"), Path("data/prepared/texnet"), Path(".cache/stylize_collection")
 OUT, FIG = Path("data/stylized"), Path("reports/texnet")
@@ -49,8 +50,7 @@ def _losses(loss: Loss, content: torch.Tensor, images: torch.Tensor, device: tor
 def main() -> None:
     relaunch_under_torchrun("stages/stylize_collection.py")
     rank, world = join()
-    params = load_params()
-    texnet, nst = params.texnet, params.nst
+    texnet, nst, sample = load_sections(TexnetParams, NstParams, SampleParams)
     deterministic(texnet.seed)
     device = resolve_device(texnet.device)
     if device.type == "cuda" and world > 1:
@@ -69,7 +69,7 @@ def main() -> None:
     if missing := [n for n in names if n not in cids]:
         raise TexnetError(f"{len(missing)} prepared images have no row in data/raw/manifest.csv (first: {missing[0]}); "
                           "run fetch and prepare again")
-    style, model = style_record(texnet.style_source, texnet.style_batch, nst.style_dir, params.sample.model), file_md5(MODEL)
+    style, model = style_record(texnet.style_source, texnet.style_batch, nst.style_dir, sample.model), file_md5(MODEL)
     publish(work, OUT, names, cids, style, model)
     save_png(to_pil(grid(torch.stack([load_rgb(OUT / f"{n}.png") for n in names[:64]]), nrow=8)),
              FIG / "contact_sheet.png")
@@ -105,4 +105,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    run_stage("stylize_collection", main, TexnetError, NSTError, BackboneError)
+    run_stage("stylize_collection", main)

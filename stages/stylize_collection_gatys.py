@@ -14,24 +14,24 @@ from pathlib import Path
 
 import torch
 
-from apeart.core.catalog import read_manifest
+from apeart.collection.manifest import read_manifest
 from apeart.core.cli import run_stage
-from apeart.core.config import load_params
+from apeart.core.config import load_sections
+from apeart.gan.params import SampleParams
+from apeart.nst.params import NstParams
 from apeart.core.distributed import barrier, gather_objects, join, leave, relaunch_under_torchrun
 from apeart.core.progress import progress
 from apeart.core.runtime import deterministic, resolve_device
 from apeart.nst.collection import chunks, run_key, stylise_shard
 from apeart.nst.inputs import load_square, load_styles
-from apeart.nst.optimise import NSTError
 from apeart.texnet.lineage import publish, style_record
-from apeart.vgg.backbones import BackboneError, weights_record
+from apeart.vgg.backbones import weights_record
 
 RAW, WORK, OUT = Path("data/raw"), Path(".cache/stylize_collection_gatys"), Path("experiments/gatys_collection")
 
 
 def main() -> None:
-    params = load_params()
-    nst = params.nst
+    nst, sample = load_sections(NstParams, SampleParams)
     device = resolve_device(nst.device)
     per_machine = torch.cuda.device_count() if device.type == "cuda" else len(os.sched_getaffinity(0))
     relaunch_under_torchrun("stages/stylize_collection_gatys.py", default=per_machine)
@@ -69,7 +69,7 @@ def main() -> None:
     if rank:
         return
     cids = {row["token_id"]: row["cid"] for row in rows}
-    style = style_record(nst.style_source, nst.style_batch, nst.style_dir, params.sample.model)
+    style = style_record(nst.style_source, nst.style_batch, nst.style_dir, sample.model)
     publish(work, OUT, names, cids, style, key)
     stylised, seconds = sum(n for n, _ in timings), max(t for _, t in timings)
     shutil.rmtree(work)
@@ -78,4 +78,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    run_stage("stylize_collection_gatys", main, NSTError, BackboneError)
+    run_stage("stylize_collection_gatys", main)

@@ -10,20 +10,19 @@ from __future__ import annotations
 from pathlib import Path
 
 from apeart.core.cli import run_stage
-from apeart.core.config import load_params
+from apeart.core.config import load_section
+from apeart.nst.params import NstParams
 from apeart.core.files import save_png, write_json
-from apeart.core.grids import format_beta, style_tile, to_pil
+from apeart.core.grids import to_pil
 from apeart.core.runtime import deterministic, resolve_device
-from apeart.nst.inputs import load_inputs
-from apeart.nst.optimise import NSTError
-from apeart.studies.sweep import beta_grid, sweep_betas
-from apeart.vgg.backbones import BackboneError
+from apeart.nst.inputs import load_inputs, style_tile
+from apeart.studies.sweep import beta_grid, format_beta, sweep_betas
 
 OUT = Path("experiments/sweep_betas")
 
 
 def main() -> None:
-    params = load_params().nst
+    params = load_section(NstParams)
     betas = list(params.sweep_betas)
     summary: dict = {"betas": betas, "losses": {}}
     if betas:
@@ -49,4 +48,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    run_stage("sweep_betas", main, NSTError, BackboneError)
+    run_stage("sweep_betas", main)

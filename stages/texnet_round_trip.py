@@ -8,7 +8,9 @@ import torch
 
 from apeart.core.checkpoint import resume_path
 from apeart.core.cli import run_stage
-from apeart.core.config import load_params
+from apeart.core.config import load_sections
+from apeart.nst.params import NstParams
+from apeart.texnet.params import TexnetParams
 from apeart.core.datasets import load_pngs
 from apeart.core.files import save_png, write_json
 from apeart.core.grids import tile_grid
@@ -16,16 +18,13 @@ from apeart.core.runtime import deterministic, resolve_device
 from apeart.nst.inputs import load_rgb
 from apeart.texnet.collection import inference_net, stylise
 from apeart.texnet.data import held_out_names, training_set
-from apeart.texnet.models import TexnetError
 from apeart.texnet.train import Trainer, fingerprint
-from apeart.vgg.backbones import BackboneError
 
 OUT = Path("experiments/texnet_round_trip")
 
 
 def main() -> None:
-    params = load_params()
-    texnet, nst = params.texnet, params.nst
+    texnet, nst = load_sections(TexnetParams, NstParams)
     deterministic(texnet.seed)
     device = resolve_device(texnet.device)
     names, images = load_pngs(Path("data/prepared/texnet"))
@@ -50,4 +49,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    run_stage("texnet_round_trip", main, TexnetError, BackboneError)
+    run_stage("texnet_round_trip", main)

@@ -8,7 +8,8 @@ from pathlib import Path
 
 from apeart.core.checkpoint import resume_path
 from apeart.core.cli import run_stage
-from apeart.core.config import load_params
+from apeart.core.config import load_section
+from apeart.gan.params import GanParams
 from apeart.core.files import write_bytes
 from apeart.core.metrics import last_epoch_mean, write_curves, write_metrics
 from apeart.core.runtime import deterministic, machine, peak_rss_mb, resolve_device
@@ -22,7 +23,7 @@ MODELS = Path("models/dcgan")
 
 
 def main() -> None:
-    params = load_params().gan
+    params = load_section(GanParams)
     relaunch_under_torchrun("stages/train_gan.py", params.processes)
     rank, world, device = join_training(params.processes, resolve_device(params.device), TrainingError)
     deterministic(params.seed)
@@ -47,4 +48,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    run_stage("train_gan", main, TrainingError)
+    run_stage("train_gan", main)

@@ -7,21 +7,20 @@ from pathlib import Path
 
 from apeart.core.checkpoint import resume_path
 from apeart.core.cli import run_stage
-from apeart.core.config import load_params
+from apeart.core.config import load_sections
+from apeart.nst.params import NstParams
+from apeart.texnet.params import TexnetParams
 from apeart.core.datasets import load_pngs
 from apeart.core.distributed import join_training, leave, relaunch_under_torchrun
 from apeart.core.metrics import last_epoch_mean, write_curves, write_metrics
 from apeart.core.runtime import deterministic, machine, peak_rss_mb, resolve_device
-from apeart.core.trainer import TrainingError
 from apeart.texnet.data import held_out_names, style_of, training_set
 from apeart.texnet.models import TexnetError, save_model
 from apeart.texnet.train import TERMS, Trainer, fingerprint
-from apeart.vgg.backbones import BackboneError
 
 
 def main() -> None:
-    params = load_params()
-    texnet, nst = params.texnet, params.nst
+    texnet, nst = load_sections(TexnetParams, NstParams)
     relaunch_under_torchrun("stages/train_texnet.py", texnet.processes)
     rank, world, device = join_training(texnet.processes, resolve_device(texnet.device), TexnetError)
     deterministic(texnet.seed)
@@ -46,4 +45,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    run_stage("train_texnet", main, TexnetError, TrainingError, BackboneError)
+    run_stage("train_texnet", main)

@@ -9,7 +9,8 @@ from pathlib import Path
 
 from apeart.core.checkpoint import resume_path
 from apeart.core.cli import run_stage
-from apeart.core.config import load_params
+from apeart.core.config import load_section
+from apeart.vaegan.params import VaeganParams
 from apeart.core.datasets import load_pngs
 from apeart.core.distributed import join_training, leave, relaunch_under_torchrun
 from apeart.core.files import write_bytes
@@ -24,7 +25,7 @@ MODELS = Path("models/vaegan")
 
 
 def main() -> None:
-    params = load_params().vaegan
+    params = load_section(VaeganParams)
     relaunch_under_torchrun("stages/train_vaegan.py", params.processes)
     rank, world, device = join_training(params.processes, resolve_device(params.device), TrainingError)
     deterministic(params.seed)
@@ -57,4 +58,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    run_stage("train_vaegan", main, TrainingError)
+    run_stage("train_vaegan", main)

@@ -9,7 +9,12 @@ from typing import Any
 
 from ruamel.yaml import YAML
 
-from apeart.core.config import DataParams, GanParams, NstParams, Params, TexnetParams, VaeganParams, parse_params
+from apeart.collection.params import DataParams
+from apeart.gan.params import GanParams
+from apeart.nst.params import NstParams
+from apeart.params import Params, parse_params
+from apeart.texnet.params import TexnetParams
+from apeart.vaegan.params import VaeganParams
 
 RAW: dict = YAML(typ="safe", pure=True).load((Path(__file__).resolve().parents[1] / "params.yaml").read_text())
 PARAMS = parse_params(RAW)

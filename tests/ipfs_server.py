@@ -1,4 +1,4 @@
-"""A real loopback IPFS path gateway for tests and benchmarks: content by CID, raw blocks, injectable faults."""
+"""A real loopback IPFS path gateway for tests: content by CID, raw blocks, injectable faults."""
 
 from __future__ import annotations
 

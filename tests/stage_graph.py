@@ -3,7 +3,8 @@
 Imports: the transitive closure of the stage script's imports that resolve to files under `src/`
 (package `__init__.py` files included, since importing a module runs them).
 Params: a static read of every file in that closure (core/config.py, the validator, excepted): attribute
-reads on variables that hold a params section (`params = load_params().nst`, an argument annotated
+reads on variables that hold a params section (`load_section(NstParams)`, `gan, ev = load_sections(GanParams,
+EvaluateParams)`, `params = load_params().nst`, an argument annotated
 `NstParams`, an alias or `dataclasses.replace` of one), `section.key` chains on a whole `Params`, and
 `as_dict`/`asdict` of a section (every key). A key read anywhere in the closure counts, whatever the
 configuration, so a stage lists every key it *could* read.
@@ -19,13 +20,14 @@ from pathlib import Path
 
 from ruamel.yaml import YAML
 
+from apeart import params
 from apeart.core import config
 
 ROOT = Path(__file__).resolve().parents[1]
 SRC = ROOT / "src"
 PIPELINES = ("dvc.yaml", "experiments/dvc.yaml")
 VALIDATOR = SRC / "apeart/core/config.py"
-SECTIONS = {f.name: typing.get_type_hints(config.Params)[f.name] for f in dataclasses.fields(config.Params)}
+SECTIONS = {f.name: typing.get_type_hints(params.Params)[f.name] for f in dataclasses.fields(params.Params)}
 SECTION_OF_CLASS = {cls.__name__: name for name, cls in SECTIONS.items()}
 FIELDS = {name: [f.name for f in dataclasses.fields(cls)] for name, cls in SECTIONS.items()}
 WHOLE = "*"  # marks a variable holding the whole Params
@@ -128,12 +130,20 @@ def _section_of_annotation(node: ast.expr | None) -> str | None:
     return None
 
 
+def _call_name(node: ast.expr) -> str:
+    if not isinstance(node, ast.Call):
+        return ""
+    return node.func.attr if isinstance(node.func, ast.Attribute) else getattr(node.func, "id", "")
+
+
 def _section_of_value(node: ast.expr, known: dict[str, str]) -> str | None:
     """Which section an expression holds: `load_params()`, `load_params().nst`, `p`, `p.nst`, `replace(p, ...)`."""
     if isinstance(node, ast.Call):
         func = node.func.attr if isinstance(node.func, ast.Attribute) else getattr(node.func, "id", "")
         if func in ("load_params", "parse_params"):
             return WHOLE
+        if func == "load_section" and node.args:
+            return _section_of_annotation(node.args[0])
         if func == "replace" and node.args:
             return _section_of_value(node.args[0], known)
         return None
@@ -157,6 +167,10 @@ def _reads_in(tree: ast.AST, nodes: list[ast.AST]) -> set[str]:
         for node in ast.walk(tree):
             if isinstance(node, ast.Assign) and len(node.targets) == 1:
                 target, value = node.targets[0], node.value
+                if isinstance(target, ast.Tuple) and _call_name(value) == "load_sections":
+                    known |= {ast.unparse(t): s for t, a in zip(target.elts, value.args)
+                              if (s := _section_of_annotation(a))}
+                    continue
                 pairs = (zip(target.elts, value.elts) if isinstance(target, ast.Tuple) and isinstance(value, ast.Tuple)
                          else [(target, value)])
                 for t, v in pairs:

@@ -4,7 +4,7 @@ from __future__ import annotations
 import dataclasses
 
 import defaults
-from apeart.core.config import NstParams
+from apeart.nst.params import NstParams
 from apeart.studies.ablations import variants
 
 BASE = defaults.nst(style_layers=["conv1_1", "conv2_1", "conv3_1", "conv4_1", "conv5_1"], scales=[64])

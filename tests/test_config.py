@@ -8,7 +8,8 @@ import pytest
 from ruamel.yaml import YAML
 
 import defaults
-from apeart.core.config import Params, ParamsError, load_params, parse_params
+from apeart.core.config import ParamsError
+from apeart.params import Params, load_params, parse_params
 
 ROOT = Path(__file__).resolve().parents[1]
 KEYS = [(section, f.name) for section, cls in typing.get_type_hints(Params).items() for f in dataclasses.fields(cls)]
@@ -68,7 +69,7 @@ def test_numeric_strings_are_coerced_by_type() -> None:
         ({"nst": {"style_layer_weights": [1.0]}}, "nst.style_layer_weights: 1 weights for 5 style layers"),
         ({"nst": {"backbone": "vgg16", "content_layers": ["conv4_4"]}}, "vgg16 has no"),
         ({"nst": {"content_layers": "conv4_2"}}, "nst.content_layers: expected a list"),
-        ({"nst": 3}, "nst.: expected a mapping"),
+        ({"nst": 3}, "nst: expected a mapping, got 3"),
         ({"gan": {"beta1": 1.0}}, "gan.beta1: 1.0 is out of range; allowed >= 0 and < 1"),
         ({"vaegan": {"beta2": 1}}, "vaegan.beta2: 1.0 is out of range; allowed >= 0 and < 1"),
         ({"sample": {"seed": 2**64}}, f"sample.seed: {2**64} is out of range; allowed >= 0 and <= 4294967295"),
@@ -84,12 +85,8 @@ def test_bad_params_name_the_key(raw: dict, message: str) -> None:
 
 def _numeric_keys() -> list[tuple[str, str, object]]:
     """(section, key, hint) of every float or int param and every list-of-float param."""
-    import typing
-
-    from apeart.core import config
-
     keys = []
-    for section, cls in typing.get_type_hints(config.Params).items():
+    for section, cls in typing.get_type_hints(Params).items():
         hints = typing.get_type_hints(cls)
         keys += [(section, name, hint) for name, hint in hints.items() if hint in (int, float, list[float])]
     return keys

@@ -12,7 +12,8 @@ import torch
 from torch.optim.swa_utils import AveragedModel
 
 import defaults
-from apeart.core.config import DIFFAUGMENT_POLICIES, GanParams, ParamsError
+from apeart.core.config import ParamsError
+from apeart.gan.params import DIFFAUGMENT_POLICIES, GanParams
 from apeart.gan.augment import FUNCTIONS, cutout, diff_augment, translation
 from apeart.core.checkpoint import payload_digest
 from apeart.gan.models import Discriminator, Generator, init_weights

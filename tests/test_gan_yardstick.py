@@ -22,7 +22,7 @@ import pytest
 import torch
 import yaml
 
-from apeart.core.config import VGG_BLOCKS
+from apeart.vgg.layers import VGG_BLOCKS
 from apeart.core.runtime import deterministic
 from apeart.gan.evaluate import score_generator
 from apeart.gan.models import seeded_generator
@@ -32,7 +32,7 @@ ROOT = Path(__file__).resolve().parents[1]
 PINNED = {
     "params.yaml:evaluate": "afe529a4ec2b8addb6aef6010efb37c0241af23a8139dd43f29e2fba416ba9d9",
     "params.yaml:data": "e37608e297315402e5770ba789527183cc13fe1746b679e353437bdcab034fe3",
-    "config:VGG_BLOCKS": "d37bb5020207adabe0e17581d5e112ec8102f18fa19b05dc28b50fbdbd525c20",
+    "vgg.layers:VGG_BLOCKS": "d37bb5020207adabe0e17581d5e112ec8102f18fa19b05dc28b50fbdbd525c20",
 }
 # score_generator of seeded_generator(nz 16, ngf 8, seed 1) against 12 seeded random 64-px images, 6 per set,
 # 5 KID subsets of 5 (gan.seed 0); computed with 604961e's yardstick code (only its key names moved since).
@@ -46,7 +46,7 @@ def canonical(section: object) -> bytes:
 
 
 def digest(name: str) -> str:
-    if name == "config:VGG_BLOCKS":  # the VGG layer layout the features are read from (backbones.py uses it)
+    if name == "vgg.layers:VGG_BLOCKS":  # the VGG layer layout the features are read from (backbones.py uses it)
         return hashlib.sha256(canonical(VGG_BLOCKS)).hexdigest()
     if name.startswith("params.yaml:"):
         params = yaml.safe_load((ROOT / "params.yaml").read_text())

@@ -13,12 +13,11 @@ from pathlib import Path
 import pytest
 from ipfs_server import LoopbackGateway
 
-from apeart.collection.sources import ManifestRow
 from apeart.ipfs.cid import CHUNK_SIZE, cid_v0
-from apeart.ipfs.fetch import FetchError, fetch_images
-from apeart.core.config import normalize_gateway
-from apeart.core.credentials import AUTH_ENV, AuthError, mask
+from apeart.core.cli import mask
+from apeart.ipfs.fetch import FetchError, Wanted, fetch_images
 from apeart.ipfs.gateway import GatewayClient, GatewayError, _retry_after
+from apeart.ipfs.urls import AUTH_ENV, AuthError, normalize_gateway
 
 # Short enough that the stall faults stay quick, long enough that a loaded machine answers in time (an
 # unplanned retry would break the exact request counts).
@@ -214,14 +213,14 @@ def test_retry_after_header_forms(header: str | None, expected: float | None) ->
 FETCH = {"concurrency": 4, "per_gateway": 2, "timeout_s": 0.3, "retries": 3, "backoff_s": 0.01, "progress": False}
 
 
-def _assert_all_verified(images: Path, rows: list[ManifestRow], temps_allowed: bool = False) -> None:
+def _assert_all_verified(images: Path, rows: list[Wanted], temps_allowed: bool = False) -> None:
     """Every file in `images` is a verified image (with `temps_allowed`, a killed writer's hidden temp files
     are passed over: the next run removes them)."""
-    by_id = {row.token_id: row for row in rows}
+    by_id = {row.key: row for row in rows}
     files = sorted(p for p in images.iterdir() if not (temps_allowed and p.name.startswith(".")))
     assert all(path.suffix == ".png" and not path.name.startswith(".") for path in files)
     for path in files:
-        row = by_id[int(path.stem)]
+        row = by_id[path.stem]
         data = path.read_bytes()
         assert cid_v0(data) == row.cid
         assert row.sha256 is None or hashlib.sha256(data).hexdigest() == row.sha256
@@ -236,15 +235,15 @@ def test_fetch_images_end_to_end_then_rerun_asks_nothing(tmp_path: Path) -> None
             second.add_file(p)
         for cid, fault in zip(cids, faults):
             first.fault(cid, fault)
-        rows = [ManifestRow(i, cid, hashlib.sha256(payloads[i]).hexdigest() if i % 2 else None) for i, cid in enumerate(cids)]
-        rows.append(ManifestRow(11, cid_v0(payloads[11])))  # on no gateway
-        rows[10] = ManifestRow(10, cids[10], "0" * 64)  # the manifest's hash disagrees with the content
-        metadata_failure = {"token_id": 12, "cid": "x/12", "reason": "metadata_http_404"}
+        rows = [Wanted(str(i), cid, hashlib.sha256(payloads[i]).hexdigest() if i % 2 else None) for i, cid in enumerate(cids)]
+        rows.append(Wanted(str(11), cid_v0(payloads[11])))  # on no gateway
+        rows[10] = Wanted(str(10), cids[10], "0" * 64)  # the manifest's hash disagrees with the content
+        metadata_failure = {"key": "12", "cid": "x/12", "reason": "metadata_http_404"}
         images, cache = tmp_path / "images", tmp_path / "cache"
         summary = fetch_images(rows, images, cache, [first.url, second.url], min_fraction=0.5, failures=[metadata_failure], **FETCH)
         assert (summary["requested"], summary["verified"], summary["failed"], summary["cached"]) == (13, 10, 3, 0)
         assert summary["failed_by_reason"] == {"http_404": 1, "metadata_http_404": 1, "sha256_mismatch": 1}
-        assert [f["token_id"] for f in summary["failures"]] == [10, 11, 12]
+        assert [f["key"] for f in summary["failures"]] == ["10", "11", "12"]
         assert summary["bytes"] == sum(len(p) for p in payloads[:10])
         _assert_all_verified(images, rows)
         assert sorted(p.name for p in cache.iterdir()) == sorted(cids)
@@ -258,7 +257,7 @@ def test_fetch_images_end_to_end_then_rerun_asks_nothing(tmp_path: Path) -> None
 
 def test_too_few_verified_raises_after_writing_what_verified(tmp_path: Path) -> None:
     with LoopbackGateway() as gw:
-        rows = [ManifestRow(0, gw.add_file(b"ape")), ManifestRow(1, cid_v0(b"missing"))]
+        rows = [Wanted(str(0), gw.add_file(b"ape")), Wanted(str(1), cid_v0(b"missing"))]
         with pytest.raises(FetchError, match="only 1/2 images verified") as info:
             fetch_images(rows, tmp_path / "img", tmp_path / "cache", [gw.url], min_fraction=0.9, **FETCH)
         assert info.value.summary["failed_by_reason"] == {"http_404": 1}
@@ -268,7 +267,7 @@ def test_too_few_verified_raises_after_writing_what_verified(tmp_path: Path) -> 
 def test_bad_cache_entry_and_damaged_image_are_repaired(tmp_path: Path) -> None:
     with LoopbackGateway() as gw:
         data = [_payload(200), _payload(201)]
-        rows = [ManifestRow(i, gw.add_file(d)) for i, d in enumerate(data)]
+        rows = [Wanted(str(i), gw.add_file(d)) for i, d in enumerate(data)]
         images, cache = tmp_path / "img", tmp_path / "cache"
         fetch_images(rows, images, cache, [gw.url], **FETCH)
         (cache / rows[0].cid).write_bytes(b"rotten")
@@ -284,12 +283,12 @@ def test_killed_run_resumes_without_partial_files(tmp_path: Path) -> None:
     payloads = [_payload(300 + i, 20_000) for i in range(40)]
     images, cache, manifest = tmp_path / "img", tmp_path / "cache", tmp_path / "manifest.csv"
     with LoopbackGateway(latency_s=0.05) as gw:
-        rows = [ManifestRow(i, gw.add_file(p)) for i, p in enumerate(payloads)]
-        manifest.write_text("token_id,cid\n" + "".join(f"{r.token_id},{r.cid}\n" for r in rows))
+        rows = [Wanted(str(i), gw.add_file(p)) for i, p in enumerate(payloads)]
+        manifest.write_text("".join(f"{r.key},{r.cid}\n" for r in rows))
         script = (
-            "import sys; from pathlib import Path; from apeart.ipfs.fetch import fetch_images;"
-            "from apeart.collection.sources import read_plain_csv;"
-            "fetch_images(read_plain_csv(Path(sys.argv[1])), Path(sys.argv[2]), Path(sys.argv[3]), [sys.argv[4]],"
+            "import sys; from pathlib import Path; from apeart.ipfs.fetch import Wanted, fetch_images;"
+            "rows = [Wanted(*line.split(',')) for line in Path(sys.argv[1]).read_text().split()];"
+            "fetch_images(rows, Path(sys.argv[2]), Path(sys.argv[3]), [sys.argv[4]],"
             " concurrency=2, per_gateway=2, progress=False)"
         )
         child = subprocess.Popen([sys.executable, "-c", script, manifest, images, cache, gw.url])

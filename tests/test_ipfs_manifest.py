@@ -23,9 +23,9 @@ from apeart.collection.sources import (
     select_token_ids,
 )
 from apeart.collection.bayc import fetch_bayc
-from apeart.core.catalog import read_manifest, write_manifest
+from apeart.collection.manifest import read_manifest, write_manifest
 import defaults
-from apeart.core.config import DataParams
+from apeart.collection.params import DataParams
 from apeart.ipfs.cid import Directory, parse_cid
 from apeart.ipfs.fetch import FetchError
 from apeart.ipfs.gateway import GatewayClient
@@ -268,7 +268,7 @@ def test_long_values_are_cut_short_in_messages(tmp_path: Path) -> None:
 
 
 def test_a_prepared_manifest_is_read_bounded_too(tmp_path: Path) -> None:
-    from apeart.core.catalog import read_manifest
+    from apeart.collection.manifest import read_manifest
 
     path = _write(tmp_path, "token_id,cid\n1,a\n")
     assert read_manifest(path) == [{"token_id": "1", "cid": "a"}]

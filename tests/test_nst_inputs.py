@@ -7,7 +7,8 @@ import torch
 from PIL import Image
 
 import defaults
-from apeart.core.config import NstParams, ParamsError
+from apeart.core.config import ParamsError
+from apeart.nst.params import NstParams
 from apeart.core.images import BadImageError
 from apeart.nst.inputs import MAX_ASPECT, load_content, load_styles
 

@@ -60,7 +60,7 @@ def test_stylize_metrics_are_the_losses_of_the_saved_pngs(repo: Path) -> None:
     batch means in metrics.json agree within 1%, and the curve's last row is the same numbers."""
     import torch
 
-    from apeart.core.config import load_params
+    from apeart.params import load_params
     from apeart.nst.inputs import load_rgb, load_styles
     from apeart.vgg.backbones import VGGFeatures
 

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from repo_copy import clone_built, ran, run
 
-from apeart.core.config import load_params
+from apeart.params import load_params
 
 pytestmark = pytest.mark.slow  # `pytest -m 'not slow'` is the fast inner loop
 

@@ -12,7 +12,7 @@ import pytest
 from ruamel.yaml import YAML
 
 from apeart import presets
-from apeart.core.config import Params, parse_params
+from apeart.params import Params, parse_params
 
 ROOT = Path(__file__).resolve().parents[1]
 COMMAND = re.compile(r"dvc exp run \$\(python -m apeart\.presets ([\w-]+)\)")

@@ -35,6 +35,11 @@ results 0.03-0.29/255; Larsen's VAE-GAN form moved the samples 0.18/255), which 
 
 Examples run two at a time (one repo copy each): most of each run is single-threaded DVC and Python start-up.
 Runs use the copy's own `src/` (PYTHONPATH), the code its dvc.lock hashes, not the checkout's.
+
+The docs/*.md pages the README names are read too, statically (no DVC): every page exists, every `-S` example
+of theirs (a `--queue` sweep value by value, a preset's words) names a params.yaml key with a value its schema
+accepts, and every `$(python -m apeart.presets NAME)` names a preset (expanded here in-process, as the module
+prints it).
 """
 from __future__ import annotations
 
@@ -47,6 +52,7 @@ import subprocess
 import sys
 import time
 import traceback
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from itertools import product
@@ -68,7 +74,9 @@ from repo_copy import (
 )
 from ruamel.yaml import YAML
 
-from apeart.core.config import ParamsError, parse_params
+from apeart.core.config import ParamsError
+from apeart.params import parse_params
+from apeart.presets import PRESETS, flags
 
 pytestmark = pytest.mark.slow  # end to end: `pytest -m 'not slow'` is the fast inner loop
 
@@ -148,13 +156,14 @@ def substitute(span: str) -> tuple[str, dict[str, list[str]]]:
     return SUBSTITUTION.sub(run_it, span), words
 
 
-def commands(markdown: str) -> list[Command]:
+def commands(markdown: str, expand: Callable[[str], tuple[str, dict[str, list[str]]]] = substitute) -> list[Command]:
+    """The `dvc exp run` commands of `markdown`'s code, `$(...)` expanded by `expand` (run, by default)."""
     found = []
     for span in code_spans(markdown):
         bare = span.lstrip().startswith("-S")
         if "dvc exp run" not in span and not bare:
             continue
-        text, words = substitute(span)
+        text, words = expand(span)
         tokens = [word for token in shlex.split(text, comments=True) for word in words.get(token, [token])]
         if bare:
             tokens = ["dvc", "exp", "run", *tokens]
@@ -363,6 +372,84 @@ def test_sweep_values_split_like_hydra() -> None:
     assert split_sweep("1e-7,1e-6") == ["1e-7", "1e-6"]
     assert split_sweep("[1,1],[0,1]") == ["[1,1]", "[0,1]"]
     assert split_sweep("'a,b',c") == ["'a,b'", "c"]
+
+
+# ---- the docs the README names (static) --------------------------------------------------------------
+
+DOCS = sorted(dict.fromkeys(re.findall(r"docs/[\w./-]+\.md", MARKDOWN)))
+PRESET_CALL = re.compile(r"python -m apeart\.presets ([\w-]+)")
+
+
+def preset_words(span: str) -> tuple[str, dict[str, list[str]]]:
+    """`substitute` for the docs, without a process: each `$(python -m apeart.presets NAME)` -> its -S words."""
+    words: dict[str, list[str]] = {}
+
+    def expand(match: re.Match) -> str:
+        call = PRESET_CALL.fullmatch(match.group(1).strip())
+        assert call, f"{span!r}: only $(python -m apeart.presets NAME) is expanded in the docs"
+        assert call.group(1) in PRESETS, f"{span!r}: no preset {call.group(1)!r} (known: {', '.join(PRESETS)})"
+        words[f"SUBSTITUTION{len(words)}"] = flags(call.group(1))
+        return f" SUBSTITUTION{len(words) - 1} "
+
+    return SUBSTITUTION.sub(expand, span), words
+
+
+def settings(cmd: Command) -> list[dict[str, Any]]:
+    """The params each experiment of `cmd` sets: one dict, or one per combination of a `--queue` sweep."""
+    pairs = [value.split("=", 1) for value in cmd.sets]
+    assert all(len(pair) == 2 and pair[0] for pair in pairs), f"{cmd.span!r}: a -S without key=value"
+    choices = [[(key, yaml_value(raw)) for raw in (split_sweep(raw) if cmd.queue else [raw])] for key, raw in pairs]
+    return [dict(combo) for combo in product(*choices)]
+
+
+def docs_examples(markdown: str) -> list[Command]:
+    """The examples of a page that set something (prose like `-S ...` sets nothing); templates (`<b>`) left out."""
+    return [cmd for cmd in commands(markdown, preset_words)
+            if any("=" in value for value in cmd.sets) and not any(PLACEHOLDER.search(value) for value in cmd.sets)]
+
+
+def documented_refusal(markdown: str, span: str) -> bool:
+    """Whether the line showing `span` says it is refused (a faults table row: the input and its one-line error)."""
+    return any(span in line and re.search(r"\brefused\b", line) for line in markdown.splitlines())
+
+
+def test_the_docs_the_readme_names_exist() -> None:
+    assert DOCS, "README.md names no docs/*.md page"
+    missing = [page for page in DOCS if not (ROOT / page).is_file()]
+    assert not missing, f"README.md names pages that do not exist: {missing}"
+
+
+@pytest.mark.parametrize("page", DOCS)
+def test_docs_examples_set_valid_params(page: str) -> None:
+    """Each `-S` example of a page the README names sets params.yaml keys to values its schema accepts; each
+    `--queue` sweep value by value; each preset it calls exists."""
+    markdown = (ROOT / page).read_text()
+    for name in PRESET_CALL.findall(markdown):
+        if name != "NAME":  # the usage line
+            assert name in PRESETS, f"{page}: no preset {name!r} (known: {', '.join(PRESETS)})"
+    for cmd in docs_examples(markdown):
+        refusal = documented_refusal(markdown, cmd.span)
+        for values in settings(cmd):
+            unknown = [key for key in values if "." not in key or key.split(".", 1)[0] not in ROOT_PARAMS
+                       or key.split(".", 1)[1] not in ROOT_PARAMS[key.split(".", 1)[0]]]
+            assert not unknown, f"{page}: {cmd.span!r} sets keys params.yaml does not have: {unknown}"
+            assert valid(values, ROOT_PARAMS) != refusal, (
+                f"{page}: {cmd.span!r} sets {values}: " + ("documented as refused, but params.yaml's schema accepts it"
+                                                           if refusal else "params.yaml's schema refuses it"))
+
+
+def test_docs_checks_catch_a_wrong_example() -> None:
+    """The docs checks refuse what a stale page would say: an unknown preset, an invalid value, an unknown key."""
+    with pytest.raises(AssertionError, match="no preset"):
+        docs_examples("`dvc exp run $(python -m apeart.presets no-such-preset)`")
+    [bad_value] = docs_examples("`dvc exp run -S nst.steps=abc`")
+    assert not any(valid(values, ROOT_PARAMS) for values in settings(bad_value))
+    [sweep] = docs_examples("`dvc exp run --queue -S 'nst.beta=1e-6,abc'`")
+    assert [valid(values, ROOT_PARAMS) for values in settings(sweep)] == [True, False]
+    assert documented_refusal("| `-S nst.steps=abc` | refused in one line |", "-S nst.steps=abc")
+    assert not documented_refusal("`-S nst.steps=abc` runs", "-S nst.steps=abc")
+    [preset] = docs_examples("`dvc exp run $(python -m apeart.presets gatys-2016)`")
+    assert preset.sets == tuple(flags("gatys-2016")[1::2])
 
 
 # ---- DVC ---------------------------------------------------------------------------------------------

@@ -18,7 +18,10 @@ from ipfs_server import LoopbackGateway
 from PIL import Image
 
 ROOT = Path(__file__).resolve().parents[1]
-STAGES = ["fetch", "prepare", "train_gan", "evaluate_gan", "gan_figures", "sample_styles", "reconstruct", "report"]
+# A stage validates the sections it loads (check_params, first under DVC, validates them all): a float key of one.
+STAGES = {"fetch": ("data", "timeout_s"), "prepare": ("nst", "beta"), "train_gan": ("gan", "lr"),
+          "evaluate_gan": ("gan", "lr"), "gan_figures": ("gan", "lr"), "sample_styles": ("gan", "lr"),
+          "reconstruct": ("nst", "beta"), "report": ("texnet", "lr")}
 
 
 def run_stage(name: str, folder: Path, **env: str) -> subprocess.CompletedProcess:
@@ -34,8 +37,9 @@ def one_line(out: subprocess.CompletedProcess) -> str:
 
 @pytest.mark.parametrize("name", STAGES)
 def test_bad_params_are_one_line(name: str, tmp_path: Path) -> None:
-    defaults.write(tmp_path / "params.yaml", {"gan": {"lr": float("nan")}})
-    assert one_line(run_stage(name, tmp_path)) == f"{name}: gan.lr: nan is not a finite number"
+    section, key = STAGES[name]
+    defaults.write(tmp_path / "params.yaml", {section: {key: float("nan")}})
+    assert one_line(run_stage(name, tmp_path)) == f"{name}: {section}.{key}: nan is not a finite number"
 
 
 def test_a_params_file_that_is_not_yaml_is_one_line(tmp_path: Path) -> None:

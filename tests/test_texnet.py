@@ -17,7 +17,8 @@ import torch.nn as nn
 
 import defaults
 from apeart.core.checkpoint import save_checkpoint
-from apeart.core.config import ParamsError, TexnetParams
+from apeart.core.config import ParamsError
+from apeart.texnet.params import TexnetParams
 from apeart.core.files import save_png
 from apeart.core.grids import to_pil
 from apeart.core.trainer import TrainingError

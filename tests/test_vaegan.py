@@ -10,7 +10,8 @@ import pytest
 import torch
 
 import defaults
-from apeart.core.config import ParamsError, VaeganParams
+from apeart.core.config import ParamsError
+from apeart.vaegan.params import VaeganParams
 from apeart.gan.sample import sample_batches
 from apeart.vaegan.models import DcganDecoder, Discriminator, Encoder, LarsenDecoder, seeded_networks
 from apeart.vaegan.sample import load_decoder, save_decoder

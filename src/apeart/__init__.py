@@ -1,12 +1,12 @@
-"""apeart: a reproducible DVC art pipeline for the BAYC collection (DCGAN style batches + batched Gatys NST).
+"""apeart: a reproducible DVC art pipeline for the BAYC collection (DCGAN style batches, batched Gatys NST,
+texture networks).
 
 Importing the package bounds how long idle OpenMP threads spin before they sleep (GOMP_SPINCOUNT=3000, unless
-OMP_WAIT_POLICY or GOMP_SPINCOUNT is set). libgomp's default, 300,000 spins, made a train_gan step 5x slower and
-a Gatys step 1.8x slower beside one busy process; sleeping at once (OMP_WAIT_POLICY=PASSIVE, our policy before)
-made a quiet train_gan step 1.5x slower, every small op paying a thread wake-up. 3,000 spins cost at most 1.31x
-PASSIVE's time beside one or two busy processes (benchmarks/bench_wait_policy.py). The setting is read when torch loads, so every DVC
-stage runs as `python -m apeart stages/<name>.py` (apeart/__main__.py), which loads this package first whatever
-the script imports; a process that imported torch earlier gets a warning.
+OMP_WAIT_POLICY or GOMP_SPINCOUNT is set): libgomp's default spins long enough to slow every stage beside a busy
+process, and sleeping at once makes every small op pay a thread wake-up (benchmarks/bench_wait_policy.py
+compares the policies). The setting is read when torch loads, so every DVC stage runs as
+`python -m apeart stages/<name>.py` (apeart/__main__.py), which loads this package first whatever the script
+imports; a process that imported torch earlier gets a warning.
 """
 import os
 import sys

@@ -1,14 +1,24 @@
 """Prepare raw collection images: composite onto the background, crop square, resize; skip bad files."""
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from multiprocessing import Pool
 from pathlib import Path
+from typing import ClassVar
 
+from apeart.core.config import bounds
 from apeart.core.files import save_png
 from apeart.core.images import BadImageError, open_image, resize_square, to_rgb
 from apeart.core.progress import progress
 
 GAN_SIZE = 64  # the DCGAN's resolution (Radford et al.)
+
+
+@dataclass(frozen=True)
+class PrepareParams:
+    SECTION: ClassVar[str] = "prepare"
+
+    workers: int = field(metadata=bounds(1, 64, speed_only=True))
 
 
 def _prepare_one(job: tuple[Path, Path, int]) -> tuple[str, str | None]:

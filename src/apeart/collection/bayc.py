@@ -13,8 +13,9 @@ from apeart.collection.sources import (
     select_token_ids,
     trait_columns,
 )
-from apeart.core.config import DataParams, ParamsError
-from apeart.ipfs.fetch import FetchError, fetch_images
+from apeart.core.config import ParamsError
+from apeart.collection.params import DataParams
+from apeart.ipfs.fetch import FetchError, Wanted, fetch_images
 from apeart.ipfs.gateway import GatewayClient
 
 CACHE = Path(".cache/ipfs")
@@ -40,16 +41,20 @@ def manifest_rows(params: DataParams) -> tuple[list[ManifestRow], list[dict], in
 def fetch_bayc(params: DataParams, images_dir: Path) -> tuple[list[dict], dict]:
     """Fetch and verify the selected images into `images_dir`; returns (manifest rows, summary)."""
     rows, failures, requests = manifest_rows(params)
+    wanted = [Wanted(str(row.token_id), row.cid, row.sha256) for row in rows]
+    earlier = [{"key": str(f.pop("token_id")), **f} for f in map(dict, failures)]
     try:
         summary = fetch_images(
-            rows, images_dir, CACHE / "blocks", params.gateways, concurrency=params.concurrency,
+            wanted, images_dir, CACHE / "blocks", params.gateways, concurrency=params.concurrency,
             per_gateway=params.per_gateway, timeout_s=params.timeout_s, retries=params.retries,
-            max_bytes=params.max_bytes, min_fraction=params.min_fraction, failures=failures)
+            max_bytes=params.max_bytes, min_fraction=params.min_fraction, failures=earlier)
     except FetchError as err:
         err.summary["requests"] += requests
+        _by_token(err.summary)
         raise
     summary["requests"] += requests
-    failed = {int(f["token_id"]) for f in summary["failures"] if f.get("token_id") is not None}
+    _by_token(summary)
+    failed = {f["token_id"] for f in summary["failures"]}
     out = []
     for row in rows:
         path = images_dir / f"{row.token_id}.png"
@@ -58,3 +63,8 @@ def fetch_bayc(params: DataParams, images_dir: Path) -> tuple[list[dict], dict]:
         out.append({"token_id": row.token_id, "cid": row.cid, "sha256": row.sha256 or "",
                     "bytes": path.stat().st_size, **trait_columns(row.traits)})
     return out, summary
+
+
+def _by_token(summary: dict) -> None:
+    """The summary's failures named by token id (an int) instead of the fetcher's file key."""
+    summary["failures"] = [{"token_id": int(f.pop("key")), **f} for f in summary["failures"]]

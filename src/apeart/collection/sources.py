@@ -9,8 +9,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterable
 
-from apeart.core.catalog import BASE_COLUMNS, ManifestError, csv_records
-from apeart.core.catalog import cut as _cut
+from apeart.collection.manifest import BASE_COLUMNS, ManifestError
+from apeart.core.csvfiles import csv_records
+from apeart.core.csvfiles import cut as _cut
 from apeart.ipfs.cid import CidError, Directory, NameNotFound, parse_cid, read_file
 from apeart.ipfs.gateway import BlockCache, GatewayClient, GatewayError
 
@@ -175,7 +176,7 @@ def select_rows(rows: list[ManifestRow], ids: str | None = None, limit: int | No
 def _read_csv(path: Path, headers: list[list[str]], build: Callable[[list[str]], ManifestRow]) -> list[ManifestRow]:
     """Check the header, build a row per record (errors name the line) and reject duplicate token ids."""
     rows: dict[int, ManifestRow] = {}
-    records = csv_records(path)
+    records = csv_records(path, ManifestError)
     _, header = next(records, (1, None))
     if header not in headers:
         raise ManifestError(f"{path}:1: header {_cut(repr(header))}, expected one of {headers}")

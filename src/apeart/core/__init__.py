@@ -1,1 +1,2 @@
-"""Shared kernel of every stage: typed params, atomic writes, images and grids, runtime, progress, metrics."""
+"""The kernel every stage shares, free of domain facts: params machinery, errors, atomic files, images and
+grids, CSV files, checkpoints and resume folders, runtime, distributed launch, progress and metrics."""

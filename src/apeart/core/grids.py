@@ -1,7 +1,6 @@
-"""Image grids: GAN progress, real vs fake, content | style | result rows, labelled sheets for the NST studies."""
+"""Image grids: batches as grids, side-by-side grids, rows of columns, labelled sheets."""
 from __future__ import annotations
 
-import math
 
 import torch
 import torch.nn.functional as F
@@ -87,13 +86,3 @@ def square(image: torch.Tensor) -> torch.Tensor:
     side = min(h, w)
     top, lft = (h - side) // 2, (w - side) // 2
     return image[..., top : top + side, lft : lft + side]
-
-
-def style_tile(styles: list[torch.Tensor], size: int) -> torch.Tensor:
-    """The style images, centre-cropped to squares, as one square (3, H, W) tile of a near-square grid."""
-    return grid(torch.stack([fit(square(s), size) for s in styles]), nrow=math.ceil(len(styles) ** 0.5))
-
-
-def format_beta(beta: float) -> str:
-    """1e-05 -> '1e-05', 1000.0 -> '1000': the spelling used in labels and folder names."""
-    return f"{beta:g}"

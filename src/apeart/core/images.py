@@ -10,6 +10,7 @@ import numpy as np
 from PIL import Image, ImageCms
 
 from apeart.core.files import read_capped
+from apeart.core.errors import ApeartError
 
 MAX_PIXELS = 40_000_000
 MAX_BYTES = 256 * 2**20  # a 40 Mpx RGBA image, uncompressed, is 160 MB
@@ -20,7 +21,7 @@ SIXTEEN_BIT = ("I;16", "I;16L", "I;16B", "I;16N")
 RGB_MODES = {"1", "L", "P", "RGB", "RGBA", "RGBX", "RGBa", "LA", "La", "PA", "CMYK", "YCbCr", "LAB", "HSV", *SIXTEEN_BIT}
 
 
-class BadImageError(ValueError):
+class BadImageError(ApeartError, ValueError):
     """An image file that cannot be used: unreadable, empty, corrupt, truncated or too large."""
 
     def __init__(self, path: str | Path, reason: str) -> None:

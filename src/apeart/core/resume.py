@@ -9,11 +9,12 @@ from pathlib import Path
 
 from apeart.core.files import read_capped, write_bytes
 from apeart.core.images import MAX_BYTES
+from apeart.core.errors import ApeartError
 
 RECORD_SUFFIX = ".sha256"
 
 
-class ResumeError(RuntimeError):
+class ResumeError(ApeartError, RuntimeError):
     """A file to publish from a resume folder is not recorded there as finished."""
 
 

@@ -10,10 +10,11 @@ from tqdm import tqdm
 
 from apeart.core.checkpoint import load_checkpoint, save_checkpoint
 from apeart.core.distributed import barrier
+from apeart.core.errors import ApeartError
 from apeart.core.progress import progress
 
 
-class TrainingError(RuntimeError):
+class TrainingError(ApeartError, RuntimeError):
     """Training diverged, or a checkpoint does not belong to this configuration."""
 
 

@@ -3,7 +3,8 @@ from __future__ import annotations
 
 import torch
 
-from apeart.core.config import EvaluateParams, GanParams, ParamsError
+from apeart.core.errors import ApeartError
+from apeart.gan.params import EvaluateParams, GanParams
 from apeart.gan.models import Generator, seeded_generator
 from apeart.gan.quality import InceptionEmbedding, VGGEmbedding, gan_scores, inception_weights_file
 from apeart.gan.sample import sample_batches
@@ -17,8 +18,8 @@ from apeart.vgg.backbones import file_record, weights_record
 MIN_SAMPLES = 5
 
 
-class TooFewImagesError(ParamsError):
-    """The real set is too small to score (a ParamsError, so the stages report it as one line)."""
+class TooFewImagesError(ApeartError):
+    """The real set is too small to score."""
 
 
 def score_generator(G: Generator, params: GanParams, yardstick: EvaluateParams, real: torch.Tensor,

@@ -7,10 +7,10 @@ import io
 import torch
 from torchvision.utils import make_grid
 
-from apeart.core.config import FiguresParams
 from apeart.core.files import png_bytes
 from apeart.core.grids import as_float, grid, side_by_side, to_pil
 from apeart.gan.models import Generator, to_uint8
+from apeart.gan.params import FiguresParams
 
 
 def progress_grids(samples: torch.Tensor, size: int, every: int) -> dict[int, torch.Tensor]:

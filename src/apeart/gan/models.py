@@ -5,7 +5,7 @@ import torch
 from torch import Tensor, nn
 from torch.nn.utils.parametrizations import spectral_norm
 
-from apeart.core.config import GanParams
+from apeart.gan.params import GanParams
 
 
 class Generator(nn.Module):

@@ -9,9 +9,10 @@ from torch import nn
 
 from apeart.core.checkpoint import read_model_file, save_checkpoint
 from apeart.gan.models import Generator, to_uint8
+from apeart.core.errors import ApeartError
 
 
-class GeneratorFileError(ValueError):
+class GeneratorFileError(ApeartError, ValueError):
     """A generator file that cannot be used: missing, damaged, non-finite, or another model's."""
 
 

@@ -12,12 +12,13 @@ from torch.optim.lr_scheduler import LambdaLR
 from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 from tqdm import tqdm
 
-from apeart.core.config import FIXED_SAMPLES, GanParams, as_dict
+from apeart.core.config import as_dict
 from apeart.core.distributed import data_parallel, even_batches, gather_objects, mean_over_ranks
 from apeart.core.runtime import fast_layout
 from apeart.core.trainer import EpochTrainer
 from apeart.gan.augment import diff_augment
 from apeart.gan.models import Generator, initialised_discriminator, seeded_generator, to_uint8
+from apeart.gan.params import FIXED_SAMPLES, GanParams
 
 
 DIVERGED = 1e3  # a BCE loss this large means logits of ~1e3: the run is broken, not merely unstable

@@ -14,6 +14,7 @@ from typing import Callable, Iterator
 
 import base58
 import mmh3
+from apeart.core.errors import ApeartError
 
 CHUNK_SIZE = 262144  # kubo's default fixed-size chunker
 MAX_LINKS = 174  # kubo's balanced layout: links per internal node
@@ -26,7 +27,7 @@ _MAX_DEPTH = 32
 MIN_BLOCK = 1024  # reading a file may take one block per MIN_BLOCK bytes of its size cap (plus a path's depth)
 
 
-class CidError(ValueError):
+class CidError(ApeartError, ValueError):
     """A CID or block that is malformed, unsupported or does not match its hash."""
 
 

@@ -1,22 +1,36 @@
-"""Fetch manifest images from IPFS gateways: verified bytes, a CID-addressed cache, atomic writes and a summary."""
+"""Fetch files by CID from IPFS gateways: verified bytes, a CID-addressed cache, atomic writes and a summary.
+
+A leaf: it knows (key, cid, sha256) rows, not what collection they come from."""
 
 from __future__ import annotations
 
 import hashlib
+import re
 import time
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from pathlib import Path
-from typing import Sequence
+from typing import NamedTuple, Sequence
 
-from apeart.collection.sources import MAX_TOKEN_ID, ManifestRow, check_cid
 from apeart.core.files import remove_temps, write_bytes
 from apeart.core.progress import progress as progress_bar
-from apeart.ipfs.cid import parse_cid, verify_file
+from apeart.ipfs.cid import CidError, parse_cid, verify_file
 from apeart.ipfs.gateway import GatewayClient, GatewayError
+from apeart.core.errors import ApeartError
 
 
-class FetchError(RuntimeError):
+_KEY = re.compile(r"[A-Za-z0-9_-]{1,64}")
+
+
+class Wanted(NamedTuple):
+    """One file to fetch: saved as `<key>.png`, verified against `cid` and, when given, its `sha256`."""
+
+    key: str
+    cid: str
+    sha256: str | None = None
+
+
+class FetchError(ApeartError, RuntimeError):
     """Too few images verified; `summary` holds the full report."""
 
     def __init__(self, message: str, summary: dict):
@@ -25,7 +39,7 @@ class FetchError(RuntimeError):
 
 
 def fetch_images(
-    rows: Sequence[ManifestRow],
+    rows: Sequence[Wanted],
     images_dir: Path,
     cache_dir: Path,
     gateways: list[str],
@@ -41,7 +55,7 @@ def fetch_images(
     backoff_s: float = 0.5,
     failures: Sequence[dict] = (),
 ) -> dict:
-    """Write each row's verified image to `images_dir/<token_id>.png` and return a summary.
+    """Write each row's verified image to `images_dir/<key>.png` and return a summary.
 
     Content already in `cache_dir/<cid>` (re-verified) costs no request. `failures` from earlier steps (token
     metadata) count as requested and failed. Raises FetchError, after writing what verified, when
@@ -56,13 +70,13 @@ def fetch_images(
     failed = [dict(f) for f in failures]
     stats: Counter[str] = Counter()
 
-    def store(group: list[ManifestRow], data: bytes) -> None:
+    def store(group: list[Wanted], data: bytes) -> None:
         digest = hashlib.sha256(data).hexdigest()  # once per CID: every row of the group has these bytes
         for row in group:
             if row.sha256 and digest != row.sha256:
-                failed.append({"token_id": row.token_id, "cid": row.cid, "reason": "sha256_mismatch"})
+                failed.append({"key": row.key, "cid": row.cid, "reason": "sha256_mismatch"})
                 continue
-            _write_if_changed(images_dir / f"{row.token_id}.png", data)
+            _write_if_changed(images_dir / f"{row.key}.png", data)
             stats["verified"] += 1
             stats["bytes"] += len(data)
 
@@ -92,7 +106,7 @@ def fetch_images(
                 try:
                     store(group, future.result())
                 except GatewayError as exc:
-                    failed.extend({"token_id": row.token_id, "cid": row.cid, "reason": exc.reason} for row in group)
+                    failed.extend({"key": row.key, "cid": row.cid, "reason": exc.reason} for row in group)
                 bar.update(len(group))
                 bar.set_postfix(failed=len(failed), refresh=False)
     client.close()
@@ -108,15 +122,19 @@ def fetch_images(
     return summary
 
 
-def _group_by_cid(rows: Sequence[ManifestRow]) -> dict[str, list[ManifestRow]]:
-    """Validate rows (token id range, unique ids, canonical CIDs) and group them so each CID is fetched once."""
-    groups: dict[str, list[ManifestRow]] = {}
-    seen: set[int] = set()
+def _group_by_cid(rows: Sequence[Wanted]) -> dict[str, list[Wanted]]:
+    """Validate rows (file-name-safe unique keys, CIDs) and group them by canonical CID so each is fetched once."""
+    groups: dict[str, list[Wanted]] = {}
+    seen: set[str] = set()
     for row in rows:
-        if not isinstance(row.token_id, int) or not 0 <= row.token_id <= MAX_TOKEN_ID or row.token_id in seen:
-            raise ValueError(f"invalid or repeated token id {row.token_id!r}")
-        seen.add(row.token_id)
-        groups.setdefault(check_cid(row.cid), []).append(row)
+        if not isinstance(row.key, str) or not _KEY.fullmatch(row.key) or row.key in seen:
+            raise ValueError(f"invalid or repeated key {row.key!r}")
+        seen.add(row.key)
+        try:
+            cid = str(parse_cid(row.cid))
+        except CidError as exc:
+            raise ValueError(f"key {row.key}: {exc}") from None
+        groups.setdefault(cid, []).append(row)
     return groups
 
 
@@ -154,5 +172,5 @@ def _summary(requested: int, stats: Counter, failed: list[dict], requests: int, 
         "bytes": stats["bytes"],
         "seconds": round(seconds, 3),
         "images_per_s": round(stats["verified"] / seconds, 2) if seconds > 0 else 0.0,
-        "failures": sorted(failed, key=lambda f: f["token_id"]),
+        "failures": sorted(failed, key=lambda f: (len(f["key"]), f["key"])),  # 9 before 10
     }

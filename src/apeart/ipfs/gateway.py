@@ -15,10 +15,10 @@ from requests.adapters import HTTPAdapter
 from urllib3.exceptions import InvalidHeader
 from urllib3.util.retry import Retry
 
-from apeart.core.config import normalize_gateway
-from apeart.core.credentials import auth_for, gateway_auth
+from apeart.core.errors import ApeartError
 from apeart.core.files import write_bytes
 from apeart.ipfs.cid import DAG_PB, Cid, CidError, parse_cid, read_file, verify_block, verify_file
+from apeart.ipfs.urls import auth_for, gateway_auth, normalize_gateway
 
 T = TypeVar("T")
 RAW_BLOCK = "application/vnd.ipld.raw"
@@ -26,7 +26,7 @@ MAX_BLOCK = 2 * 1024 * 1024  # the largest block IPFS implementations are requir
 _CHUNK = 64 * 1024
 
 
-class GatewayError(Exception):
+class GatewayError(ApeartError):
     """A failed fetch: `reason` is a short category (http_500, stall, verify, ...) used in reports."""
 
     def __init__(self, reason: str, detail: str, *, permanent: bool = False, retry_after: float | None = None):

@@ -1,1 +1,2 @@
-"""Neural style transfer (Gatys et al.): backbones, losses, the batched optimisation loop, experiments."""
+"""Gatys neural style transfer: losses, the objective, the batched optimisation loop, multi-scale transfer, colour,
+inputs, and the Gatys collection stylised in shards."""

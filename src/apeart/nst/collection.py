@@ -11,7 +11,7 @@ from pathlib import Path
 
 import torch
 
-from apeart.core.config import NstParams
+from apeart.nst.params import NstParams
 from apeart.core.files import png_bytes
 from apeart.core.grids import to_pil
 from apeart.core.resume import read_finished, resume_key, save_finished

@@ -1,14 +1,17 @@
 """Content and style images for NST as float tensors in [0, 1]."""
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 import torch
 from PIL import Image
 from torchvision.transforms.functional import pil_to_tensor
 
-from apeart.core.config import NstParams, ParamsError
+from apeart.core.config import ParamsError
+from apeart.nst.params import NstParams
 from apeart.core.datasets import same_size
+from apeart.core.grids import fit, grid, square
 from apeart.core.images import open_image, resize_square, to_rgb
 from apeart.vgg.backbones import MIN_SIDE
 
@@ -98,3 +101,8 @@ def load_inputs(params: NstParams, data: Path = Path("data")) -> tuple[list[str]
     """The prepared content batch (names, images) and the style images `params` select, as stages use them."""
     names, content = load_content(data / "prepared" / "content")
     return names, content, load_styles(params, data / "styles" / "gan")
+
+
+def style_tile(styles: list[torch.Tensor], size: int) -> torch.Tensor:
+    """The style images, centre-cropped to squares, as one square (3, H, W) tile of a near-square grid."""
+    return grid(torch.stack([fit(square(s), size) for s in styles]), nrow=math.ceil(len(styles) ** 0.5))

@@ -5,7 +5,8 @@ from dataclasses import dataclass
 
 import torch
 
-from apeart.core.config import NstParams, ParamsError
+from apeart.core.config import ParamsError
+from apeart.nst.params import NstParams
 from apeart.nst import color
 from apeart.nst.losses import Convention, StyleTarget, content_loss, gram, style_loss, tv_loss
 from apeart.vgg.backbones import VGGFeatures

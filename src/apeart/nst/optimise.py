@@ -10,16 +10,17 @@ from collections.abc import Callable
 
 import torch
 
-from apeart.core.config import NstParams
+from apeart.nst.params import NstParams
 from apeart.core.progress import progress as progress_bar
 from apeart.core.runtime import fast_layout
 from apeart.nst.objective import Objective
+from apeart.core.errors import ApeartError
 
 TERMS = ("total", "content", "style", "tv")
 CHECK_EVERY = 10  # steps between NaN/inf checks (each reads a few floats back from the device)
 
 
-class NSTError(RuntimeError):
+class NSTError(ApeartError, RuntimeError):
     """The optimisation diverged (NaN or inf loss); `last_good` holds the last checked finite images."""
 
     def __init__(self, message: str, step: int = 0, term: str = "", last_good: torch.Tensor | None = None,

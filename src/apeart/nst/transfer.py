@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 import torch
 import torch.nn.functional as F
 
-from apeart.core.config import NstParams
+from apeart.nst.params import NstParams
 from apeart.core.grids import quantize
 from apeart.nst import color
 from apeart.nst.objective import Weights, as_format, build_objective, nst_weights, prepare_colors

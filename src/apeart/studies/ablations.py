@@ -3,7 +3,8 @@ from __future__ import annotations
 
 import dataclasses
 
-from apeart.core.config import STYLE_LAYER_NAMES, NstParams
+from apeart.vgg.layers import VGG19_LAYERS
+from apeart.nst.params import NstParams
 
 ADAM_LR = 2.0  # per step, in the optimised image's units (0-255 for vgg19_caffe); Adam's step is ~lr per pixel
 SGD_LR = 1.0  # on the loss scaled to ~1 per value at the start (nst/optimise.py), as L-BFGS sees it
@@ -11,8 +12,8 @@ SGD_LR = 1.0  # on the loss scaled to ~1 per value at the start (nst/optimise.py
 
 def _added(layers: list[str], count: int) -> list[str]:
     """`layers` plus the next `count` VGG19 layers not in it (in network order)."""
-    extra = [name for name in STYLE_LAYER_NAMES if name not in layers][:count]
-    return sorted(layers + extra, key=STYLE_LAYER_NAMES.index)
+    extra = [name for name in VGG19_LAYERS if name not in layers][:count]
+    return sorted(layers + extra, key=VGG19_LAYERS.index)
 
 
 def variants(params: NstParams) -> list[tuple[str, NstParams]]:

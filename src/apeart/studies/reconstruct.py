@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 import torch
 
-from apeart.core.config import NstParams
+from apeart.nst.params import NstParams
 from apeart.nst.losses import StyleTarget
 from apeart.nst.objective import Objective, as_format, style_grams
 from apeart.nst.optimise import memory_format, optimise

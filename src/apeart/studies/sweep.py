@@ -6,10 +6,15 @@ from collections.abc import Callable
 import torch
 from PIL import Image
 
-from apeart.core.config import NstParams
-from apeart.core.grids import format_beta, square, tile_grid
+from apeart.nst.params import NstParams
+from apeart.core.grids import square, tile_grid
 from apeart.nst.objective import Weights
 from apeart.nst.transfer import TransferResult, transfer_weighted
+
+
+def format_beta(beta: float) -> str:
+    """1e-05 -> '1e-05', 1000.0 -> '1000': the spelling used in labels and folder names."""
+    return f"{beta:g}"
 
 
 def sweep_betas(content: torch.Tensor, styles: list[torch.Tensor], params: NstParams, device: torch.device,

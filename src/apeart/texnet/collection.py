@@ -26,7 +26,7 @@ import torch.nn as nn
 from PIL import Image
 from torchvision.transforms.functional import pil_to_tensor
 
-from apeart.core.config import TexnetParams
+from apeart.texnet.params import TexnetParams
 from apeart.core.distributed import end_with_parent
 from apeart.core.files import png_bytes, remove_temps
 from apeart.core.grids import to_pil

@@ -6,7 +6,8 @@ from pathlib import Path
 
 import torch
 
-from apeart.core.config import NstParams, TexnetParams
+from apeart.nst.params import NstParams
+from apeart.texnet.params import TexnetParams
 from apeart.nst.inputs import style_images
 from apeart.texnet.models import TexnetError
 from apeart.vgg.backbones import MIN_SIDE

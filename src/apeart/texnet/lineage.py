@@ -4,7 +4,7 @@ from __future__ import annotations
 import hashlib
 from pathlib import Path
 
-from apeart.core.catalog import write_csv
+from apeart.core.csvfiles import write_csv
 from apeart.core.files import write_bytes
 from apeart.core.resume import ResumeError, read_finished
 from apeart.nst.inputs import image_files

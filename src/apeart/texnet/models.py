@@ -11,13 +11,15 @@ import torch.nn.functional as F
 from torch.nn.utils.fusion import fuse_conv_bn_eval
 
 from apeart.core.checkpoint import read_model_file, save_checkpoint
-from apeart.core.config import ParamsError, TexnetParams, check_field
+from apeart.core.config import ParamsError, check_field
+from apeart.texnet.params import TexnetParams
+from apeart.core.errors import ApeartError
 
 Norm = Literal["batch", "instance"]
 NOISE_CHANNELS = 3  # per level: i.i.d. U(0, k) noise beside the 3 image channels
 
 
-class TexnetError(RuntimeError):
+class TexnetError(ApeartError, RuntimeError):
     """Training diverged, a checkpoint belongs to another configuration, or a model file is unusable."""
 
 

@@ -8,9 +8,10 @@ from pathlib import Path
 
 import torch
 
-from apeart.core.config import NstParams, TexnetParams
 from apeart.core.distributed import data_parallel, even_batches, mean_over_ranks
 from apeart.core.trainer import EpochTrainer, TrainState
+from apeart.nst.params import NstParams
+from apeart.texnet.params import TexnetParams
 from apeart.nst.objective import (
     Weights,
     blended_styles,

@@ -13,7 +13,7 @@ import dataclasses
 import torch
 from torch import nn
 
-from apeart.core.config import EvaluateParams, GanParams
+from apeart.gan.params import EvaluateParams, GanParams
 from apeart.gan.evaluate import score_generator
 
 

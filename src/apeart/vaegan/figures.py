@@ -5,11 +5,11 @@ from __future__ import annotations
 import torch
 from torch import Tensor, nn
 
-from apeart.core.config import FiguresParams
 from apeart.core.files import png_bytes
 from apeart.core.grids import grid, to_pil
 from apeart.gan.figures import grid_columns, progress_grids
 from apeart.gan.models import to_uint8
+from apeart.gan.params import FiguresParams
 from apeart.vaegan.models import Encoder
 
 PAIRS = 32  # real | reconstruction pairs in reconstructions.png, 4 pairs a row

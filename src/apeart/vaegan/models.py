@@ -20,7 +20,7 @@ from __future__ import annotations
 import torch
 from torch import Tensor, nn
 
-from apeart.core.config import VaeganParams
+from apeart.vaegan.params import VaeganParams
 from apeart.gan.models import Generator, init_weights
 
 

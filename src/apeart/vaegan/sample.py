@@ -7,7 +7,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from apeart.core.config import VaeganParams
+from apeart.vaegan.params import VaeganParams
 from apeart.core.checkpoint import save_checkpoint
 from apeart.gan.sample import build_from_file, read_generator_file
 from apeart.vaegan.models import Encoder, build_decoder

@@ -29,11 +29,13 @@ from torch import Tensor, nn
 from torch.func import functional_call
 from tqdm import tqdm
 
-from apeart.core.config import FIXED_SAMPLES, VaeganParams, as_dict
+from apeart.core.config import as_dict
 from apeart.core.distributed import data_parallel, even_batches, mean_over_ranks
 from apeart.core.trainer import EpochTrainer
 from apeart.gan.models import to_uint8
+from apeart.gan.params import FIXED_SAMPLES
 from apeart.vaegan.models import Discriminator, seeded_networks
+from apeart.vaegan.params import VaeganParams
 
 DIVERGED = 1e6  # an L_llike/KL this large (or a BCE of ~1e6) means the run is broken
 CURVES = ("kl", "llike", "d_loss", "dec_gan", "d_real", "d_fake")

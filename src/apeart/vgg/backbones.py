@@ -11,7 +11,8 @@ from torch import nn
 from torchvision import models
 from torchvision.models.vgg import cfgs, make_layers
 
-from apeart.core.config import VGG_BLOCKS
+from apeart.vgg.layers import VGG_BLOCKS
+from apeart.core.errors import ApeartError
 
 CAFFE_MEAN_BGR = (103.939, 116.779, 123.68)
 MIN_SIDE = 16  # the 4 poolings before conv5_x need at least this many pixels
@@ -27,7 +28,7 @@ TORCHVISION_WEIGHTS = {
 }
 
 
-class BackboneError(RuntimeError):
+class BackboneError(ApeartError, RuntimeError):
     """The requested backbone's weights are not available offline."""
 
 

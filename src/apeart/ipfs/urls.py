@@ -1,23 +1,20 @@
-"""Gateway credentials: never a param, only APEART_GATEWAY_AUTH; and no message ever repeats a URL's password."""
+"""Gateway URLs: the base-URL rule params and the client share, and credentials that are never a param (only
+APEART_GATEWAY_AUTH)."""
 from __future__ import annotations
 
 import os
-import re
 from typing import Mapping
 from urllib.parse import urlsplit
 
+from apeart.core.cli import mask
+from apeart.core.errors import ApeartError
+
 AUTH_ENV = "APEART_GATEWAY_AUTH"
 WHERE = f"put gateway credentials in the environment variable {AUTH_ENV}='host[:port]=user:password ...' (docs/ipfs.md)"
-_USERINFO = re.compile(r"(?<=://)([^\s/@:]*)(:[^\s/]*)?@")
 
 
-class AuthError(ValueError):
+class AuthError(ApeartError, ValueError):
     """AUTH_ENV is malformed (the message never repeats it)."""
-
-
-def mask(text: str) -> str:
-    """`text` with the credentials of every URL in it masked: `http://alice:***@host/` (a bare token: `***@`)."""
-    return _USERINFO.sub(lambda m: f"{m[1]}:***@" if m[2] else "***@", text)
 
 
 def gateway_auth(environ: Mapping[str, str] = os.environ) -> dict[str, tuple[str, str]]:
@@ -38,3 +35,23 @@ def auth_for(url: str, auth: Mapping[str, tuple[str, str]]) -> tuple[str, str] |
     parts = urlsplit(url)
     host = (parts.hostname or "").lower()
     return auth.get(f"{host}:{parts.port}") or auth.get(host)
+
+
+def normalize_gateway(url: str) -> str:
+    """A gateway base URL (http/https, a host, no query, fragment or credentials) without a trailing `/` or
+    `/ipfs`; ValueError saying what is wrong (params refuse it, the gateway client normalises with it)."""
+    try:
+        parts = urlsplit(url)
+        host = parts.hostname
+    except ValueError:  # e.g. an unclosed IPv6 bracket
+        parts, host = None, None
+    shown = mask(url)
+    if parts is None or parts.scheme not in ("http", "https") or not host:
+        raise ValueError(f"gateway {shown!r}: need an http:// or https:// URL with a host")
+    if parts.username or parts.password:
+        raise ValueError(f"gateway {shown!r}: no credentials in a param; {WHERE}")
+    if parts.query or parts.fragment:
+        raise ValueError(f"gateway {shown!r}: no query or fragment allowed")
+    path = parts.path.rstrip("/")
+    path = path[: -len("/ipfs")] if path.endswith("/ipfs") else path
+    return f"{parts.scheme}://{parts.netloc}{path}"

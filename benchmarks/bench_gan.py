@@ -289,7 +289,7 @@ def fast(steps: list[float]) -> float:
 
 
 def bench_config(name: str, args: argparse.Namespace, work: Path, compile_: bool) -> list[dict]:
-    params = dataclasses.replace(load_params(ROOT / "params.yaml").gan, epochs=1, grid_size=1, device="cpu",
+    params = dataclasses.replace(load_params(ROOT / "params.yaml").gan, epochs=1, device="cpu",
                                  **CONFIGS[name])
     steps = args.steps or (64 if name == "default" else 8)
     n = steps * params.batch_size

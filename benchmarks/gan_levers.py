@@ -101,7 +101,8 @@ def run(name: str, seed: int, threads: int, data, grids: Path | None) -> dict[st
     trainer, seconds = train(Trainer, params, data, threads)
     if grids is not None:
         grids.mkdir(parents=True, exist_ok=True)
-        image = side_by_side(data[:params.grid_size], trainer.sample_fixed()).mul(255).round().byte()
+        fake = trainer.sample_fixed()
+        image = side_by_side(data[:len(fake)], fake).mul(255).round().byte()
         slug = "".join(c if c.isalnum() else "-" for c in name)[:60].strip("-")
         Image.fromarray(image.permute(1, 2, 0).numpy()).save(grids / f"{slug}-seed{seed}-{threads}t.png")
     metrics, _ = score_generator(trainer.sampler, params, yardstick(), data, CPU)

@@ -30,15 +30,14 @@ DCGAN: dict[str, Any] = {
     "seed": 0, "epochs": 16, "batch_size": 8, "processes": 1, "nz": 100, "ngf": 32, "ndf": 32, "lr": 0.0005,
     "d_lr_mult": 1.0, "lr_decay_from": 1.0, "beta1": 0.5, "beta2": 0.999, "init_std": 0.02, "leaky_slope": 0.2,
     "real_label": 1.0, "real_label_late": 1.0, "diffaugment": "translation,cutout", "ema_decay": 0.99,
-    "grid_size": 64, "grid_every": 5, "walk_rows": 6, "walk_steps": 10, "precision": "fp32", "device": "cpu",
+    "precision": "fp32", "device": "cpu",
     "loss": "bce", "spectral_norm": False, "minibatch_std": False, "d_optimizer": "adam",
 }
 # The default run's VAE-GAN (Larsen et al. 2016 at an eighth of the width).
 VAEGAN: dict[str, Any] = {
     "seed": 0, "epochs": 5, "batch_size": 16, "processes": 1, "latent": 128, "width": 0.125, "decoder": "larsen",
     "ngf": 32, "dis_layer": 4, "gamma": 0.01, "pixel_weight": 1.0, "dec_gan": "nonsaturating", "margin": 0.0,
-    "equilibrium": 0.68, "optimizer": "adam", "lr": 0.0003, "beta1": 0.5, "beta2": 0.999, "grid_size": 64,
-    "grid_every": 5, "walk_rows": 4, "walk_steps": 10, "device": "cpu",
+    "equilibrium": 0.68, "optimizer": "adam", "lr": 0.0003, "beta1": 0.5, "beta2": 0.999, "device": "cpu",
 }
 # evaluate_gan's yardstick: FD and KID in conv5_1's pooled features.
 YARDSTICK: dict[str, Any] = {"samples": 512, "layer": "conv5_1", "kid_subsets": 50, "kid_subset_size": 500}

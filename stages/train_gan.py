@@ -1,29 +1,27 @@
 """Stage train_gan: DCGAN on data/prepared/gan; resumes from the last epoch checkpoint after a crash. With
-gan.processes > 1 it runs itself under torchrun (data-parallel); rank 0 writes the outputs."""
+gan.processes > 1 it runs itself under torchrun (data-parallel); rank 0 writes the outputs: the generator, the
+fixed-noise samples of every epoch (stage gan_figures draws them), the checkpoint, losses and curves."""
 from __future__ import annotations
 
 import sys
 from pathlib import Path
 
-import torch
-
 from apeart.core.checkpoint import resume_path
 from apeart.core.cli import run_stage
 from apeart.core.config import load_section
 from apeart.gan.params import GanParams
-from apeart.core.files import save_png, write_bytes
-from apeart.core.grids import grid, side_by_side, to_pil
+from apeart.core.files import write_bytes
 from apeart.core.memory import require
 from apeart.core.metrics import last_epoch_mean, write_curves, write_metrics
 from apeart.core.runtime import deterministic, machine, peak_rss_mb, resolve_device
+from apeart.core.trainer import TrainingError
 from apeart.core.datasets import load_pngs
 from apeart.core.distributed import join_training, leave, relaunch_under_torchrun, under_torchrun
-from apeart.gan.figures import interpolation, progress_gif, progress_strip
 from apeart.gan.models import training_need
-from apeart.gan.sample import save_generator
-from apeart.gan.train import Trainer, TrainingError, fingerprint, loss_warning
+from apeart.gan.sample import save_generator, save_samples
+from apeart.gan.train import Trainer, fingerprint, loss_warning
 
-MODELS, REPORTS = Path("models/dcgan"), Path("reports/gan")
+MODELS = Path("models/dcgan")
 
 
 def main() -> None:
@@ -46,17 +44,8 @@ def main() -> None:
     if warning := loss_warning(state.history):
         print(f"train_gan: WARNING: {warning}", file=sys.stderr)
 
-    nrow = max(1, int(params.grid_size ** 0.5))
-    for epoch, images in state.grids.items():
-        save_png(to_pil(grid(images, nrow)), REPORTS / "progress" / f"epoch_{epoch:03d}.png")
-    write_bytes(REPORTS / "progress.gif", progress_gif(state.grids, nrow))
-    save_png(to_pil(progress_strip(state.grids)), REPORTS / "progress_strip.png")
-    save_png(to_pil(interpolation(trainer.sampler, params.nz, rows=params.walk_rows, steps=params.walk_steps, seed=params.seed)),
-             REPORTS / "interpolation.png")
-    real = data[torch.randperm(len(data), generator=torch.Generator().manual_seed(params.seed))[: params.grid_size]]
-    save_png(to_pil(side_by_side(real, state.grids[params.epochs], nrow)), REPORTS / "real_vs_fake.png")
-
     save_generator(trainer.sampler, params.nz, params.ngf, MODELS / "generator.pt")
+    save_samples(trainer.samples, "dcgan_samples", MODELS / "samples.pt")
     write_bytes(MODELS / "checkpoint.pt", checkpoint.read_bytes())
     write_curves(Path("metrics/gan/curves"), state.history, ["d_loss", "g_loss"])
     write_metrics(Path("metrics/gan/train.json"), "gan.train",

@@ -1,12 +1,11 @@
 """Stage train_vaegan: the Larsen et al. VAE-GAN (seed 003) on data/prepared/gan, beside the DCGAN; resumes
 from the last epoch checkpoint after a crash. With vaegan.processes > 1 it runs itself under torchrun
-(data-parallel); rank 0 writes the outputs."""
+(data-parallel); rank 0 writes the outputs: the decoder, the encoder and the fixed-noise samples of every epoch
+(stage vaegan_figures draws them), the checkpoint, losses and curves."""
 from __future__ import annotations
 
 import time
 from pathlib import Path
-
-import torch
 
 from apeart.core.checkpoint import resume_path
 from apeart.core.cli import run_stage
@@ -14,14 +13,15 @@ from apeart.core.config import load_section
 from apeart.vaegan.params import VaeganParams
 from apeart.core.datasets import load_pngs
 from apeart.core.distributed import join_training, leave, relaunch_under_torchrun
-from apeart.core.files import save_png, write_bytes
-from apeart.core.grids import grid, to_pil
+from apeart.core.files import write_bytes
 from apeart.core.metrics import last_epoch_mean, write_curves, write_metrics
 from apeart.core.runtime import deterministic, machine, peak_rss_mb, resolve_device
-from apeart.vaegan.sample import save_decoder
-from apeart.vaegan.train import TrainingError, Trainer, fingerprint, latent_walk, reconstruct
+from apeart.core.trainer import TrainingError
+from apeart.gan.sample import save_samples
+from apeart.vaegan.sample import save_decoder, save_encoder
+from apeart.vaegan.train import Trainer, fingerprint
 
-MODELS, REPORTS = Path("models/vaegan"), Path("reports/vaegan")
+MODELS = Path("models/vaegan")
 
 
 def main() -> None:
@@ -41,23 +41,9 @@ def main() -> None:
     if rank > 0:
         return
 
-    nrow = max(1, int(params.grid_size ** 0.5))
-    for epoch, images in state.grids.items():
-        save_png(to_pil(grid(images, nrow)), REPORTS / "progress" / f"epoch_{epoch:03d}.png")
-    save_png(to_pil(grid(state.grids[params.epochs], nrow)), REPORTS / "samples.png")
-    # Real | reconstruction pairs, and walks between two real apes through the encoder (the DCGAN has none).
-    pick = torch.randperm(len(data), generator=torch.Generator().manual_seed(params.seed))
-    real = data[pick[:32]]
-    recon = reconstruct(trainer.E, trainer.Dec, real, device)
-    save_png(to_pil(grid(torch.stack([real, recon], 1).flatten(0, 1), 8)), REPORTS / "reconstructions.png")
-    rows = min(params.walk_rows, len(data) // 2)
-    a, b = data[pick[-2 * rows : -rows]], data[pick[-rows:]]
-    walk = latent_walk(trainer.E, trainer.Dec, a, b, params.walk_steps, device)
-    rows = [torch.cat([a[i : i + 1], walk[i * params.walk_steps : (i + 1) * params.walk_steps], b[i : i + 1]])
-            for i in range(rows)]
-    save_png(to_pil(grid(torch.cat(rows), params.walk_steps + 2)), REPORTS / "latent_walk.png")
-
     save_decoder(trainer.Dec, params, MODELS / "generator.pt")
+    save_encoder(trainer.E, params, MODELS / "encoder.pt")
+    save_samples(trainer.samples, "vaegan_samples", MODELS / "samples.pt")
     write_bytes(MODELS / "checkpoint.pt", checkpoint.read_bytes())
     write_curves(Path("metrics/vaegan/curves"), state.history, ["kl", "llike", "d_loss"])
     write_metrics(Path("metrics/vaegan/train.json"), "vaegan.train",

@@ -20,7 +20,8 @@ ROOT = Path(__file__).resolve().parents[1]
 TINY = {
     "data": {"limit": 12},
     "prepare": {"workers": 1},
-    "gan": {"epochs": 1, "batch_size": 8, "ngf": 8, "ndf": 8, "grid_size": 4},
+    "gan": {"epochs": 1, "batch_size": 8, "ngf": 8, "ndf": 8},
+    "figures": {"gan_grid_size": 4, "vaegan_grid_size": 4, "vaegan_walk_rows": 1, "vaegan_walk_steps": 3},
     "sample": {"batches": 1, "batch_size": 2},
     "nst": {"content_count": 2, "size": 32, "steps": 4},  # 2 L-BFGS steps: the 8-bit result hardly moves
 }
@@ -29,8 +30,7 @@ TINY_IF_PRESENT = {
     "nst": {"reconstruct_size": 32, "reconstruct_steps": 2, "reconstruct_content_layers": ["conv4_2"],
             "sweep_betas": [1e-6, 1e-4]},
     "texnet": {"size": 32, "levels": 5, "train_images": 4, "epochs": 1, "noise_scales": [0.0, 2.0]},
-    "vaegan": {"epochs": 1, "batch_size": 4, "latent": 8, "width": 0.0625, "grid_size": 4, "walk_rows": 1,
-               "walk_steps": 3},
+    "vaegan": {"epochs": 1, "batch_size": 4, "latent": 8, "width": 0.0625},
 }
 STAGES = sorted(YAML(typ="safe").load(ROOT / "dvc.yaml")["stages"])  # the default pipeline
 EXPERIMENTS = [f"experiments/dvc.yaml:{s}" for s in YAML(typ="safe").load(ROOT / "experiments/dvc.yaml")["stages"]]

@@ -4,7 +4,6 @@ BatchNorm on running statistics), close loss curves, rank 0's checkpoint resumin
 them is SIGKILLed, and the launch refusing a process count other than the params'."""
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 from pathlib import Path
@@ -56,11 +55,12 @@ import apeart, torch
 import defaults
 from ddp_probe import probed
 from apeart.core.distributed import join_training, leave
-from apeart.gan.train import Trainer, TrainingError
+from apeart.core.trainer import TrainingError
+from apeart.gan.train import Trainer
 
 out, processes = Path(sys.argv[1]), int(sys.argv[2])
 frozen = os.environ.get("FROZEN_BN") == "1"  # BatchNorm on running statistics, no DiffAugment or EMA
-params = defaults.gan(epochs=3, batch_size=8, processes=processes, nz=16, ngf=8, ndf=8, grid_size=4, grid_every=1,
+params = defaults.gan(epochs=3, batch_size=8, processes=processes, nz=16, ngf=8, ndf=8,
                       device="cpu", **({"diffaugment": "", "ema_decay": 0.0} if frozen else {}))
 rank, world, device = join_training(processes, torch.device("cpu"), TrainingError)
 data = torch.randint(0, 256, (64, 3, 64, 64), generator=torch.Generator().manual_seed(1), dtype=torch.uint8)
@@ -85,12 +85,13 @@ import apeart, torch
 import defaults
 from ddp_probe import probed
 from apeart.core.distributed import join_training, leave
-from apeart.vaegan.train import Trainer, TrainingError
+from apeart.core.trainer import TrainingError
+from apeart.vaegan.train import Trainer
 
 out, processes = Path(sys.argv[1]), int(sys.argv[2])
 frozen = os.environ.get("FROZEN_BN") == "1"  # BatchNorm on running statistics
 # margin > 0: the equilibrium rule skips updates by the losses, which every rank must read alike
-params = defaults.vaegan(epochs=3, batch_size=8, processes=processes, latent=16, grid_size=4, grid_every=1,
+params = defaults.vaegan(epochs=3, batch_size=8, processes=processes, latent=16,
                          margin=0.0 if frozen else 0.3, device="cpu")
 rank, world, device = join_training(processes, torch.device("cpu"), TrainingError)
 data = torch.randint(0, 256, (32, 3, 64, 64), generator=torch.Generator().manual_seed(1), dtype=torch.uint8)
@@ -116,7 +117,7 @@ def _train(folder: Path, processes: int, kill_rank: int | None = None, script: s
     path = folder / "train.py"
     path.write_text(script)
     launcher = ["-m", "torch.distributed.run", "--standalone", f"--nproc-per-node={processes}"] if processes > 1 else []
-    env = {**os.environ, "PYTHONPATH": str(Path(__file__).parent), **env_vars}
+    env = defaults.child_env(**env_vars)
     if kill_rank is not None:
         env["KILL_RANK"] = str(kill_rank)
     return subprocess.run([sys.executable, *launcher, "-m", "apeart", str(path), str(folder), str(processes)],

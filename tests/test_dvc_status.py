@@ -1,6 +1,6 @@
 """`dvc status` is stale for exactly the right stages: after a change to every params key, every stage
 shows exactly the keys its code can read (stage_graph's static reading), after an edit to every source
-file every code dep it lists; speed-only keys make nothing stale."""
+file every code dep it lists; speed-only keys make nothing stale; a figure key re-runs no training."""
 from __future__ import annotations
 
 import json
@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 import stage_graph as g
-from repo_copy import clone_built, run
+from PIL import Image
+from repo_copy import clone_built, ran, run
 from ruamel.yaml import YAML
 
 pytestmark = pytest.mark.slow  # `pytest -m 'not slow'` is the fast inner loop
@@ -90,3 +91,21 @@ def test_a_fifo_or_dev_zero_link_among_the_paintings_does_not_hang_dvc(built_rep
     assert status(repo) == {}
     (paintings / "new.JPG").write_bytes((paintings / "the_scream.jpg").read_bytes())
     assert status(repo)["stylize"] == {"data/styles/paintings": "modified"}
+
+
+def test_a_figure_key_reruns_its_figure_stage_and_the_report_never_training(built_repo: Path, tmp_path: Path) -> None:
+    """Each `figures.*` key alone makes only check_params, its model's figure stage and the report stale; a
+    real `dvc repro` then runs those three and draws the changed figure."""
+    repo = clone_built(built_repo, tmp_path / "apeart")
+    for key in g.FIELDS["figures"]:
+        set_params(repo, {f"figures.{key}"})
+        model = key.split("_")[0]  # gan_grid_size -> gan
+        assert set(status(repo)) == {"check_params", f"{model}_figures", "report"}, key
+        run(["git", "checkout", "--", "params.yaml"], repo)
+    epochs = YAML(typ="safe").load(repo / "params.yaml")["gan"]["epochs"]
+    before = {p.name for p in (repo / "reports/gan/progress").iterdir()}
+    set_params(repo, {"figures.gan_grid_size"})  # 4 -> 5 samples: the grids grow by a row
+    assert ran(run(["dvc", "repro"], repo)) == {"check_params", "gan_figures", "report"}
+    assert {p.name for p in (repo / "reports/gan/progress").iterdir()} == before
+    final = Image.open(repo / "reports/gan/progress" / f"epoch_{epochs:03d}.png")
+    assert final.size == (2 * 66 + 2, 3 * 66 + 2)  # 5 samples, 2 a row: 3 rows of 64 px tiles, 2 px padding

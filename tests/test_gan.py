@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import dataclasses
-import os
 import subprocess
 import sys
 import time
@@ -19,9 +18,9 @@ from apeart.gan.augment import FUNCTIONS, cutout, diff_augment, translation
 from apeart.core.checkpoint import payload_digest
 from apeart.gan.models import Discriminator, Generator, init_weights
 from apeart.gan.sample import load_generator, sample_batches, save_generator
+from apeart.core.trainer import TrainingError
 from apeart.gan.train import (
     Trainer,
-    TrainingError,
     ema_beta,
     fingerprint,
     loss_warning,
@@ -34,7 +33,7 @@ CPU = torch.device("cpu")
 
 
 def tiny_params(**over) -> GanParams:
-    base = {"seed": 0, "epochs": 2, "batch_size": 8, "nz": 16, "ngf": 8, "ndf": 8, "grid_size": 4, "device": "cpu",
+    base = {"seed": 0, "epochs": 2, "batch_size": 8, "nz": 16, "ngf": 8, "ndf": 8, "device": "cpu",
             "diffaugment": "translation,cutout", "ema_decay": 0.9, "real_label": 0.9, "real_label_late": 0.95}
     return defaults.gan(**{**base, **over})
 
@@ -187,14 +186,16 @@ def test_ema_is_an_averaged_model_keeping_the_ramp(data: torch.Tensor, tmp_path:
 # --- training ------------------------------------------------------------------------------------------
 
 
-def test_training_history_grids_and_sampler(data: torch.Tensor, tmp_path: Path) -> None:
+def test_training_history_samples_and_sampler(data: torch.Tensor, tmp_path: Path) -> None:
     p = tiny_params(epochs=1)
     trainer = Trainer(p, data, CPU, tmp_path / "ck.pt")
+    # The fixed noise comes from a generator of its own: the training RNG starts where its seed puts it.
+    assert torch.equal(trainer.rng.get_state(), torch.Generator().manual_seed(p.seed).get_state())
     state = trainer.run()
     assert state.step == 4 and [r["step"] for r in state.history] == [1, 2, 3, 4]
     assert set(state.history[0]) == {"step", "epoch", "d_loss", "g_loss", "d_real", "d_fake"}
-    assert sorted(state.grids) == [0, 1] and state.grids[1].shape == (4, 3, 64, 64)
-    assert state.grids[1].dtype == torch.uint8
+    assert [s.shape for s in trainer.samples] == [(64, 3, 64, 64)] * 2 and trainer.samples[1].dtype == torch.uint8
+    assert torch.equal(trainer.samples[1], trainer.sample_fixed())  # the sampler's images after the last epoch
     assert trainer.sampler is trainer.G_ema and not trainer.G_ema.training
     assert not torch.equal(trainer.G_ema.main[0].weight, trainer.G.main[0].weight)
 
@@ -221,7 +222,7 @@ def test_exact_resume(data: torch.Tensor, tmp_path: Path) -> None:
     assert state.epoch == 2 and state.step == straight.state.step
     assert_same(state_of(straight), state_of(resumed))
     assert state.history == straight.state.history
-    assert all(torch.equal(state.grids[e], straight.state.grids[e]) for e in (0, 1, 2))
+    assert len(resumed.samples) == 3 and all(torch.equal(a, b) for a, b in zip(resumed.samples, straight.samples))
     assert torch.equal(resumed.rng.get_state(), straight.rng.get_state())
     assert (tmp_path / "b.pt").read_bytes() == (tmp_path / "a.pt").read_bytes()  # what DVC hashes
 
@@ -341,7 +342,7 @@ from pathlib import Path
 import defaults
 from apeart.gan.train import Trainer
 data = torch.randint(0, 256, (256, 3, 64, 64), generator=torch.Generator().manual_seed(1), dtype=torch.uint8)
-params = defaults.gan(seed=0, epochs=3, batch_size=8, nz=16, ngf=8, ndf=8, grid_size=4, device="cpu")
+params = defaults.gan(seed=0, epochs=3, batch_size=8, nz=16, ngf=8, ndf=8, device="cpu")
 trainer = Trainer(params, data, torch.device("cpu"), Path(sys.argv[1]))
 trainer.run()
 torch.save({k: v for n in ("G", "D", "G_ema") for k, v in
@@ -352,7 +353,7 @@ torch.save({k: v for n in ("G", "D", "G_ema") for k, v in
 def test_sigkill_mid_epoch_then_rerun_gives_the_uninterrupted_weights(tmp_path: Path) -> None:
     def child(checkpoint: Path, out: Path) -> subprocess.Popen:
         return subprocess.Popen([sys.executable, "-c", CHILD, str(checkpoint), str(out)], stderr=subprocess.DEVNULL,
-                                env={**os.environ, "PYTHONPATH": str(Path(__file__).parent)})
+                                env=defaults.child_env())
 
     straight = child(tmp_path / "a.pt", tmp_path / "a-final.pt")
     assert straight.wait(timeout=300) == 0

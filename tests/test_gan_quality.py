@@ -24,7 +24,7 @@ def test_scores_improve_with_training(tmp_path: Path) -> None:
     data = load_pngs(tmp_path / "gan")[1]
     scores = {}
     for epochs in (4, 16):  # 64 and 256 steps
-        params = defaults.gan(epochs=epochs, batch_size=8, ngf=16, ndf=16, grid_size=4, device="cpu")
+        params = defaults.gan(epochs=epochs, batch_size=8, ngf=16, ndf=16, device="cpu")
         trainer = Trainer(params, data, CPU, tmp_path / f"checkpoint-{epochs}.pt")
         trainer.run()
         scores[epochs], record = score_generator(trainer.sampler, params, defaults.PARAMS.evaluate, data, CPU)

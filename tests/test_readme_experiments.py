@@ -101,7 +101,7 @@ CHECKS = {
     "reconstruct": ("reconstruct", "reports/reconstruct", ("nst",)),
     "train_texnet": ("stylize_collection", "data/stylized", ("texnet",)),
     "stylize_collection": ("stylize_collection", "data/stylized", ("texnet",)),
-    "train_vaegan": ("train_vaegan", "reports/vaegan/samples.png", ("vaegan",)),  # the decoder's prior samples
+    "train_vaegan": ("vaegan_figures", "reports/vaegan/samples.png", ("vaegan",)),  # the decoder's prior samples
 }
 NETWORK = ("data.source", "ipfs")  # examples that set it fetch the real BAYC: not run here
 # An example raising one of these above params.yaml's default is paper scale (seeds 000 and 002's presets:

@@ -20,8 +20,8 @@ from PIL import Image
 ROOT = Path(__file__).resolve().parents[1]
 # A stage validates the sections it loads (check_params, first under DVC, validates them all): a float key of one.
 STAGES = {"fetch": ("data", "timeout_s"), "prepare": ("nst", "beta"), "train_gan": ("gan", "lr"),
-          "evaluate_gan": ("gan", "lr"), "sample_styles": ("gan", "lr"), "reconstruct": ("nst", "beta"),
-          "report": ("texnet", "lr")}
+          "evaluate_gan": ("gan", "lr"), "gan_figures": ("gan", "lr"), "sample_styles": ("gan", "lr"),
+          "reconstruct": ("nst", "beta"), "report": ("texnet", "lr")}
 
 
 def run_stage(name: str, folder: Path, **env: str) -> subprocess.CompletedProcess:
@@ -165,6 +165,14 @@ def test_a_one_image_collection_is_one_line_from_train_vaegan(tmp_path: Path) ->
     Image.new("RGB", (64, 64), "teal").save(tmp_path / "data/prepared/gan/0.png")
     assert one_line(run_stage("train_vaegan", tmp_path)) == (
         "train_vaegan: data/prepared/gan holds 1 image; the VAE-GAN needs at least 2 (data.limit)")
+
+
+@pytest.mark.parametrize(("name", "model"), [("gan_figures", "dcgan"), ("vaegan_figures", "vaegan")])
+def test_a_figure_stage_before_its_training_is_one_line(name: str, model: str, tmp_path: Path) -> None:
+    defaults.write(tmp_path / "params.yaml", {})
+    assert one_line(run_stage(name, tmp_path)) == (
+        f"{name}: models/{model}/generator.pt: no such file; run train_{model.replace('dcgan', 'gan')} (dvc repro) "
+        "to write it again")
 
 
 @pytest.mark.processes

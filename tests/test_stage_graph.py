@@ -71,7 +71,8 @@ def test_the_analysis_sees_reads_through_aliases_arguments_and_whole_sections() 
     """The analysis itself: a read through an annotated argument, an alias, `self.params`, a chain
     on the whole Params and `asdict` of a section are all found; a read in an unreachable function is not."""
     reads = g.param_reads(g.ROOT / "stages/train_gan.py")
-    assert {"gan.ema_decay", "gan.precision", "gan.walk_rows"} <= reads  # self.params.ema_decay, p = self.params
-    assert not any(k.startswith(("nst.", "data.")) for k in reads)
+    assert {"gan.ema_decay", "gan.precision"} <= reads  # self.params.ema_decay, p = self.params
+    assert not any(k.startswith(("nst.", "data.", "figures.")) for k in reads)
+    assert "figures.gan_walk_rows" in g.param_reads(g.ROOT / "stages/gan_figures.py")  # an annotated argument
     assert "nst.beta" not in g.param_reads(g.ROOT / "stages/reconstruct.py")  # transfer() is never called there
     assert {"data.limit", "sample.seed"} <= g.param_reads(g.ROOT / "stages/report.py")  # asdict(params)

@@ -23,6 +23,7 @@ from apeart.core.config import ParamsError
 from apeart.texnet.params import TexnetParams
 from apeart.core.files import save_png
 from apeart.core.grids import to_pil
+from apeart.core.trainer import TrainingError
 from apeart.gan.models import Generator
 from apeart.texnet import collection
 from apeart.texnet.data import training_set
@@ -159,8 +160,8 @@ def test_a_non_finite_loss_mid_epoch_names_its_step_and_never_reaches_the_checkp
         return {k: v * float("nan") for k, v in losses.items()} if next(calls) >= 3 else losses
 
     trainer.losses = nan_from_step_4
-    with pytest.raises(TexnetError, match=r"non-finite loss at epoch 2, step 4; lower texnet.lr; last good checkpoint "
-                                          r"\(epoch 1\) kept"):
+    with pytest.raises(TrainingError, match=r"non-finite loss at epoch 2, step 4; lower texnet.lr; last good "
+                                            r"checkpoint \(epoch 1\) kept"):
         trainer.run()
     resumed = Trainer(dataclasses.replace(TINY, epochs=3), NST, train, styles, CPU, tmp_path / "ck.pt")
     assert resumed.load() and resumed.state.epoch == 1 and resumed.state.step == 2

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from apeart.collection.params import DataParams
 from apeart.core.config import ParamsError, build, read_params
+from apeart.gan.figure_params import FiguresParams
 from apeart.gan.params import EvaluateParams, GanParams, SampleParams
 from apeart.nst.params import NstParams
 from apeart.prepare import PrepareParams
@@ -20,6 +21,7 @@ class Params:
     gan: GanParams
     evaluate: EvaluateParams
     vaegan: VaeganParams
+    figures: FiguresParams
     sample: SampleParams
     nst: NstParams
     texnet: TexnetParams

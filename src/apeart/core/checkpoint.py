@@ -12,7 +12,9 @@ from apeart.core.files import write_bytes
 
 # What a model file holds: its "kind" -> (what it is called, the stage that writes it).
 KINDS = {"dcgan": ("DCGAN generator", "train_gan"), "vaegan": ("VAE-GAN decoder", "train_vaegan"),
-         "texnet": ("texture network", "train_texnet")}
+         "texnet": ("texture network", "train_texnet"), "vaegan_encoder": ("VAE-GAN encoder", "train_vaegan"),
+         "dcgan_samples": ("DCGAN fixed-noise samples", "train_gan"),
+         "vaegan_samples": ("VAE-GAN fixed-noise samples", "train_vaegan")}
 
 
 def payload_digest(payload: dict) -> str:

@@ -1,4 +1,5 @@
-"""GAN progress figures: fixed-noise grids per epoch, a progress strip and GIF, a latent interpolation strip."""
+"""GAN figures from a trained generator and its saved fixed-noise samples: progress grids per epoch, a progress
+strip and GIF, a latent interpolation strip, real vs fake (stage gan_figures)."""
 from __future__ import annotations
 
 import io
@@ -6,8 +7,22 @@ import io
 import torch
 from torchvision.utils import make_grid
 
-from apeart.core.grids import as_float, grid, to_pil
+from apeart.core.files import png_bytes
+from apeart.core.grids import as_float, grid, side_by_side, to_pil
 from apeart.gan.models import Generator, to_uint8
+from apeart.gan.figure_params import FiguresParams
+
+
+def progress_grids(samples: torch.Tensor, size: int, every: int) -> dict[int, torch.Tensor]:
+    """{epoch: its first `size` samples} for epoch 0, every `every`-th, the middle and the last epoch, from
+    `samples` (epochs + 1, N, 3, H, W): one batch of fixed-noise samples per epoch, 0 the untrained network."""
+    last = len(samples) - 1
+    return {e: samples[e, :size] for e in sorted({0, *range(every, last + 1, every), last // 2, last})}
+
+
+def grid_columns(size: int) -> int:
+    """Images per row of a grid of `size` images: the side of the largest square that fits."""
+    return max(1, int(size ** 0.5))
 
 
 def progress_strip(grids: dict[int, torch.Tensor], samples: int = 8) -> torch.Tensor:
@@ -48,3 +63,20 @@ def interpolation(G: Generator, nz: int, rows: int, steps: int, seed: int) -> to
     device = next(G.parameters()).device
     images = to_uint8(G.eval()(z.to(device)))
     return grid(images, steps)
+
+
+def figures(samples: torch.Tensor, G: Generator, nz: int, data: torch.Tensor, params: FiguresParams,
+            seed: int) -> dict[str, bytes]:
+    """reports/gan's files by name: the progress grids, their GIF and strip, the latent interpolation (walks
+    drawn from `seed`), and the last epoch's samples beside as many real images of `data` (picked by `seed`)."""
+    size = params.gan_grid_size
+    grids = progress_grids(samples, size, params.gan_grid_every)
+    nrow = grid_columns(size)
+    out = {f"progress/epoch_{epoch:03d}.png": png_bytes(to_pil(grid(images, nrow))) for epoch, images in grids.items()}
+    out["progress.gif"] = progress_gif(grids, nrow)
+    out["progress_strip.png"] = png_bytes(to_pil(progress_strip(grids)))
+    walk = interpolation(G, nz, rows=params.gan_walk_rows, steps=params.gan_walk_steps, seed=seed)
+    out["interpolation.png"] = png_bytes(to_pil(walk))
+    real = data[torch.randperm(len(data), generator=torch.Generator().manual_seed(seed))[:size]]
+    out["real_vs_fake.png"] = png_bytes(to_pil(side_by_side(real, samples[-1, :size], nrow)))
+    return out

@@ -33,10 +33,6 @@ class GanParams:
     real_label_late: float = field(metadata=bounds(0, 1, lo_open=True))
     diffaugment: str  # comma list of color, translation, cutout
     ema_decay: float = field(metadata=bounds(0, 1))
-    grid_size: int = field(metadata=bounds(1, 256))
-    grid_every: int = field(metadata=bounds(1))  # epochs between progress grids
-    walk_rows: int = field(metadata=bounds(1, 64))  # latent interpolation: walks (rows)
-    walk_steps: int = field(metadata=bounds(2, 64))  # and images per walk
     precision: Literal["fp32", "bf16"]  # bf16: autocast (CPUs with AVX512-BF16/AMX, GPUs)
     device: Literal["auto", "cpu", "cuda"]
     loss: Literal["bce", "hinge"]  # hinge: Lim & Ye 2017 (real_label does not apply)
@@ -73,6 +69,9 @@ class EvaluateParams:
     def __post_init__(self) -> None:
         if self.layer not in VGG19_LAYERS:
             raise ParamsError(f"evaluate.layer: unknown layer {self.layer!r}; known: {', '.join(VGG19_LAYERS)}")
+
+
+FIXED_SAMPLES = 64  # fixed-noise images train_gan and train_vaegan save after every epoch, for the figure stages
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,4 @@
-"""Load a trained generator and draw seeded style batches from it."""
+"""Load a trained generator and draw seeded style batches from it; save and load a trainer's fixed-noise samples."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -43,6 +43,17 @@ def load_generator(path: Path, device: torch.device) -> tuple[Generator, int]:
     payload = read_generator_file(path, device, "dcgan")
     G = build_from_file(path, lambda: Generator(payload["nz"], payload["ngf"]).to(device), payload["state_dict"])
     return G, payload["nz"]
+
+
+def save_samples(samples: list[torch.Tensor], kind: str, path: Path) -> None:
+    """Save a trainer's fixed-noise samples, one uint8 batch per epoch (0: the untrained network), as one
+    (epochs + 1, N, 3, 64, 64) tensor of `kind` ("dcgan_samples" or "vaegan_samples"), digest-checked."""
+    save_checkpoint(path, {"kind": kind, "images": torch.stack(samples)})
+
+
+def load_samples(path: Path, kind: str) -> torch.Tensor:
+    """The samples `save_samples` wrote, uint8 (epochs + 1, N, 3, 64, 64); GeneratorFileError if unusable."""
+    return read_generator_file(path, torch.device("cpu"), kind)["images"]
 
 
 def sample_batches(G: Generator, nz: int, batches: int, batch_size: int, seed: int) -> list[torch.Tensor]:

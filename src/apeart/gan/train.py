@@ -1,9 +1,9 @@
-"""DCGAN training loop with per-epoch checkpoints that make a killed run resume exactly."""
+"""DCGAN training loop with per-epoch checkpoints that make a killed run resume exactly, saving the sampler's
+images for a fixed noise after every epoch (the figure stages draw them)."""
 from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import torch
@@ -12,23 +12,17 @@ from torch.optim.lr_scheduler import LambdaLR
 from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 from tqdm import tqdm
 
-from apeart.core.checkpoint import load_checkpoint, save_checkpoint
 from apeart.core.config import as_dict
-from apeart.gan.params import GanParams
-from apeart.core.errors import ApeartError
-from apeart.core.distributed import barrier, data_parallel, even_batches, gather_objects, mean_over_ranks
-from apeart.core.progress import progress
+from apeart.core.distributed import data_parallel, even_batches, gather_objects, mean_over_ranks
 from apeart.core.runtime import fast_layout
+from apeart.core.trainer import EpochTrainer
 from apeart.gan.augment import diff_augment
 from apeart.gan.models import Generator, initialised_discriminator, seeded_generator, to_uint8
+from apeart.gan.params import FIXED_SAMPLES, GanParams
 
 
 DIVERGED = 1e3  # a BCE loss this large means logits of ~1e3: the run is broken, not merely unstable
 SUSPECT = 50.0  # a last-epoch mean loss above this is worth a warning
-
-
-class TrainingError(ApeartError, RuntimeError):
-    """Training diverged, or a checkpoint does not belong to this configuration."""
 
 
 def loss_warning(history: list[dict[str, float]]) -> str | None:
@@ -40,16 +34,6 @@ def loss_warning(history: list[dict[str, float]]) -> str | None:
             return (f"last epoch's mean {name} is {mean:.3g} (> {SUSPECT:g}): training is unstable; "
                     "the samples are likely noise (lower gan.lr?)")
     return None
-
-
-@dataclass
-class TrainState:
-    """Everything a checkpoint holds besides the networks and optimisers."""
-
-    epoch: int = 0
-    step: int = 0
-    history: list[dict[str, float]] = field(default_factory=list)
-    grids: dict[int, torch.Tensor] = field(default_factory=dict)
 
 
 def fingerprint(params: GanParams, data: torch.Tensor) -> str:
@@ -103,19 +87,22 @@ class RampedEma:
         get_ema_multi_avg_fn(ema_beta(self.decay, self.step))(ema, current, n_averaged)
 
 
-class Trainer:
-    """Holds G, D, their optimisers and RNG; `run` trains to `params.epochs`, checkpointing each epoch.
+class Trainer(EpochTrainer):
+    """Holds G, D, their optimisers and RNG; `run` (core.trainer) trains to `params.epochs`, checkpointing
+    each epoch.
 
     With `ema_decay > 0` it also keeps `G_ema`, an exponential moving average of G's weights (the module
     of a torch.optim.swa_utils.AveragedModel, `ema`); `sampler` is the network to draw images from (G_ema
-    when enabled, else G).
+    when enabled, else G). `samples[e]` holds the sampler's images for the fixed noise after epoch e (0: the
+    initialisation); that noise comes from a generator of its own, so the samples never move the training RNG.
     """
+
+    stage = "train_gan"
 
     def __init__(self, params: GanParams, data: torch.Tensor, device: torch.device, checkpoint: Path,
                  rank: int = 0, world: int = 1) -> None:
-        self.params, self.data, self.device, self.checkpoint = params, data, device, checkpoint
-        self.rank, self.world = rank, world
-        self.key = fingerprint(params, data)
+        super().__init__(fingerprint(params, data), params.epochs, checkpoint, device, rank, world)
+        self.params, self.data = params, data
         self.rng = torch.Generator().manual_seed(params.seed)
         # Under torchrun the batch order and noise come from the shared `rng` (every rank slices the one-process
         # batch); DiffAugment draws per image of a rank's own slice, from a generator of its own.
@@ -143,8 +130,9 @@ class Trainer:
         total = params.epochs * self.steps_per_epoch
         self.schedulers = [LambdaLR(opt, lambda step: lr_factor(step, total, params.lr_decay_from))
                            for opt in (self.opt_g, self.opt_d)]
-        self.fixed_z = torch.randn(params.grid_size, params.nz, 1, 1, generator=self.rng).to(device)
-        self.state = TrainState()
+        noise = torch.Generator().manual_seed(params.seed)
+        self.fixed_z = torch.randn(FIXED_SAMPLES, params.nz, 1, 1, generator=noise).to(device)
+        self.samples: list[torch.Tensor] = []
 
     @property
     def sampler(self) -> Generator:
@@ -168,21 +156,12 @@ class Trainer:
         self._ema_fn.step = step
         self.ema.update_parameters(self.G)
 
-    def save(self) -> None:
-        """Write the checkpoint atomically (temp file + rename); under torchrun rank 0 writes it, with every
-        rank's DiffAugment generator."""
+    def payload(self) -> dict:
+        """The samples, networks, optimisers, schedulers and RNG; under torchrun also every rank's DiffAugment
+        generator."""
         extra = {} if self.world == 1 else {"aug_rngs": gather_objects(self.aug_rng.get_state(), self.world)}
-        if self.rank == 0:
-            self._write(extra)
-        barrier(self.world)  # no rank starts the next epoch before the checkpoint is on disk
-
-    def _write(self, extra: dict) -> None:
-        save_checkpoint(self.checkpoint, {
-            "fingerprint": self.key,
-            "epoch": self.state.epoch,
-            "step": self.state.step,
-            "history": self.state.history,
-            "grids": {str(k): v for k, v in self.state.grids.items()},
+        return {
+            "samples": self.samples,
             "G": self.G.state_dict(),
             "G_ema": self.G_ema.state_dict() if self.G_ema is not None else None,
             "D": self.D.state_dict(),
@@ -191,15 +170,9 @@ class Trainer:
             "schedulers": [s.state_dict() for s in self.schedulers],
             "rng": self.rng.get_state(),
             **extra,
-        })
+        }
 
-    def load(self) -> bool:
-        """Resume from the checkpoint if there is one and it is intact (a damaged one is reported and
-        training starts over); one from another configuration is refused."""
-        payload = load_checkpoint(self.checkpoint, self.device, "train_gan", self.key, TrainingError,
-                                report=self.rank == 0)
-        if payload is None:
-            return False
+    def restore(self, payload: dict) -> None:
         self.G.load_state_dict(payload["G"])
         if self.G_ema is not None:
             self.G_ema.load_state_dict(payload["G_ema"])
@@ -211,9 +184,7 @@ class Trainer:
         self.rng.set_state(payload["rng"])
         if self.world > 1:
             self.aug_rng.set_state(payload["aug_rngs"][self.rank])
-        grids = {int(k): v for k, v in payload["grids"].items()}
-        self.state = TrainState(payload["epoch"], payload["step"], payload["history"], grids)
-        return True
+        self.samples = list(payload["samples"])
 
     def _autocast(self) -> torch.autocast:
         """bf16 autocast for the forward passes when `precision: bf16`; a no-op for fp32."""
@@ -230,7 +201,6 @@ class Trainer:
         losses = []
         aug = (lambda x: diff_augment(x, self.policy, self.aug_rng)) if self.policy else (lambda x: x)
         mine = slice(self.rank, None, self.world)  # this rank's share of each batch
-        bar.set_description(f"train_gan epoch {epoch + 1}/{p.epochs}")
         for i, idx in enumerate(batches):
             real = data[idx[mine]].to(device, non_blocking=True).float().div_(127.5).sub_(1)
             z = torch.randn(len(idx), p.nz, 1, 1, generator=self.rng)[mine].to(device, non_blocking=True)
@@ -262,36 +232,17 @@ class Trainer:
             losses.append(torch.stack([d_loss.detach(), g_loss.detach(), out_real.detach().sigmoid().mean(),
                                        out_fake.detach().sigmoid().mean()]))
         values = mean_over_ranks(torch.stack(losses), self.world).cpu()  # every rank sees (and checks) the same
-        bad = (~torch.isfinite(values)).any(1).nonzero()
-        kept = (f"last good checkpoint (epoch {self.state.epoch}) kept" if self.state.epoch
-                else "no checkpoint yet (it is written after each epoch)")
-        if len(bad):
-            step = self.state.step + int(bad[0]) + 1
-            raise TrainingError(f"non-finite loss at epoch {epoch + 1}, step {step}; {kept}")
+        self.check_finite(values, epoch)
         huge = (values[:, :2] > DIVERGED).any(1).nonzero()
         if len(huge):
             i = int(huge[0])
             d, g = values[i, :2].tolist()
-            raise TrainingError(f"diverged at epoch {epoch + 1}, step {self.state.step + i + 1}: d_loss {d:.3g}, "
-                                f"g_loss {g:.3g} (> {DIVERGED:g}); lower gan.lr; {kept}")
-        for d, g, d_x, d_gz in values.tolist():
-            self.state.step += 1
-            self.state.history.append({"step": self.state.step, "epoch": epoch + 1, "d_loss": d, "g_loss": g,
-                                       "d_real": d_x, "d_fake": d_gz})
+            raise self.fault("diverged", epoch + 1, self.state.step + i + 1,
+                             f": d_loss {d:.3g}, g_loss {g:.3g} (> {DIVERGED:g}); lower gan.lr")
+        self.record(epoch, ("d_loss", "g_loss", "d_real", "d_fake"), values.tolist())
 
-    def run(self, until: int | None = None) -> TrainState:
-        """Train to epoch `until` (default: all `params.epochs`), resuming when a matching checkpoint exists
-        or where an earlier call stopped, and return the state."""
-        if not self.state.epoch and not self.load():
-            self.state.grids[0] = self.sample_fixed()
-        p = self.params
-        until = p.epochs if until is None else until
-        with progress(total=until * self.steps_per_epoch, initial=self.state.step, unit="step",
-                      disable=self.rank > 0) as bar:
-            for epoch in range(self.state.epoch, until):
-                self._epoch(epoch, bar)
-                self.state.epoch = epoch + 1
-                if self.state.epoch % p.grid_every == 0 or self.state.epoch in (p.epochs // 2, p.epochs):
-                    self.state.grids[self.state.epoch] = self.sample_fixed()
-                self.save()
-        return self.state
+    def start(self) -> None:
+        self.samples.append(self.sample_fixed())
+
+    def end_epoch(self) -> None:
+        self.samples.append(self.sample_fixed())

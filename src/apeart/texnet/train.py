@@ -4,23 +4,21 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import torch
 
-from apeart.core.checkpoint import load_checkpoint, save_checkpoint
+from apeart.core.distributed import data_parallel, even_batches, mean_over_ranks
+from apeart.core.trainer import EpochTrainer, TrainState
 from apeart.nst.params import NstParams
 from apeart.texnet.params import TexnetParams
-from apeart.core.distributed import barrier, data_parallel, even_batches, mean_over_ranks
-from apeart.core.progress import progress
 from apeart.nst.objective import (
     Weights,
     blended_styles,
     content_features,
     objective_for,
 )
-from apeart.texnet.models import TexnetError, TextureNet
+from apeart.texnet.models import TextureNet
 from apeart.vgg.backbones import VGGFeatures
 
 TERMS = ("total", "content", "style", "tv")
@@ -59,13 +57,6 @@ def fingerprint(params: TexnetParams, nst: NstParams, images: torch.Tensor, styl
     return digest.hexdigest()[:16]
 
 
-@dataclass
-class TrainState:
-    epoch: int = 0
-    step: int = 0
-    history: list[dict[str, float]] = field(default_factory=list)
-
-
 def loss_params(nst: NstParams, texnet: TexnetParams) -> NstParams:
     """The nst loss settings as the texture network uses them: no colour preservation (it learns colours),
     and nst.style_blend_weights only for paintings (a GAN batch is blended equally, as its mean Gram)."""
@@ -89,45 +80,34 @@ class Loss:
         return objective(self.vgg.to_input(output))
 
 
-class Trainer:
-    """A texture network, its Adam state and RNG; `run` trains to texnet.epochs, checkpointing each epoch.
+class Trainer(EpochTrainer):
+    """A texture network, its Adam state and RNG; `run` (core.trainer) trains to texnet.epochs, checkpointing
+    each epoch.
 
     Under torchrun (`world` > 1) every rank draws the whole batch's order and noise from the one shared RNG and
     trains on its slice, DDP averaging the gradients: together the ranks compute the one-process batch, and
     rank 0's checkpoint (the RNG included) resumes them all."""
 
+    stage = "train_texnet"
+
     def __init__(self, params: TexnetParams, nst: NstParams, images: torch.Tensor, styles: list[torch.Tensor],
                  device: torch.device, checkpoint: Path, rank: int = 0, world: int = 1) -> None:
-        self.params, self.nst, self.images, self.device, self.checkpoint = params, nst, images, device, checkpoint
-        self.rank, self.world = rank, world
-        self.key = fingerprint(params, nst, images, styles)
+        super().__init__(fingerprint(params, nst, images, styles), params.epochs, checkpoint, device, rank, world)
+        self.params, self.nst, self.images = params, nst, images
+        self.steps_per_epoch = len(self._batches(torch.arange(len(images))))
         self.net = seeded_net(params).to(device).train()
         self.model = data_parallel(self.net, world)
         self.losses = Loss(nst, params, styles, device)
         self.opt = torch.optim.Adam(self.net.parameters(), lr=params.lr)
         self.rng = torch.Generator().manual_seed(params.seed)
-        self.state = TrainState()
 
-    def save(self) -> None:
-        if self.rank == 0:
-            save_checkpoint(self.checkpoint, {
-                "fingerprint": self.key, "epoch": self.state.epoch, "step": self.state.step,
-                "history": self.state.history, "net": self.net.state_dict(), "opt": self.opt.state_dict(),
-                "rng": self.rng.get_state(),
-            })
-        barrier(self.world)  # no rank starts the next epoch before the checkpoint is on disk
+    def payload(self) -> dict:
+        return {"net": self.net.state_dict(), "opt": self.opt.state_dict(), "rng": self.rng.get_state()}
 
-    def load(self) -> bool:
-        """Resume from an intact checkpoint of this configuration; a damaged one is reported and ignored."""
-        payload = load_checkpoint(self.checkpoint, self.device, "train_texnet", self.key, TexnetError,
-                                report=self.rank == 0)
-        if payload is None:
-            return False
+    def restore(self, payload: dict) -> None:
         self.net.load_state_dict(payload["net"])
         self.opt.load_state_dict(payload["opt"])
         self.rng.set_state(payload["rng"])
-        self.state = TrainState(payload["epoch"], payload["step"], payload["history"])
-        return True
 
     def _batches(self, order: torch.Tensor) -> list[torch.Tensor]:
         return even_batches(order, self.params.batch_size, self.world)
@@ -147,25 +127,11 @@ class Trainer:
             bar.update()
             rows.append(torch.stack([losses[t].detach().mean() for t in TERMS]))  # no host sync per step
         values = mean_over_ranks(torch.stack(rows), self.world).cpu()  # every rank sees (and checks) the same
-        bad = (~torch.isfinite(values)).any(1).nonzero()
-        if len(bad):
-            kept = f"last good checkpoint (epoch {self.state.epoch}) kept" if self.state.epoch else "no checkpoint yet"
-            raise TexnetError(f"non-finite loss at epoch {epoch + 1}, step {self.state.step + int(bad[0]) + 1}; "
-                              f"lower texnet.lr; {kept}")
-        for row in values.tolist():
-            self.state.step += 1
-            self.state.history.append({"step": self.state.step, "epoch": epoch + 1, **dict(zip(TERMS, row))})
+        self.check_finite(values, epoch, "; lower texnet.lr")
+        self.record(epoch, TERMS, values.tolist())
 
-    def run(self) -> TrainState:
-        """Train (resuming when a matching checkpoint exists) and return the final state."""
-        self.load()
-        p = self.params
-        per_epoch = len(self._batches(torch.arange(len(self.images))))
-        with progress(total=p.epochs * per_epoch, initial=self.state.step, unit="step", desc="train_texnet",
-                      disable=self.rank > 0) as bar:
-            for epoch in range(self.state.epoch, p.epochs):
-                self._epoch(epoch, bar)
-                self.state.epoch = epoch + 1
-                self.save()
+    def run(self, until: int | None = None) -> TrainState:
+        """Train (core.trainer), then leave the network in eval mode."""
+        state = super().run(until)
         self.net.eval()
-        return self.state
+        return state

@@ -31,10 +31,6 @@ class VaeganParams:
     lr: float = field(metadata=bounds(0, lo_open=True))
     beta1: float = field(metadata=bounds(0, 1, hi_open=True))  # adam only
     beta2: float = field(metadata=bounds(0, 1, hi_open=True))  # adam only
-    grid_size: int = field(metadata=bounds(1, 256))
-    grid_every: int = field(metadata=bounds(1))
-    walk_rows: int = field(metadata=bounds(1, 64))  # latent walks between two real apes (rows)
-    walk_steps: int = field(metadata=bounds(2, 64))
     device: Literal["auto", "cpu", "cuda"]
 
     def __post_init__(self) -> None:

@@ -1,4 +1,5 @@
-"""Save the VAE-GAN's decoder as a generator and load it back, for sampling like the DCGAN's."""
+"""Save the VAE-GAN's decoder as a generator and load it back, for sampling like the DCGAN's; the same for its
+encoder (the figures' reconstructions and latent walks)."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -9,7 +10,7 @@ from torch import nn
 from apeart.vaegan.params import VaeganParams
 from apeart.core.checkpoint import save_checkpoint
 from apeart.gan.sample import build_from_file, read_generator_file
-from apeart.vaegan.models import build_decoder
+from apeart.vaegan.models import Encoder, build_decoder
 
 
 def save_decoder(Dec: nn.Module, params: VaeganParams, path: Path) -> None:
@@ -24,3 +25,15 @@ def load_decoder(path: Path, device: torch.device) -> tuple[nn.Module, int]:
     payload = read_generator_file(path, device, "vaegan")
     shape = (payload["decoder"], payload["latent"], payload["width"], payload["ngf"])
     return build_from_file(path, lambda: build_decoder(*shape).to(device), payload["state_dict"]), payload["latent"]
+
+
+def save_encoder(E: Encoder, params: VaeganParams, path: Path) -> None:
+    """Save the encoder's weights with the params that rebuild it, digest-checked like a checkpoint."""
+    save_checkpoint(path, {"kind": "vaegan_encoder", "latent": params.latent, "width": params.width,
+                           "state_dict": E.state_dict()})
+
+
+def load_encoder(path: Path, device: torch.device) -> Encoder:
+    """Rebuild the encoder saved by `save_encoder`, in eval mode."""
+    payload = read_generator_file(path, device, "vaegan_encoder")
+    return build_from_file(path, lambda: Encoder(payload["latent"], payload["width"]).to(device), payload["state_dict"])

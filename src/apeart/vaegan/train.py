@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import torch
@@ -30,21 +29,16 @@ from torch import Tensor, nn
 from torch.func import functional_call
 from tqdm import tqdm
 
-from apeart.core.checkpoint import load_checkpoint, save_checkpoint
 from apeart.core.config import as_dict
-from apeart.vaegan.params import VaeganParams
-from apeart.core.errors import ApeartError
-from apeart.core.distributed import barrier, data_parallel, even_batches, mean_over_ranks
-from apeart.core.progress import progress
+from apeart.core.distributed import data_parallel, even_batches, mean_over_ranks
+from apeart.core.trainer import EpochTrainer
 from apeart.gan.models import to_uint8
-from apeart.vaegan.models import Discriminator, Encoder, seeded_networks
+from apeart.gan.params import FIXED_SAMPLES
+from apeart.vaegan.models import Discriminator, seeded_networks
+from apeart.vaegan.params import VaeganParams
 
 DIVERGED = 1e6  # an L_llike/KL this large (or a BCE of ~1e6) means the run is broken
 CURVES = ("kl", "llike", "d_loss", "dec_gan", "d_real", "d_fake")
-
-
-class TrainingError(ApeartError, RuntimeError):
-    """Training diverged, or a checkpoint does not belong to this configuration."""
 
 
 class ScaleGrad(torch.autograd.Function):
@@ -99,43 +93,38 @@ def fingerprint(params: VaeganParams, data: Tensor) -> str:
     return digest.hexdigest()[:16]
 
 
-@dataclass
-class TrainState:
-    """Everything a checkpoint holds besides the networks and optimisers."""
-
-    epoch: int = 0
-    step: int = 0
-    history: list[dict[str, float]] = field(default_factory=list)
-    grids: dict[int, Tensor] = field(default_factory=dict)
-
-
 def _optimiser(params: VaeganParams, module: nn.Module) -> torch.optim.Optimizer:
     if params.optimizer == "rmsprop":
         return torch.optim.RMSprop(module.parameters(), lr=params.lr)
     return torch.optim.Adam(module.parameters(), lr=params.lr, betas=(params.beta1, params.beta2))
 
 
-class Trainer:
-    """Holds E, Dec, D, their optimisers and RNG; `run` trains to `params.epochs`, checkpointing each epoch.
+class Trainer(EpochTrainer):
+    """Holds E, Dec, D, their optimisers and RNG; `run` (core.trainer) trains to `params.epochs`, checkpointing
+    each epoch.
 
     Under torchrun (`world` > 1) every rank draws the whole batch's order and noise from the one shared RNG and
     trains on its slice, each network in DDP; the losses the equilibrium rule reads are averaged over the
-    ranks, so all take the same decision. Rank 0's checkpoint (the RNG included) resumes them all."""
+    ranks, so all take the same decision. Rank 0's checkpoint (the RNG included) resumes them all.
+    `samples[e]` holds the decoder's images for a fixed prior noise after epoch e (0: the initialisation), that
+    noise drawn from a generator of its own."""
+
+    stage = "train_vaegan"
 
     def __init__(self, params: VaeganParams, data: Tensor, device: torch.device, checkpoint: Path,
                  rank: int = 0, world: int = 1) -> None:
-        self.params, self.data, self.device, self.checkpoint = params, data, device, checkpoint
-        self.rank, self.world = rank, world
-        self.key = fingerprint(params, data)
+        super().__init__(fingerprint(params, data), params.epochs, checkpoint, device, rank, world)
+        self.params, self.data = params, data
+        self.steps_per_epoch = len(self._batches(torch.arange(len(data))))
         self.rng = torch.Generator().manual_seed(params.seed)
         E, Dec, D = seeded_networks(params)
         self.E, self.Dec, self.D = E.to(device), Dec.to(device), D.to(device)
         # Dec runs twice per step: one backward still gives each parameter one summed gradient to average.
         self.E_ddp, self.Dec_ddp, self.D_ddp = (data_parallel(m, world) for m in (self.E, self.Dec, self.D))
         self.opt_e, self.opt_dec, self.opt_d = (_optimiser(params, m) for m in (self.E, self.Dec, self.D))
-        self.fixed_z = torch.randn(params.grid_size, params.latent, generator=self.rng).to(device)
-        self.state = TrainState()
-        self.resumed_from = 0  # the epoch `run` started from (a resumed run trains only the rest)
+        noise = torch.Generator().manual_seed(params.seed)
+        self.fixed_z = torch.randn(FIXED_SAMPLES, params.latent, generator=noise).to(device)
+        self.samples: list[Tensor] = []
 
     def sample_fixed(self) -> Tensor:
         """The decoder's images (eval mode) for the fixed prior noise, as uint8."""
@@ -146,33 +135,19 @@ class Trainer:
         self.Dec.train(was)
         return images
 
-    def save(self) -> None:
-        """Write the checkpoint atomically (temp file + rename); under torchrun rank 0 writes it."""
-        if self.rank == 0:
-            self._write()
-        barrier(self.world)  # no rank starts the next epoch before the checkpoint is on disk
-
-    def _write(self) -> None:
-        save_checkpoint(self.checkpoint, {
-            "fingerprint": self.key, "epoch": self.state.epoch, "step": self.state.step,
-            "history": self.state.history, "grids": {str(k): v for k, v in self.state.grids.items()},
+    def payload(self) -> dict:
+        return {
+            "samples": self.samples,
             "E": self.E.state_dict(), "Dec": self.Dec.state_dict(), "D": self.D.state_dict(),
             "opt_e": self.opt_e.state_dict(), "opt_dec": self.opt_dec.state_dict(), "opt_d": self.opt_d.state_dict(),
             "rng": self.rng.get_state(),
-        })
+        }
 
-    def load(self) -> bool:
-        """Resume from an intact checkpoint of this configuration (a damaged one is reported and ignored)."""
-        payload = load_checkpoint(self.checkpoint, self.device, "train_vaegan", self.key, TrainingError,
-                                report=self.rank == 0)
-        if payload is None:
-            return False
+    def restore(self, payload: dict) -> None:
         for name in ("E", "Dec", "D", "opt_e", "opt_dec", "opt_d"):
             getattr(self, name).load_state_dict(payload[name])
         self.rng.set_state(payload["rng"])
-        grids = {int(k): v for k, v in payload["grids"].items()}
-        self.state = TrainState(payload["epoch"], payload["step"], payload["history"], grids)
-        return True
+        self.samples = list(payload["samples"])
 
     def losses(self, real: Tensor) -> dict[str, Tensor]:
         """One batch's forward pass: the three losses (means), the decoder's GAN objective, D's mean outputs,
@@ -234,10 +209,8 @@ class Trainer:
                 update_d = update_dec = True
         bad = [k for k, v in values.items() if not torch.isfinite(torch.tensor(v)) or abs(v) > DIVERGED]
         if bad:
-            kept = (f"last good checkpoint (epoch {self.state.epoch}) kept" if self.state.epoch
-                    else "no checkpoint yet (it is written after each epoch)")
-            raise TrainingError(f"non-finite or diverged {bad[0]} ({values[bad[0]]:.3g}) at epoch {self.state.epoch + 1}, "
-                                f"step {self.state.step + 1}; lower vaegan.lr; {kept}")
+            raise self.fault(f"non-finite or diverged {bad[0]} ({values[bad[0]]:.3g})", self.state.epoch + 1,
+                             self.state.step + 1, "; lower vaegan.lr")
         self.opt_e.step()
         if update_dec:
             self.opt_dec.step()
@@ -251,9 +224,8 @@ class Trainer:
         return [b for b in even_batches(order, self.params.batch_size, self.world) if len(b) >= 2 * self.world]
 
     def _epoch(self, epoch: int, bar: tqdm) -> None:
-        p, data = self.params, self.data
+        data = self.data
         order = torch.randperm(len(data), generator=self.rng)
-        bar.set_description(f"train_vaegan epoch {epoch + 1}/{p.epochs}")
         for idx in self._batches(order):
             real = data[idx[self.rank :: self.world]].to(self.device).float().div_(127.5).sub_(1)
             values = self.step(real)
@@ -261,41 +233,8 @@ class Trainer:
             self.state.history.append({"step": self.state.step, "epoch": epoch + 1, **values})
             bar.update()
 
-    def run(self) -> TrainState:
-        """Train (resuming when a matching checkpoint exists) and return the final state."""
-        if not self.load():
-            self.state.grids[0] = self.sample_fixed()
-        self.resumed_from = self.state.epoch
-        p = self.params
-        steps_per_epoch = len(self._batches(torch.arange(len(self.data))))
-        with progress(total=p.epochs * steps_per_epoch, initial=self.state.step, unit="step",
-                      disable=self.rank > 0) as bar:
-            for epoch in range(self.state.epoch, p.epochs):
-                self._epoch(epoch, bar)
-                self.state.epoch = epoch + 1
-                if self.state.epoch % p.grid_every == 0 or self.state.epoch in (p.epochs // 2, p.epochs):
-                    self.state.grids[self.state.epoch] = self.sample_fixed()
-                self.save()
-        return self.state
+    def start(self) -> None:
+        self.samples.append(self.sample_fixed())
 
-
-@torch.no_grad()
-def encode(E: Encoder, images: Tensor, device: torch.device) -> Tensor:
-    """The encoder's means (eval mode) for uint8 images (N, 3, 64, 64): (N, latent)."""
-    E.eval()
-    return E(images.to(device).float().div(127.5).sub(1))[0]
-
-
-@torch.no_grad()
-def reconstruct(E: Encoder, Dec: nn.Module, images: Tensor, device: torch.device) -> Tensor:
-    """Dec(mu(x)) as uint8, eval mode."""
-    return to_uint8(Dec.eval()(encode(E, images, device)))
-
-
-@torch.no_grad()
-def latent_walk(E: Encoder, Dec: nn.Module, a: Tensor, b: Tensor, steps: int, device: torch.device) -> Tensor:
-    """Rows of `steps` uint8 images: Dec of the straight line from mu(a_i) to mu(b_i) (endpoints included)."""
-    za, zb = encode(E, a, device), encode(E, b, device)
-    t = torch.linspace(0, 1, steps, device=device)[None, :, None]
-    z = (1 - t) * za[:, None] + t * zb[:, None]
-    return to_uint8(Dec.eval()(z.reshape(-1, za.shape[1])))
+    def end_epoch(self) -> None:
+        self.samples.append(self.sample_fixed())

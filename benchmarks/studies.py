@@ -16,7 +16,7 @@ from typing import Any
 
 import apeart  # noqa: F401, I001  (first: sets the OpenMP wait policy before torch starts)
 import torch
-from apeart.gan.params import EvaluateParams
+from apeart.gan.evaluate_params import EvaluateParams
 from apeart.core.datasets import load_pngs
 from apeart.core.runtime import deterministic
 

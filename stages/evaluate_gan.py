@@ -5,7 +5,8 @@ from pathlib import Path
 
 from apeart.core.cli import run_stage
 from apeart.core.config import load_sections
-from apeart.gan.params import EvaluateParams, GanParams
+from apeart.gan.evaluate_params import EvaluateParams
+from apeart.gan.params import GanParams
 from apeart.core.files import write_json
 from apeart.core.metrics import write_metrics
 from apeart.core.runtime import deterministic, resolve_device

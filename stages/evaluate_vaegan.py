@@ -6,7 +6,8 @@ from pathlib import Path
 
 from apeart.core.cli import run_stage
 from apeart.core.config import load_sections
-from apeart.gan.params import EvaluateParams, GanParams
+from apeart.gan.evaluate_params import EvaluateParams
+from apeart.gan.params import GanParams
 from apeart.vaegan.params import VaeganParams
 from apeart.core.datasets import load_pngs
 from apeart.core.files import write_json

@@ -5,7 +5,8 @@ from pathlib import Path
 
 from apeart.core.cli import run_stage
 from apeart.core.config import load_sections
-from apeart.gan.params import GanParams, SampleParams
+from apeart.gan.params import GanParams
+from apeart.gan.sample_params import SampleParams
 from apeart.core.files import save_png
 from apeart.core.grids import grid, to_pil
 from apeart.core.memory import require

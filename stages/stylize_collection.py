@@ -17,7 +17,7 @@ from apeart.core.distributed import barrier, join, leave, relaunch_under_torchru
 from apeart.core.progress import progress
 from apeart.core.runtime import deterministic, resolve_device
 from apeart.texnet.collection import stylise_collection, work_key
-from apeart.gan.params import SampleParams
+from apeart.gan.sample_params import SampleParams
 from apeart.nst.params import NstParams
 from apeart.texnet.lineage import file_md5, publish, style_record
 from apeart.texnet.models import TexnetError

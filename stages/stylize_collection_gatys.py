@@ -17,7 +17,7 @@ import torch
 from apeart.collection.manifest import read_manifest
 from apeart.core.cli import run_stage
 from apeart.core.config import load_sections
-from apeart.gan.params import SampleParams
+from apeart.gan.sample_params import SampleParams
 from apeart.nst.params import NstParams
 from apeart.core.distributed import barrier, gather_objects, join, leave, relaunch_under_torchrun
 from apeart.core.progress import progress

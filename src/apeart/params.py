@@ -7,7 +7,9 @@ from dataclasses import dataclass
 from apeart.collection.params import DataParams
 from apeart.core.config import ParamsError, build, read_params
 from apeart.gan.figure_params import FiguresParams
-from apeart.gan.params import EvaluateParams, GanParams, SampleParams
+from apeart.gan.evaluate_params import EvaluateParams
+from apeart.gan.params import GanParams
+from apeart.gan.sample_params import SampleParams
 from apeart.nst.params import NstParams
 from apeart.prepare import PrepareParams
 from apeart.texnet.params import TexnetParams

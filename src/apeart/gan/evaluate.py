@@ -4,7 +4,8 @@ from __future__ import annotations
 import torch
 
 from apeart.core.errors import ApeartError
-from apeart.gan.params import EvaluateParams, GanParams
+from apeart.gan.evaluate_params import EvaluateParams
+from apeart.gan.params import GanParams
 from apeart.gan.models import Generator, seeded_generator
 from apeart.gan.quality import InceptionEmbedding, VGGEmbedding, gan_scores, inception_weights_file
 from apeart.gan.sample import sample_batches

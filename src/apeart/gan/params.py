@@ -1,14 +1,13 @@
-"""The DCGAN's sections: `gan` (training), `evaluate` (the yardstick) and `sample` (style batches drawn from a
-generator)."""
+"""The `gan` section: DCGAN training (Radford et al. 2015)."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from typing import ClassVar, Literal
 
 from apeart.core.config import SEED, ParamsError, bounds, check_split
-from apeart.vgg.layers import VGG19_LAYERS
 
 DIFFAUGMENT_POLICIES = ("color", "translation", "cutout")  # each implemented in apeart.gan.augment
+FIXED_SAMPLES = 64  # fixed-noise images train_gan and train_vaegan save after every epoch, for the figure stages
 
 
 @dataclass(frozen=True)
@@ -53,32 +52,3 @@ class GanParams:
     def policy(self) -> tuple[str, ...]:
         """The DiffAugment names in order: `"translation, cutout"` -> ("translation", "cutout"); "" -> ()."""
         return tuple(name.strip() for name in self.diffaugment.split(",") if name.strip())
-
-
-@dataclass(frozen=True)
-class EvaluateParams:
-    """The GAN yardstick (stage evaluate_gan): FD and KID in a VGG19 layer's pooled features."""
-
-    SECTION: ClassVar[str] = "evaluate"
-
-    samples: int = field(metadata=bounds(2))  # per set (at most half the real set)
-    layer: str
-    kid_subsets: int = field(metadata=bounds(1))
-    kid_subset_size: int = field(metadata=bounds(2))
-
-    def __post_init__(self) -> None:
-        if self.layer not in VGG19_LAYERS:
-            raise ParamsError(f"evaluate.layer: unknown layer {self.layer!r}; known: {', '.join(VGG19_LAYERS)}")
-
-
-FIXED_SAMPLES = 64  # fixed-noise images train_gan and train_vaegan save after every epoch, for the figure stages
-
-
-@dataclass(frozen=True)
-class SampleParams:
-    SECTION: ClassVar[str] = "sample"
-
-    seed: int = field(metadata=SEED)
-    batches: int = field(metadata=bounds(1))
-    batch_size: int = field(metadata=bounds(1))
-    model: Literal["dcgan", "vaegan"]  # the generator of the style batches: models/<model>/generator.pt

@@ -13,7 +13,8 @@ import dataclasses
 import torch
 from torch import nn
 
-from apeart.gan.params import EvaluateParams, GanParams
+from apeart.gan.evaluate_params import EvaluateParams
+from apeart.gan.params import GanParams
 from apeart.gan.evaluate import score_generator
 
 

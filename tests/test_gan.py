@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import dataclasses
-import os
 import subprocess
 import sys
 import time
@@ -348,10 +347,11 @@ torch.save({k: v for n in ("G", "D", "G_ema") for k, v in
 """
 
 
+@pytest.mark.processes
 def test_sigkill_mid_epoch_then_rerun_gives_the_uninterrupted_weights(tmp_path: Path) -> None:
     def child(checkpoint: Path, out: Path) -> subprocess.Popen:
         return subprocess.Popen([sys.executable, "-c", CHILD, str(checkpoint), str(out)], stderr=subprocess.DEVNULL,
-                                env={**os.environ, "PYTHONPATH": str(Path(__file__).parent)})
+                                env=defaults.child_env())
 
     straight = child(tmp_path / "a.pt", tmp_path / "a-final.pt")
     assert straight.wait(timeout=300) == 0

@@ -5,6 +5,7 @@ The dataclasses are the schema (types, ranges); the values, defaults included, l
 from __future__ import annotations
 
 import dataclasses
+import functools
 import math
 import typing
 from dataclasses import dataclass, field
@@ -317,9 +318,15 @@ def _check_range(key: str, value: float, spec: tuple) -> None:
         raise ParamsError(f"{key}: {value!r} is out of range; allowed {' and '.join(t for t in (lo_txt, hi_txt) if t)}")
 
 
+@functools.cache
+def _hints(cls: type) -> dict[str, Any]:
+    """A params class's field types, resolved once (get_type_hints evaluates every annotation of the class)."""
+    return typing.get_type_hints(cls)
+
+
 def check_field(cls: type, name: str, value: Any, key: str) -> Any:
     """`value` as params class `cls` takes it for field `name` (type, then range); ParamsError naming `key`."""
-    value = _coerce(key, value, typing.get_type_hints(cls)[name])
+    value = _coerce(key, value, _hints(cls)[name])
     if spec := {f.name: f for f in dataclasses.fields(cls)}[name].metadata.get("range"):
         _check_range(key, value, spec)
     return value
@@ -330,7 +337,7 @@ def _build(cls: type, raw: Any, prefix: str) -> Any:
         raw = {}
     if not isinstance(raw, dict):
         raise ParamsError(f"{prefix or 'params'}: expected a mapping, got {raw!r}")
-    hints = typing.get_type_hints(cls)
+    hints = _hints(cls)
     fields = {f.name: f for f in dataclasses.fields(cls)}
     unknown = sorted(set(raw) - set(fields))
     if unknown:

@@ -19,6 +19,7 @@ from PIL import Image
 
 ROOT = Path(__file__).resolve().parents[1]
 STAGES = ["fetch", "prepare", "train_gan", "evaluate_gan", "sample_styles", "reconstruct", "report"]
+LIGHT = ("fetch", "prepare")  # no torch import: their process takes well under a second; the others are end to end
 
 
 def run_stage(name: str, folder: Path, **env: str) -> subprocess.CompletedProcess:
@@ -32,7 +33,7 @@ def one_line(out: subprocess.CompletedProcess) -> str:
     return lines[0]
 
 
-@pytest.mark.parametrize("name", STAGES)
+@pytest.mark.parametrize("name", [n if n in LIGHT else pytest.param(n, marks=pytest.mark.slow) for n in STAGES])
 def test_bad_params_are_one_line(name: str, tmp_path: Path) -> None:
     defaults.write(tmp_path / "params.yaml", {"gan": {"lr": float("nan")}})
     assert one_line(run_stage(name, tmp_path)) == f"{name}: gan.lr: nan is not a finite number"
@@ -44,6 +45,7 @@ def test_a_params_file_that_is_not_yaml_is_one_line(tmp_path: Path) -> None:
         "prepare: params.yaml: not valid YAML, line 2: expected the node content, but found '<stream end>'")
 
 
+@pytest.mark.slow  # a torch stage's process
 def test_missing_inputs_and_backbone_weights_are_one_line(tmp_path: Path) -> None:
     defaults.write(tmp_path / "params.yaml", {"nst": {"backbone": "vgg19", "style_source": "images",
                                                       "style_dir": "styles"}})
@@ -147,6 +149,7 @@ def test_a_full_or_read_only_disk_is_one_line_naming_the_path(tmp_path: Path, op
                         line), line
 
 
+@pytest.mark.slow  # a torch stage's process
 @pytest.mark.parametrize("nproc", ["abc", "2.5", "0"])
 def test_a_bad_process_count_is_one_line(nproc: str, tmp_path: Path) -> None:
     defaults.write(tmp_path / "params.yaml", {})
@@ -154,6 +157,7 @@ def test_a_bad_process_count_is_one_line(nproc: str, tmp_path: Path) -> None:
         f"stylize_collection: APEART_NPROC: {nproc!r} is not a whole number of processes >= 1")
 
 
+@pytest.mark.slow  # a torch stage's process
 def test_a_one_image_collection_is_one_line_from_train_vaegan(tmp_path: Path) -> None:
     """data.limit=1: the latent walks had no pair of apes and torch.cat got an empty list."""
     defaults.write(tmp_path / "params.yaml", {"vaegan": {"processes": 1, "batch_size": 4}})

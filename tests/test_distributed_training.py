@@ -4,7 +4,6 @@ BatchNorm on running statistics), close loss curves, rank 0's checkpoint resumin
 them is SIGKILLed, and the launch refusing a process count other than the params'."""
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 from pathlib import Path
@@ -17,7 +16,7 @@ from apeart.core.config import ParamsError
 from apeart.core.distributed import join_training
 from apeart.texnet.models import TexnetError
 
-pytestmark = pytest.mark.slow  # trains models: `pytest -m 'not slow'` is the fast inner loop
+pytestmark = [pytest.mark.slow, pytest.mark.processes]  # trains models under torchrun, SIGKILLs a rank
 
 TRAIN = """
 import sys
@@ -116,7 +115,7 @@ def _train(folder: Path, processes: int, kill_rank: int | None = None, script: s
     path = folder / "train.py"
     path.write_text(script)
     launcher = ["-m", "torch.distributed.run", "--standalone", f"--nproc-per-node={processes}"] if processes > 1 else []
-    env = {**os.environ, "PYTHONPATH": str(Path(__file__).parent), **env_vars}
+    env = defaults.child_env(**env_vars)
     if kill_rank is not None:
         env["KILL_RANK"] = str(kill_rank)
     return subprocess.run([sys.executable, *launcher, "-m", "apeart", str(path), str(folder), str(processes)],

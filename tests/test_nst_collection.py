@@ -16,7 +16,7 @@ from apeart.core.files import save_png
 from apeart.core.grids import to_pil
 from apeart.nst.collection import chunks, run_key
 
-pytestmark = pytest.mark.slow  # optimises images under torchrun
+pytestmark = [pytest.mark.slow, pytest.mark.processes]  # optimises images under torchrun, SIGKILLs a rank
 
 SHARD = """
 import os, signal, sys

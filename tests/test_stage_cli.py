@@ -124,7 +124,7 @@ def tmpfs(folder: Path, options: str) -> Iterator[None]:
 
 
 def _demo_fetch(folder: Path, **popen: object) -> subprocess.CompletedProcess:
-    defaults.write(folder / "params.yaml", {"data": {"source": "demo", "limit": 40}})
+    defaults.write(folder / "params.yaml", {"data": {"source": "demo", "limit": 4}})  # 2 a worker: the pool path
     return subprocess.run([sys.executable, "-m", "apeart", str(ROOT / "stages/fetch.py")], cwd=folder,
                           capture_output=True, text=True, timeout=300, **popen)
 

@@ -37,6 +37,7 @@ EXPERIMENTS = [f"experiments/dvc.yaml:{s}" for s in YAML(typ="safe").load(ROOT /
 TRACE_HOOK = ROOT / "tests" / "trace"  # sitecustomize.py: logs every file a Python process opens
 OUTPUTS = ("models/", "reports/", "metrics/", ".cache/")  # data/ in git holds inputs only (paintings, manifests)
 GIT_ID = ["-c", "user.name=t", "-c", "user.email=t@t"]
+BETA_EXPERIMENT = ["dvc", "exp", "run", "-S", "nst.beta=1e-5"]  # the README's experiment, run once a session
 
 
 def env(**extra: str | None) -> dict[str, str]:

@@ -154,8 +154,10 @@ def _section_of_value(node: ast.expr, known: dict[str, str]) -> str | None:
     return None
 
 
-def _reads_in(tree: ast.AST, nodes: list[ast.AST]) -> set[str]:
-    """`section.key` reads in `nodes` of one file (variables tracked by name across the whole file)."""
+@cache
+def _known(path: Path) -> dict[str, str]:
+    """The variables of one file that hold a params section (or the whole Params), by name."""
+    tree = _parsed(path)
     known: dict[str, str] = {}
     for node in ast.walk(tree):
         if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)):
@@ -177,6 +179,12 @@ def _reads_in(tree: ast.AST, nodes: list[ast.AST]) -> set[str]:
                     section = _section_of_value(v, known)
                     if section and isinstance(t, (ast.Name, ast.Attribute)):
                         known[ast.unparse(t)] = section
+    return known
+
+
+def _reads_in(path: Path, nodes: list[ast.AST]) -> set[str]:
+    """`section.key` reads in `nodes` of one file (variables tracked by name across the whole file)."""
+    known = _known(path)
     reads: set[str] = set()
     for node in (sub for n in nodes for sub in ast.walk(n)):
         if isinstance(node, ast.Attribute):
@@ -193,14 +201,16 @@ def _reads_in(tree: ast.AST, nodes: list[ast.AST]) -> set[str]:
     return reads
 
 
-def _top_defs(tree: ast.Module) -> dict[str, ast.AST]:
-    return {n.name: n for n in tree.body if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef))}
+@cache
+def _top_defs(path: Path) -> dict[str, ast.AST]:
+    return {n.name: n for n in _parsed(path).body if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef))}
 
 
-def _aliases(path: Path, tree: ast.Module) -> dict[str, tuple[Path, str | None]]:
+@cache
+def _aliases(path: Path) -> dict[str, tuple[Path, str | None]]:
     """Local name -> (file, top-level name) for `from x import f`, or (file, None) for a module alias."""
     out: dict[str, tuple[Path, str | None]] = {}
-    for node in ast.walk(tree):
+    for node in ast.walk(_parsed(path)):
         if isinstance(node, ast.ImportFrom):
             base = _from_module(path, node)
             for a in node.names:
@@ -234,7 +244,7 @@ def reachable(path: Path) -> list[tuple[Path, ast.AST]]:
     while todo:
         f, node = todo.pop()
         nodes.append((f, node))
-        defs, aliases = _top_defs(_parsed(f)), _aliases(f, _parsed(f))
+        defs, aliases = _top_defs(f), _aliases(f)
         for sub in ast.walk(node):
             target = None
             if isinstance(sub, ast.Name):
@@ -248,13 +258,14 @@ def reachable(path: Path) -> list[tuple[Path, ast.AST]]:
                     target = (module, sub.attr)
             if target and target not in seen:
                 seen.add(target)
-                found = _top_defs(_parsed(target[0])).get(target[1])
+                found = _top_defs(target[0]).get(target[1])
                 if found is not None:
                     todo.append((target[0], found))
     return nodes
 
 
-def param_reads(path: Path) -> set[str]:
+@cache
+def param_reads(path: Path) -> frozenset[str]:
     """Every params key (`section.key`) the code reachable from `path` can read."""
     reads: set[str] = set()
     by_file: dict[Path, list[ast.AST]] = {}
@@ -262,8 +273,8 @@ def param_reads(path: Path) -> set[str]:
         by_file.setdefault(f, []).append(node)
     for f, nodes in by_file.items():
         if f != VALIDATOR:
-            reads |= _reads_in(_parsed(f), nodes)
-    return reads
+            reads |= _reads_in(f, nodes)
+    return frozenset(reads)
 
 
 def speed_only() -> set[str]:

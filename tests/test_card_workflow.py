@@ -10,7 +10,7 @@ import shlex
 from pathlib import Path
 
 import pytest
-from repo_copy import ROOT, attempt, clone_built, ran, run, tree_digest
+from repo_copy import BETA_EXPERIMENT, ROOT, attempt, clone_built, ran, run, tree_digest
 
 pytestmark = pytest.mark.slow  # `pytest -m 'not slow'` is the fast inner loop
 
@@ -27,12 +27,13 @@ def readme_command(prefix: str) -> list[str]:
 
 
 @pytest.fixture(scope="module")
-def repo(built_repo: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A copy of the built tiny repo after the card's experiment, applied to the workspace."""
-    repo = clone_built(built_repo, tmp_path_factory.mktemp("card") / "apeart")
-    output = run(readme_command("dvc exp run -S nst.beta="), repo)
+def repo(beta_experiment: tuple[Path, str], tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A copy of the built tiny repo after the card's experiment (the README's command, run once a session by
+    conftest.beta_experiment), applied to the workspace."""
+    assert readme_command("dvc exp run -S nst.beta=") == BETA_EXPERIMENT
+    built, output = beta_experiment
     assert ran(output) == {"check_params", "stylize", "report"}, output
-    return repo
+    return clone_built(built, tmp_path_factory.mktemp("card") / "apeart")
 
 
 def test_a_set_changes_one_line_of_params(repo: Path) -> None:

@@ -16,7 +16,7 @@ from apeart.core.config import ParamsError
 from apeart.core.distributed import join_training
 from apeart.texnet.models import TexnetError
 
-pytestmark = pytest.mark.slow  # trains models: `pytest -m 'not slow'` is the fast inner loop
+pytestmark = [pytest.mark.slow, pytest.mark.processes]  # trains models under torchrun, SIGKILLs a rank
 
 TRAIN = """
 import sys

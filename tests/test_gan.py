@@ -350,6 +350,7 @@ torch.save({k: v for n in ("G", "D", "G_ema") for k, v in
 """
 
 
+@pytest.mark.processes
 def test_sigkill_mid_epoch_then_rerun_gives_the_uninterrupted_weights(tmp_path: Path) -> None:
     def child(checkpoint: Path, out: Path) -> subprocess.Popen:
         return subprocess.Popen([sys.executable, "-c", CHILD, str(checkpoint), str(out)], stderr=subprocess.DEVNULL,

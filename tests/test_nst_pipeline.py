@@ -12,8 +12,9 @@ pytestmark = pytest.mark.slow  # `pytest -m 'not slow'` is the fast inner loop
 
 
 @pytest.fixture(scope="module")
-def repo(built_repo: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return clone_built(built_repo, tmp_path_factory.mktemp("nst") / "apeart")
+def repo(built_repo: Path) -> Path:
+    """The session's tiny run (conftest.built_repo): these tests only read it."""
+    return built_repo
 
 
 def test_default_run_writes_reconstructions_and_per_image_losses(repo: Path) -> None:
@@ -35,11 +36,11 @@ def test_in_run_sweep_renders_rows_by_beta(repo: Path) -> None:
     assert width > 4 * 96 and 2 * 96 < height < 3 * 96 + 40  # 2 rows; content | 2 betas | style
 
 
-def test_grid_of_experiments(repo: Path) -> None:
-    run(["dvc", "exp", "run", "stylize", "-S", "nst.beta=1e-4"], repo)
+def test_grid_of_experiments(beta_experiment: tuple[Path, str], tmp_path: Path) -> None:
+    repo = clone_built(beta_experiment[0], tmp_path / "apeart")  # the session's `dvc exp run -S nst.beta=1e-5`
     run([str(Path(sys.executable).parent / "apeart-beta-grid")], repo)  # the console entry point
     width, height = Image.open(repo / "reports/sweep/beta_grid.png").size
-    assert width > 2 * 96 and height > 2 * 96  # 2 rows: content | beta=0.0001
+    assert width > 2 * 96 and height > 2 * 96  # 2 rows: content | beta=1e-05
 
 
 def test_grid_picks_finished_experiments_newest_per_beta() -> None:

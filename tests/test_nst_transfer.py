@@ -128,7 +128,7 @@ def test_vgg16_from_a_cached_state_dict_runs(tmp_path, monkeypatch) -> None:
     (tmp_path / "hub" / "checkpoints").mkdir(parents=True)
     name = models.VGG16_Weights.IMAGENET1K_V1.url.rsplit("/", 1)[1]
     torch.manual_seed(0)
-    features = {f"features.{k}": v for k, v in models.vgg16(weights=None).features.state_dict().items()}
+    features = {f"features.{k}": v for k, v in models.vgg.make_layers(models.vgg.cfgs["D"]).state_dict().items()}  # vgg16's features, without its 120M-weight classifier
     torch.save(features, tmp_path / "hub" / "checkpoints" / name)
     params = defaults.nst(size=32, steps=4, backbone="vgg16")
     result = transfer(_images(1, 32, 20), list(_images(1, 32, 21)), params, CPU)
@@ -253,6 +253,7 @@ def test_seed_000_betas_mean_what_they_meant_there() -> None:
     assert change[1e-5] > 0.04 and change[1e-7] < 0.6 * change[1e-5]
 
 
+@pytest.mark.slow  # two 20-step L-BFGS transfers at 64 px
 def test_thread_count_moves_lbfgs_results_only_within_the_documented_tolerance() -> None:
     """CPU results are bit-identical only at one thread count and CPU type (README "Byte-identical reruns"):
     reductions split per thread and L-BFGS amplifies last-bit differences; AVX2 vs AVX-512 did not change

@@ -13,12 +13,13 @@ pytestmark = pytest.mark.slow  # `pytest -m 'not slow'` is the fast inner loop
 
 
 @pytest.fixture(scope="module")
-def repo(built_repo: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """This module's own copy of the session's tiny run (conftest.built_repo), free to change."""
-    return clone_built(built_repo, tmp_path_factory.mktemp("pipeline") / "apeart")
+def repo(beta_experiment: tuple[Path, str], tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """This module's own copy of the session's tiny run after the beta experiment (conftest), free to change."""
+    return clone_built(beta_experiment[0], tmp_path_factory.mktemp("pipeline") / "apeart")
 
 
-def test_repro_writes_every_output(repo: Path) -> None:
+def test_repro_writes_every_output(built_repo: Path) -> None:
+    repo = built_repo
     images = sorted((repo / "data/raw/images").glob("*.png"))
     assert len(images) == 12
     manifest = (repo / "data/raw/manifest.csv").read_text().splitlines()
@@ -55,15 +56,15 @@ def test_repro_writes_every_output(repo: Path) -> None:
     assert "up to date" in run(["dvc", "status"], repo).lower()
 
 
-def test_the_one_image_plot_is_the_nst_rows_and_curves_are_per_file(repo: Path) -> None:
-    plots = json.loads(run(["dvc", "plots", "show", "--json"], repo, stdout_only=True))["data"]
+def test_the_one_image_plot_is_the_nst_rows_and_curves_are_per_file(built_repo: Path) -> None:
+    plots = json.loads(run(["dvc", "plots", "show", "--json"], built_repo, stdout_only=True))["data"]
     images = [path for path, entries in plots.items() if entries and entries[0]["type"] == "image"]
     assert images == ["reports/figures/nst_rows.png"]
     assert {"NST total loss", "GAN generator loss", "Texture network style loss"} <= set(plots)
 
 
-def test_beta_experiment_reruns_only_what_depends_on_it(repo: Path) -> None:
-    output = run(["dvc", "exp", "run", "-S", "nst.beta=1e-5"], repo)
+def test_beta_experiment_reruns_only_what_depends_on_it(beta_experiment: tuple[Path, str]) -> None:
+    repo, output = beta_experiment  # `dvc exp run -S nst.beta=1e-5`
     assert ran(output) == {"check_params", "stylize", "report"}
     assert "beta: 1e-05" in (repo / "params.yaml").read_text()
     assert load_params(repo / "params.yaml").nst.beta == 1e-05
@@ -71,8 +72,9 @@ def test_beta_experiment_reruns_only_what_depends_on_it(repo: Path) -> None:
     assert "nst.style_loss" in diff["metrics/nst/metrics.json"] and set(diff) == {"metrics/nst/metrics.json"}
 
 
-def test_the_stylised_collection_is_traced_to_its_inputs(repo: Path) -> None:
+def test_the_stylised_collection_is_traced_to_its_inputs(built_repo: Path) -> None:
     """lineage.csv: one row per stylised file, whose sha256 it gives, back to the manifest's CID and the model."""
+    repo = built_repo
     rows = list(csv.DictReader((repo / "data/stylized/lineage.csv").open()))
     files = sorted(p.stem for p in (repo / "data/stylized").glob("*.png"))
     assert sorted(r["token_id"] for r in rows) == files and len(files) == 12

@@ -187,10 +187,10 @@ def assert_corrupted_pull_is_refused(clone: Path, *pull: str, **env: str | None)
     assert (clone / "models/dcgan/generator.pt").is_file()  # what verified is checked out
 
 
-def test_a_corrupted_object_in_the_shared_remote_is_refused(built_repo: Path, tmp_path: Path) -> None:
+def test_a_corrupted_object_in_the_shared_remote_is_refused(pushed: Path, tmp_path: Path) -> None:
     """`shared` has `verify = true` (.dvc/config): a pull hashes what it downloads."""
-    repo = clone_built(built_repo, tmp_path / "apeart")
-    run(["dvc", "push"], repo)
+    repo = clone_built(pushed, tmp_path / "apeart")
+    shutil.copytree(pushed.parent / "apeart-dvc-storage", tmp_path / "apeart-dvc-storage")  # what `pushed` pushed
     for name in CORRUPTED:
         md5 = hashlib.md5((repo / name).read_bytes()).hexdigest()
         obj = tmp_path / "apeart-dvc-storage/files/md5" / md5[:2] / md5[2:]

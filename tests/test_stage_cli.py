@@ -22,6 +22,7 @@ ROOT = Path(__file__).resolve().parents[1]
 STAGES = {"fetch": ("data", "timeout_s"), "prepare": ("nst", "beta"), "train_gan": ("gan", "lr"),
           "evaluate_gan": ("gan", "lr"), "gan_figures": ("gan", "lr"), "sample_styles": ("gan", "lr"),
           "reconstruct": ("nst", "beta"), "report": ("texnet", "lr")}
+LIGHT = ("fetch", "prepare")  # no torch import: their process takes well under a second; the others are end to end
 
 
 def run_stage(name: str, folder: Path, **env: str) -> subprocess.CompletedProcess:
@@ -35,7 +36,7 @@ def one_line(out: subprocess.CompletedProcess) -> str:
     return lines[0]
 
 
-@pytest.mark.parametrize("name", STAGES)
+@pytest.mark.parametrize("name", [n if n in LIGHT else pytest.param(n, marks=pytest.mark.slow) for n in STAGES])
 def test_bad_params_are_one_line(name: str, tmp_path: Path) -> None:
     section, key = STAGES[name]
     defaults.write(tmp_path / "params.yaml", {section: {key: float("nan")}})
@@ -48,6 +49,7 @@ def test_a_params_file_that_is_not_yaml_is_one_line(tmp_path: Path) -> None:
         "prepare: params.yaml: not valid YAML, line 2: expected the node content, but found '<stream end>'")
 
 
+@pytest.mark.slow  # a torch stage's process
 def test_missing_inputs_and_backbone_weights_are_one_line(tmp_path: Path) -> None:
     defaults.write(tmp_path / "params.yaml", {"nst": {"backbone": "vgg19", "style_source": "images",
                                                       "style_dir": "styles"}})
@@ -126,7 +128,7 @@ def tmpfs(folder: Path, options: str) -> Iterator[None]:
 
 
 def _demo_fetch(folder: Path, **popen: object) -> subprocess.CompletedProcess:
-    defaults.write(folder / "params.yaml", {"data": {"source": "demo", "limit": 40}})
+    defaults.write(folder / "params.yaml", {"data": {"source": "demo", "limit": 4}})  # 2 a worker: the pool path
     return subprocess.run([sys.executable, "-m", "apeart", str(ROOT / "stages/fetch.py")], cwd=folder,
                           capture_output=True, text=True, timeout=300, **popen)
 
@@ -151,6 +153,7 @@ def test_a_full_or_read_only_disk_is_one_line_naming_the_path(tmp_path: Path, op
                         line), line
 
 
+@pytest.mark.slow  # a torch stage's process
 @pytest.mark.parametrize("nproc", ["abc", "2.5", "0"])
 def test_a_bad_process_count_is_one_line(nproc: str, tmp_path: Path) -> None:
     defaults.write(tmp_path / "params.yaml", {})
@@ -158,6 +161,7 @@ def test_a_bad_process_count_is_one_line(nproc: str, tmp_path: Path) -> None:
         f"stylize_collection: APEART_NPROC: {nproc!r} is not a whole number of processes >= 1")
 
 
+@pytest.mark.slow  # a torch stage's process
 def test_a_one_image_collection_is_one_line_from_train_vaegan(tmp_path: Path) -> None:
     """data.limit=1: the latent walks had no pair of apes and torch.cat got an empty list."""
     defaults.write(tmp_path / "params.yaml", {"vaegan": {"processes": 1, "batch_size": 4}})

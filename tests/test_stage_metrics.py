@@ -8,6 +8,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from apeart.core.metrics import MAX_POINTS, last_epoch_mean, write_curves, write_metrics
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -37,6 +39,7 @@ def test_last_epoch_mean() -> None:
     assert last_epoch_mean(history, ["a"]) == {"a": 2.0}
 
 
+@pytest.mark.slow  # a torch stage's process
 def test_a_stage_run_from_another_folder_says_to_run_from_the_root(tmp_path: Path) -> None:
     out = subprocess.run([sys.executable, "-m", "apeart", str(ROOT / "stages" / "stylize.py")], cwd=tmp_path,
                          capture_output=True, text=True, timeout=120)

@@ -6,6 +6,7 @@ import hashlib
 import multiprocessing
 import os
 import re
+import shutil
 import signal
 import subprocess
 import sys
@@ -118,11 +119,11 @@ def _held_out_loss(trainer: Trainer, images: torch.Tensor) -> float:
 def test_training_lowers_the_loss_on_unseen_images(tmp_path: Path) -> None:
     styles = [_images(1, 32, 5)[0].float() / 255]
     train, unseen = _images(8, 32, 1), _images(2, 32, 2)
-    params = dataclasses.replace(TINY, epochs=6)
+    params = dataclasses.replace(TINY, epochs=3)
     trainer = Trainer(params, NST, train, styles, CPU, tmp_path / "ck.pt")
     before = _held_out_loss(trainer, unseen)
     state = trainer.run()
-    assert len(state.history) == 6 * 4 and state.history[-1]["step"] == 24
+    assert len(state.history) == 3 * 4 and state.history[-1]["step"] == 12
     assert _held_out_loss(trainer, unseen) < 0.7 * before
 
 
@@ -195,47 +196,65 @@ def _digests(folder: Path) -> dict[str, str]:
     return {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(folder.glob("*.png"))}
 
 
-def test_collection_bytes_do_not_depend_on_the_number_of_processes(tmp_path: Path) -> None:
-    folder, model, names = _collection(tmp_path)
-    digests = {}
-    for workers in (1, 2):
-        work, seen = tmp_path / f"work{workers}", []
-        collection.stylise_collection(model, dataclasses.replace(TINY, workers=workers), folder, names, work, CPU,
-                                      seen.append)
-        assert sorted(seen) == sorted(names)
-        digests[workers] = _digests(work)
-    assert digests[1] == digests[2] and len(digests[1]) == 6
+@pytest.fixture(scope="module")
+def made(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, list[str]]:
+    """`_collection`'s inputs, made once for the tests that only read them."""
+    return _collection(tmp_path_factory.mktemp("made"))
 
 
-def test_a_resumed_collection_redoes_nothing_finished(tmp_path: Path) -> None:
-    folder, model, names = _collection(tmp_path)
-    work = tmp_path / "work"
-    collection.stylise_collection(model, TINY, folder, names[:4], work, CPU, lambda name: None)
+@pytest.fixture(scope="module")
+def whole(made: tuple[Path, Path, list[str]]) -> tuple[dict[str, str], list[str]]:
+    """`made` stylised whole by one process with 2 texnet.workers: ({file: sha256}, the names reported done)."""
+    folder, model, names = made
+    work, seen = folder.parent / "whole", []
+    collection.stylise_collection(model, dataclasses.replace(TINY, workers=2), folder, names, work, CPU, seen.append)
+    return _digests(work), seen
+
+
+@pytest.fixture(scope="module")
+def partial(made: tuple[Path, Path, list[str]]) -> Path:
+    """The work folder of a run over the first 4 of `made`'s 6 images; a test copies it to change it."""
+    folder, model, names = made
+    work = folder.parent / "partial" / "work"
+    collection.stylise_collection(model, dataclasses.replace(TINY, workers=1), folder, names[:4], work, CPU,
+                                  lambda name: None)
+    return work
+
+
+@pytest.mark.processes
+def test_collection_bytes_do_not_depend_on_the_number_of_processes(made: tuple, whole: tuple, tmp_path: Path) -> None:
+    folder, model, names = made
+    work, seen = tmp_path / "work1", []
+    collection.stylise_collection(model, dataclasses.replace(TINY, workers=1), folder, names, work, CPU, seen.append)
+    assert sorted(seen) == sorted(names) and sorted(whole[1]) == sorted(names)
+    assert _digests(work) == whole[0] and len(whole[0]) == 6
+
+
+@pytest.mark.processes
+def test_a_resumed_collection_redoes_nothing_finished(made: tuple, partial: Path, whole: tuple, tmp_path: Path) -> None:
+    folder, model, names = made
+    work = shutil.copytree(partial, tmp_path / "work")
     (work / ".5.png.abcd.tmp").write_bytes(b"half")  # a writer killed mid-file
     (work / "1.png").write_bytes((work / "1.png").read_bytes()[:200])  # damaged by hand, or a power cut
     (work / "2.png").write_text("not a png")
     done = []
     collection.stylise_collection(model, TINY, folder, names, work, CPU, done.append)
     assert sorted(done) == ["1", "2", "4", "5"] and not list(work.glob(".*"))
-    whole = tmp_path / "whole"
-    collection.stylise_collection(model, TINY, folder, names, whole, CPU, lambda name: None)
-    assert _digests(work) == _digests(whole)
+    assert _digests(work) == whole[0]
 
 
-
-def test_files_planted_in_the_resume_folder_are_redone_not_published(tmp_path: Path) -> None:
+@pytest.mark.processes
+def test_files_planted_in_the_resume_folder_are_redone_not_published(made: tuple, partial: Path, whole: tuple,
+                                                                     tmp_path: Path) -> None:
     """A 1x1 PNG and a copy of the unstylised input both decode; neither was recorded by a run, so both are redone."""
-    folder, model, names = _collection(tmp_path)
-    work = tmp_path / "work"
-    collection.stylise_collection(model, TINY, folder, names[:4], work, CPU, lambda name: None)
+    folder, model, names = made
+    work = shutil.copytree(partial, tmp_path / "work")
     save_png(to_pil(torch.zeros(3, 1, 1, dtype=torch.uint8)), work / "4.png")
     (work / "5.png").write_bytes((folder / "5.png").read_bytes())
     done = []
     collection.stylise_collection(model, TINY, folder, names, work, CPU, done.append)
     assert sorted(done) == ["4", "5"]
-    whole = tmp_path / "whole"
-    collection.stylise_collection(model, TINY, folder, names, whole, CPU, lambda name: None)
-    assert _digests(work) == _digests(whole)
+    assert _digests(work) == whole[0]
 
 
 def test_the_work_key_changes_with_every_input(tmp_path: Path) -> None:
@@ -418,7 +437,7 @@ leave(world)
 
 
 @pytest.mark.processes
-def test_two_torchrun_ranks_write_the_files_one_process_writes(tmp_path: Path) -> None:
+def test_two_torchrun_ranks_write_the_files_one_process_writes(tmp_path: Path, whole: tuple) -> None:
     """Real torchrun, two processes on gloo: each rank stylises its share, together byte-identical to one process."""
     folder, model, names = _collection(tmp_path)
     script = tmp_path / "shard.py"
@@ -429,9 +448,7 @@ def test_two_torchrun_ranks_write_the_files_one_process_writes(tmp_path: Path) -
     assert run.returncode == 0, run.stderr[-3000:]
     shares = [(tmp_path / f"rank{r}.txt").read_text().split() for r in (0, 1)]
     assert shares == [names[0::2], names[1::2]]  # each rank did its own share, nothing twice
-    single = tmp_path / "single"
-    collection.stylise_collection(model, TINY, folder, names, single, CPU, lambda name: None)
-    assert _digests(tmp_path / "ranks") == _digests(single)
+    assert _digests(tmp_path / "ranks") == whole[0]  # the same inputs, stylised by one process
 
 
 def test_a_damaged_model_file_is_one_error_not_a_hung_pool(tmp_path: Path) -> None:

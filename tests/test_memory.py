@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 import defaults
+import pytest
 import torch
 from PIL import Image
 
@@ -31,6 +32,7 @@ def run_stage(name: str, folder: Path) -> tuple[int, str, int]:
     return proc.returncode, (folder / "stderr.txt").read_text(), usage.ru_maxrss * 1024
 
 
+@pytest.mark.slow  # a stage process that imports torch: end to end
 def test_an_oversize_style_batch_is_refused_before_it_is_drawn(tmp_path: Path) -> None:
     defaults.write(tmp_path / "params.yaml", {"sample": {"batch_size": 10**8}})
     save_generator(Generator(100, 32), 100, 32, tmp_path / "models/dcgan/generator.pt")
@@ -40,6 +42,7 @@ def test_an_oversize_style_batch_is_refused_before_it_is_drawn(tmp_path: Path) -
     assert peak < SMALL
 
 
+@pytest.mark.slow  # a stage process that imports torch: end to end
 def test_a_generator_too_large_to_train_is_refused_before_it_is_built(tmp_path: Path) -> None:
     defaults.write(tmp_path / "params.yaml", {"gan": {"nz": 10**7}})  # G's first layer alone: 153 GiB
     (tmp_path / "data/prepared/gan").mkdir(parents=True)

@@ -171,6 +171,7 @@ def test_a_one_image_collection_is_one_line_from_train_vaegan(tmp_path: Path) ->
         "train_vaegan: data/prepared/gan holds 1 image; the VAE-GAN needs at least 2 (data.limit)")
 
 
+@pytest.mark.slow  # a stage process that imports torch: end to end
 @pytest.mark.parametrize(("name", "model"), [("gan_figures", "dcgan"), ("vaegan_figures", "vaegan")])
 def test_a_figure_stage_before_its_training_is_one_line(name: str, model: str, tmp_path: Path) -> None:
     defaults.write(tmp_path / "params.yaml", {})

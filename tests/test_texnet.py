@@ -402,6 +402,7 @@ def test_workers_that_cannot_fit_in_memory_are_refused_before_one_starts(tmp_pat
     assert not multiprocessing.active_children()
 
 
+@pytest.mark.slow  # a stage process that imports torch: end to end
 def test_a_fifo_named_like_a_painting_is_refused_by_the_style_record(tmp_path: Path) -> None:
     """stylize_collection hashes the paintings for lineage.csv: a FIFO there blocked that read for ever."""
     paintings = tmp_path / "paintings"

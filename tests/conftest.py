@@ -1,29 +1,64 @@
-"""Fixtures shared by the end-to-end tests (helpers live in repo_copy.py)."""
+"""Fixtures shared by the end-to-end tests (helpers live in repo_copy.py).
+
+Under pytest-xdist (`make test` runs two workers) the session's tiny run is built once for all workers: the
+first worker to ask builds it into the run's shared temporary folder under a file lock; the others wait and
+read the same folder.
+"""
 from __future__ import annotations
 
+import os
+import shutil
+from collections.abc import Callable
 from pathlib import Path
 
 import apeart  # noqa: F401  (first: the OpenMP spin count before torch loads)
 
 import pytest
+from filelock import FileLock
 from repo_copy import BETA_EXPERIMENT, clone_built, repro, run, tiny_repo
+
+
+def shared(factory: pytest.TempPathFactory, name: str, build: Callable[[Path], str]) -> tuple[Path, str]:
+    """`build(folder)` run once per test run (once across xdist workers): the folder and what `build` returned."""
+    if "PYTEST_XDIST_WORKER" not in os.environ:
+        folder = factory.mktemp(name)
+        return folder, build(folder)
+    root = factory.getbasetemp().parent  # the run's folder, shared by its workers
+    folder, done = root / name, root / f"{name}.done"
+    with FileLock(root / f"{name}.lock"):
+        if not done.is_file():
+            shutil.rmtree(folder, ignore_errors=True)  # what a worker that failed to build left
+            folder.mkdir()
+            done.write_text(build(folder))
+    return folder, done.read_text()
 
 
 @pytest.fixture(scope="session")
 def built_repo(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """One tiny-params copy of the repo after a full `dvc repro` (committed), shared by the session.
 
-    Read-only for tests: a module that changes files, runs DVC commands that write, or needs its
-    own remote works on `repo_copy.clone_built(built_repo, ...)`.
+    Read-only for tests, and no DVC command runs in it (DVC locks the repo; another worker may be in it): a
+    test that changes files, runs DVC commands or needs its own remote works on `repo_copy.clone_built(built_repo, ...)`.
     """
-    repo = tiny_repo(tmp_path_factory.mktemp("built") / "apeart")
-    repro(repo)
-    return repo
+    folder, _ = shared(tmp_path_factory, "built", lambda f: repro(tiny_repo(f / "apeart")))
+    return folder / "apeart"
 
 
 @pytest.fixture(scope="session")
 def beta_experiment(built_repo: Path, tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
     """A copy of `built_repo` after the README's `dvc exp run -S nst.beta=1e-5` (left in its workspace, as DVC
-    leaves it), and the command's output. Read-only too: a test that changes it works on a `clone_built` of it."""
-    repo = clone_built(built_repo, tmp_path_factory.mktemp("beta") / "apeart")
-    return repo, run(BETA_EXPERIMENT, repo)
+    leaves it), and the command's output. Read-only too: a test that changes it or runs DVC works on a `clone_built` of it."""
+    folder, output = shared(tmp_path_factory, "beta", lambda f: run(BETA_EXPERIMENT, clone_built(built_repo, f / "apeart")))
+    return folder / "apeart", output
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Files in the order that keeps two xdist workers busy: the first file that needs the session's tiny run
+    (so one worker builds it early), then the files that do not need it, then the others."""
+    def needs_build(item: pytest.Item) -> bool:
+        return "built_repo" in getattr(item, "fixturenames", ())
+
+    files = list(dict.fromkeys(item.path for item in items))
+    building = [f for f in files if any(needs_build(i) for i in items if i.path == f)]
+    rank = {f: n for n, f in enumerate(building[:1] + [f for f in files if f not in building] + building[1:])}
+    items.sort(key=lambda item: rank[item.path])  # stable: a file's tests keep their order

@@ -53,18 +53,20 @@ def test_repro_writes_every_output(built_repo: Path) -> None:
     assert sorted(p.name for p in (repo / "reports/texnet/gatys").iterdir()) == ["0.png", "1.png"]  # the held-out pair
     html = (repo / "reports/index.html").read_text()
     assert html.count("data:image/png;base64,") >= 8 and 'src="http' not in html and "<script" not in html
+
+
+def test_the_one_image_plot_is_the_nst_rows_and_curves_are_per_file(built_repo: Path, tmp_path: Path) -> None:
+    repo = clone_built(built_repo, tmp_path / "apeart")  # DVC locks the repo it runs in: never the shared one
     assert "up to date" in run(["dvc", "status"], repo).lower()
-
-
-def test_the_one_image_plot_is_the_nst_rows_and_curves_are_per_file(built_repo: Path) -> None:
-    plots = json.loads(run(["dvc", "plots", "show", "--json"], built_repo, stdout_only=True))["data"]
+    plots = json.loads(run(["dvc", "plots", "show", "--json"], repo, stdout_only=True))["data"]
     images = [path for path, entries in plots.items() if entries and entries[0]["type"] == "image"]
     assert images == ["reports/figures/nst_rows.png"]
     assert {"NST total loss", "GAN generator loss", "Texture network style loss"} <= set(plots)
 
 
-def test_beta_experiment_reruns_only_what_depends_on_it(beta_experiment: tuple[Path, str]) -> None:
-    repo, output = beta_experiment  # `dvc exp run -S nst.beta=1e-5`
+def test_beta_experiment_reruns_only_what_depends_on_it(beta_experiment: tuple[Path, str], tmp_path: Path) -> None:
+    shared, output = beta_experiment  # `dvc exp run -S nst.beta=1e-5`
+    repo = clone_built(shared, tmp_path / "apeart")
     assert ran(output) == {"check_params", "stylize", "report"}
     assert "beta: 1e-05" in (repo / "params.yaml").read_text()
     assert load_params(repo / "params.yaml").nst.beta == 1e-05

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 import websocket  # websocket-client, in the dev extra
-from repo_copy import run
+from repo_copy import clone_built, run
 
 pytestmark = pytest.mark.slow  # `pytest -m 'not slow'` is the fast inner loop
 
@@ -166,9 +166,8 @@ def test_report_renders_in_chromium(built_repo: Path, tmp_path: Path) -> None:
 
 def test_dvc_plots_diff_renders_offline(built_repo: Path, tmp_path: Path) -> None:
     """`dvc plots diff` with plots_offline/template.html: vega inlined, no CDN, charts drawn offline."""
-    out = tmp_path / "plots"
-    run(["dvc", "plots", "diff", "HEAD", "--html-template", "plots_offline/template.html", "-o", str(out)],
-        built_repo)
+    out, repo = tmp_path / "plots", clone_built(built_repo, tmp_path / "apeart")  # DVC locks the repo it runs in
+    run(["dvc", "plots", "diff", "HEAD", "--html-template", "plots_offline/template.html", "-o", str(out)], repo)
     html = (out / "index.html").read_text()
     assert not re.search(r"<script[^>]*\bsrc\s*=\s*[\"']?(https?:)?//", html, re.IGNORECASE), "a script loads from the network"
     assert "cdn.jsdelivr" not in html and html.count("vegaEmbed(") >= 3

@@ -19,7 +19,7 @@ repro: setup
 	baseline before comparing experiments with dvc metrics diff."
 
 test: setup
-	python -m pytest -n auto --dist loadfile
+	python -m pytest
 
 # Rebuild plots_offline/template.html (vega, vega-lite, vega-embed inlined) from the npm registry.
 plots-template:

@@ -1,6 +1,6 @@
 """Fixtures shared by the end-to-end tests (helpers live in repo_copy.py).
 
-Under pytest-xdist (`make test` runs two workers) the session's tiny run is built once for all workers: the
+Under pytest-xdist (the suite runs one worker per core: pyproject.toml) the session's tiny run is built once for all workers: the
 first worker to ask builds it into the run's shared temporary folder under a file lock; the others wait and
 read the same folder.
 """

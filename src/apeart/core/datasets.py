@@ -6,8 +6,15 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from PIL import Image
 
 from apeart.core.images import BadImageError, open_image, to_rgb
+
+
+def to_tensor(image: Image.Image) -> torch.Tensor:
+    """An RGB PIL image as uint8 (3, H, W) pixels (what torchvision's pil_to_tensor gives: core/grids.py says why
+    stages do not import torchvision)."""
+    return torch.from_numpy(np.array(image.convert("RGB"))).permute(2, 0, 1).contiguous()
 
 
 def same_size(paths: list[Path], sizes: list[tuple[int, int]]) -> None:

@@ -1,11 +1,14 @@
-"""Image grids: batches as grids, side-by-side grids, rows of columns, labelled sheets."""
-from __future__ import annotations
+"""Image grids: batches as grids, side-by-side grids, rows of columns, labelled sheets.
 
+Written here rather than taken from torchvision (`make_grid`, `pil_to_tensor` in core/datasets.py): importing
+torchvision imports torch._dynamo, which doubles a stage process's start-up before it does any work; only the
+Inception yardstick imports it, when its weights are cached (benchmarks/bench_startup.py).
+"""
+from __future__ import annotations
 
 import torch
 import torch.nn.functional as F
 from PIL import Image, ImageDraw, ImageFont
-from torchvision.utils import make_grid
 
 
 def as_float(images: torch.Tensor) -> torch.Tensor:
@@ -14,8 +17,18 @@ def as_float(images: torch.Tensor) -> torch.Tensor:
 
 
 def grid(images: torch.Tensor, nrow: int = 8, padding: int = 2) -> torch.Tensor:
-    """A (3, H, W) float grid of a (N, 3, h, w) batch."""
-    return make_grid(as_float(images), nrow=nrow, padding=padding, pad_value=1.0)
+    """A (3, H, W) float grid of a (N, 3, h, w) batch on white, `nrow` images a row (torchvision's layout)."""
+    images = as_float(images)
+    n, channels, h, w = images.shape
+    if n == 1:
+        return images[0]  # as torchvision's make_grid: one image is itself, unpadded
+    columns = min(nrow, n)
+    canvas = torch.ones(channels, -(-n // columns) * (h + padding) + padding, columns * (w + padding) + padding)
+    for i, image in enumerate(images):
+        row, column = divmod(i, columns)
+        top, left = padding + row * (h + padding), padding + column * (w + padding)
+        canvas[:, top : top + h, left : left + w] = image
+    return canvas
 
 
 def fit(image: torch.Tensor, size: int) -> torch.Tensor:
@@ -37,7 +50,7 @@ def side_by_side(left: torch.Tensor, right: torch.Tensor, nrow: int = 8, gap: in
 def rows(columns: list[list[torch.Tensor]], size: int) -> torch.Tensor:
     """A grid whose rows are the i-th image of each column list (e.g. content | style | result)."""
     tiles = [fit(col[i], size) for i in range(len(columns[0])) for col in columns]
-    return make_grid(torch.stack(tiles), nrow=len(columns), padding=2, pad_value=1.0)
+    return grid(torch.stack(tiles), nrow=len(columns))
 
 
 def quantize(images: torch.Tensor) -> torch.Tensor:

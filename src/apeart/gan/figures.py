@@ -5,10 +5,9 @@ from __future__ import annotations
 import io
 
 import torch
-from torchvision.utils import make_grid
 
 from apeart.core.files import png_bytes
-from apeart.core.grids import as_float, grid, side_by_side, to_pil
+from apeart.core.grids import grid, side_by_side, to_pil
 from apeart.gan.models import Generator, to_uint8
 from apeart.gan.figure_params import FiguresParams
 
@@ -29,7 +28,7 @@ def progress_strip(grids: dict[int, torch.Tensor], samples: int = 8) -> torch.Te
     """Rows = the first `samples` fixed-noise images, columns = the epochs of `grids`, left to right."""
     epochs = sorted(grids)
     tiles = [grids[e][i] for i in range(min(samples, len(grids[epochs[0]]))) for e in epochs]
-    return make_grid(as_float(torch.stack(tiles)), nrow=len(epochs), padding=2, pad_value=1.0)
+    return grid(torch.stack(tiles), nrow=len(epochs))
 
 
 def progress_gif(grids: dict[int, torch.Tensor], nrow: int, frame_ms: int = 400) -> bytes:

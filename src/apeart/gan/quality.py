@@ -5,11 +5,10 @@ from pathlib import Path
 
 import torch
 import torch.nn.functional as F
-from torchvision import models
 
 from apeart.vgg.backbones import IMAGENET_MEAN, IMAGENET_STD, VGGFeatures, cached_weights_file
 
-INCEPTION_WEIGHTS = models.Inception_V3_Weights.IMAGENET1K_V1
+INCEPTION_WEIGHTS = "inception_v3_google-0cc3c7bd.pth"  # torchvision's IMAGENET1K_V1 file (vgg/backbones.py)
 
 
 class FeatureExtractor:
@@ -51,6 +50,8 @@ class InceptionEmbedding(FeatureExtractor):
     """torchvision Inception-v3 pool features (2048-d), only from weights already in the torch cache."""
 
     def __init__(self, device: torch.device) -> None:
+        from torchvision import models  # only here: core/grids.py says why
+
         net = models.inception_v3(weights=None, aux_logits=True, init_weights=False)
         net.load_state_dict(torch.load(inception_weights_file(), map_location="cpu", weights_only=True))
         net.fc = torch.nn.Identity()

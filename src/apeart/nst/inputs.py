@@ -6,11 +6,10 @@ from pathlib import Path
 
 import torch
 from PIL import Image
-from torchvision.transforms.functional import pil_to_tensor
 
 from apeart.core.config import ParamsError
 from apeart.nst.params import NstParams
-from apeart.core.datasets import same_size
+from apeart.core.datasets import same_size, to_tensor
 from apeart.core.grids import fit, grid, square
 from apeart.core.images import open_image, resize_square, to_rgb
 from apeart.vgg.backbones import MIN_SIDE
@@ -29,7 +28,7 @@ def _rgb(image: Image.Image) -> Image.Image:
 
 
 def _tensor(image: Image.Image) -> torch.Tensor:
-    return pil_to_tensor(image).float() / 255
+    return to_tensor(image).float() / 255
 
 
 def load_rgb(path: Path) -> torch.Tensor:

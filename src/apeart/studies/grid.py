@@ -17,8 +17,8 @@ from pathlib import Path
 
 import torch
 from PIL import Image
-from torchvision.transforms.functional import pil_to_tensor
 
+from apeart.core.datasets import to_tensor
 from apeart.core.files import save_png
 from apeart.studies.sweep import beta_grid
 
@@ -53,7 +53,7 @@ def _read_images(fs, folder: str) -> dict[str, torch.Tensor]:
     images = {}
     for path in files:
         with fs.open(path, "rb") as f:
-            images[Path(path).stem] = pil_to_tensor(Image.open(io.BytesIO(f.read())).convert("RGB")).float() / 255
+            images[Path(path).stem] = to_tensor(Image.open(io.BytesIO(f.read()))).float() / 255
     return images
 
 

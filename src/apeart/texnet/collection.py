@@ -23,9 +23,9 @@ from pathlib import Path
 import torch
 import torch.nn as nn
 from PIL import Image
-from torchvision.transforms.functional import pil_to_tensor
 
 from apeart.texnet.params import TexnetParams
+from apeart.core.datasets import to_tensor
 from apeart.core.files import png_bytes, remove_temps
 from apeart.core.grids import to_pil
 from apeart.core.lifetime import spawned_children_end_with_me
@@ -129,7 +129,7 @@ def _render(net: Net, image: torch.Tensor, name: str, params: TexnetParams, work
 
 def _stylise_file(job: tuple[str, Path, Path]) -> str:
     name, source, work = job
-    return _render(_worker["net"], pil_to_tensor(Image.open(source).convert("RGB")), name, _worker["params"],
+    return _render(_worker["net"], to_tensor(Image.open(source)), name, _worker["params"],
                    work, torch.device("cpu"))
 
 
@@ -169,7 +169,7 @@ def stylise_collection(model: Path, params: TexnetParams, folder: Path, names: l
             torch.set_num_threads(1)
         net = inference_net(net, device)
         for name in todo:
-            image = pil_to_tensor(Image.open(folder / f"{name}.png").convert("RGB"))
+            image = to_tensor(Image.open(folder / f"{name}.png"))
             on_image(_render(net, image, name, params, work, device))
         return
     workers = min(params.workers, len(todo))

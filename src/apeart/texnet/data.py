@@ -5,8 +5,8 @@ import json
 from pathlib import Path
 
 import torch
-from torchvision.transforms.functional import pil_to_tensor
 
+from apeart.core.datasets import to_tensor
 from apeart.core.images import open_image, to_rgb
 from apeart.nst.params import NstParams
 from apeart.texnet.params import TexnetParams
@@ -26,7 +26,7 @@ def held_out_names(path: Path = HELD_OUT) -> list[str]:
 def held_out_images(folder: Path, path: Path = HELD_OUT) -> tuple[list[str], torch.Tensor]:
     """The held-out token ids and their images in `folder` (uint8 (N, 3, S, S)), read one file each."""
     tokens = held_out_names(path)
-    return tokens, torch.stack([pil_to_tensor(to_rgb(open_image(folder / f"{t}.png"))) for t in tokens])
+    return tokens, torch.stack([to_tensor(to_rgb(open_image(folder / f"{t}.png"))) for t in tokens])
 
 
 def training_set(names: list[str], images: torch.Tensor, held_out: set[str], limit: int) -> torch.Tensor:

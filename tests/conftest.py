@@ -52,13 +52,15 @@ def beta_experiment(built_repo: Path, tmp_path_factory: pytest.TempPathFactory) 
     return folder / "apeart", output
 
 
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Files in the order that keeps two xdist workers busy: the first file that needs the session's tiny run
-    (so one worker builds it early), then the files that do not need it, then the others."""
-    def needs_build(item: pytest.Item) -> bool:
-        return "built_repo" in getattr(item, "fixturenames", ())
+# The longest files first (their tests run dvc, torchrun or training), so a run ends on short files on both
+# workers; the first needs the session's tiny run, so one worker starts building it at once while the other
+# runs the second, which does not.
+LONGEST = ("test_readme_experiments.py", "test_distributed_training.py", "test_reproducible.py", "test_remote.py",
+           "test_pipeline.py", "test_texnet.py", "test_stage_cli.py", "test_gan_quality.py", "test_gan.py",
+           "test_dvc_status.py", "test_nst_collection.py", "test_card_workflow.py", "test_nst_transfer.py")
 
-    files = list(dict.fromkeys(item.path for item in items))
-    building = [f for f in files if any(needs_build(i) for i in items if i.path == f)]
-    rank = {f: n for n, f in enumerate(building[:1] + [f for f in files if f not in building] + building[1:])}
-    items.sort(key=lambda item: rank[item.path])  # stable: a file's tests keep their order
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Files in the order xdist hands them out (`--no-loadscope-reorder`): LONGEST, then the others as collected."""
+    rank = {name: n for n, name in enumerate(LONGEST)}
+    items.sort(key=lambda item: rank.get(item.path.name, len(LONGEST)))  # stable: a file's tests keep their order

@@ -391,11 +391,13 @@ def test_a_stage_sigkilled_while_its_workers_start_leaves_none_behind(tmp_path: 
 
 
 def test_workers_that_cannot_fit_in_memory_are_refused_before_one_starts(tmp_path: Path) -> None:
-    """Each worker holds a 4096 px image's layers (about 80 GiB at 64 channels): refused naming texnet.workers."""
+    """Each worker holds a 4096 px image's layers (about 80 GiB at 64 channels), the size of the prepared files
+    (not texnet.size, which prepare already applied): refused naming texnet.workers."""
     model = tmp_path / "texnet.pt"
     save_model(TextureNet(levels=5, channels=64), model)
-    params = defaults.texnet(size=4096, levels=5, channels=64, workers=4)
-    names = [str(i) for i in range(8)]  # never read: the refusal comes first
+    params = defaults.texnet(size=32, levels=5, channels=64, workers=4)
+    Image.new("RGB", (4096, 4096)).save(tmp_path / "0.png")
+    names = [str(i) for i in range(8)]  # only the first one's size is read: the refusal comes first
     with pytest.raises(ParamsError, match=r"^texnet.workers: 4 processes at 4096 px: about \d+\.\d GiB needed, "
                                           r"more than the \d+\.\d GiB of memory available here$"):
         collection.stylise_collection(model, params, tmp_path, names, tmp_path / "work", CPU, lambda name: None)

@@ -1,13 +1,13 @@
 """Fixtures shared by the end-to-end tests (helpers live in repo_copy.py).
 
-Under pytest-xdist (the suite runs one worker per core: pyproject.toml) the session's tiny run is built once for all workers: the
-first worker to ask builds it into the run's shared temporary folder under a file lock; the others wait and
-read the same folder.
+Under pytest-xdist (the suite runs one worker per core: pyproject.toml) the session's tiny run is built once
+for all workers: the first worker to ask builds it into the run's shared temporary folder under a file lock; the
+others wait and read the same folder.
 """
 from __future__ import annotations
 
 import os
-import shutil
+import traceback
 from collections.abc import Callable
 from pathlib import Path
 
@@ -19,17 +19,24 @@ from repo_copy import BETA_EXPERIMENT, clone_built, repro, run, tiny_repo
 
 
 def shared(factory: pytest.TempPathFactory, name: str, build: Callable[[Path], str]) -> tuple[Path, str]:
-    """`build(folder)` run once per test run (once across xdist workers): the folder and what `build` returned."""
+    """`build(folder)` run once per test run (once across xdist workers): the folder and what `build` returned.
+    A failed build fails the other workers' tests with its traceback instead of being tried again."""
     if "PYTEST_XDIST_WORKER" not in os.environ:
         folder = factory.mktemp(name)
         return folder, build(folder)
     root = factory.getbasetemp().parent  # the run's folder, shared by its workers
-    folder, done = root / name, root / f"{name}.done"
+    folder, done, failed = root / name, root / f"{name}.done", root / f"{name}.failed"
     with FileLock(root / f"{name}.lock"):
+        if failed.is_file():
+            pytest.fail(f"building {name} failed on another worker:\n{failed.read_text()}", pytrace=False)
         if not done.is_file():
-            shutil.rmtree(folder, ignore_errors=True)  # what a worker that failed to build left
             folder.mkdir()
-            done.write_text(build(folder))
+            try:
+                output = build(folder)
+            except BaseException:
+                failed.write_text(traceback.format_exc())
+                raise
+            done.write_text(output)  # under the lock: no worker reads it half written
     return folder, done.read_text()
 
 

@@ -29,7 +29,8 @@ def test_grid_is_torchvisions_make_grid_on_white(n: int, nrow: int, padding: int
 @pytest.mark.parametrize("mode", ["RGB", "L", "RGBA", "P"])
 def test_to_tensor_is_pil_to_tensor_of_the_rgb_image(mode: str) -> None:
     image = Image.effect_noise((6, 4), 64).convert(mode)
-    assert torch.equal(to_tensor(image), pil_to_tensor(image.convert("RGB")))
+    ours, theirs = to_tensor(image), pil_to_tensor(image.convert("RGB"))
+    assert torch.equal(ours, theirs) and ours.stride() == theirs.stride()  # the layout a convolution sees too
 
 
 @pytest.mark.parametrize("arch, cfg", [("vgg19", "E"), ("vgg16", "D")])

@@ -14,7 +14,7 @@ from apeart.core.images import BadImageError, open_image, to_rgb
 def to_tensor(image: Image.Image) -> torch.Tensor:
     """An RGB PIL image as uint8 (3, H, W) pixels (what torchvision's pil_to_tensor gives: core/grids.py says why
     stages do not import torchvision)."""
-    return torch.from_numpy(np.array(image.convert("RGB"))).permute(2, 0, 1).contiguous()
+    return torch.from_numpy(np.array(image.convert("RGB"))).permute(2, 0, 1)  # its strides too: (H, W, 3) in memory
 
 
 def same_size(paths: list[Path], sizes: list[tuple[int, int]]) -> None:

@@ -173,7 +173,8 @@ def stylise_collection(model: Path, params: TexnetParams, folder: Path, names: l
             on_image(_render(net, image, name, params, work, device))
         return
     workers = min(params.workers, len(todo))
-    side = Image.open(folder / f"{todo[0]}.png").width  # prepare made every image of `folder` this square size
+    with Image.open(folder / f"{todo[0]}.png") as first:  # prepare made every image of `folder` this square size
+        side = first.width
     require("texnet.workers", Need(workers * worker_need(net, side)), f"{workers} processes at {side} px")
     context = multiprocessing.get_context("spawn")  # a fresh interpreter: no OpenMP state forked mid-use
     pool = ProcessPoolExecutor(workers, context, initializer=_start, initargs=(model, params))

@@ -3,8 +3,8 @@ stages imported before core/grids.py replaced make_grid and pil_to_tensor), and 
 
 Run: python benchmarks/bench_startup.py [--stages evaluate_gan,stylize,report] [--repeats 7]
         [--out benchmarks/results/bench_startup.jsonl]
-Each measurement is one new Python process (wall and CPU seconds of its imports, the stage's `main` not run),
-interleaved, medians.
+Each measurement is one new Python process, the stage's `main` not run: wall seconds of the imports after
+`import apeart`, and CPU seconds of the whole process (interpreter start-up included); interleaved, medians.
 """
 
 from __future__ import annotations

@@ -1,5 +1,7 @@
 """Stage start-up: a fresh process importing what a stage imports, against the same plus torchvision (what the
-stages imported before core/grids.py replaced make_grid and pil_to_tensor), and bare `import torch` (the floor).
+stages imported before core/grids.py replaced make_grid and pil_to_tensor), and bare `import torch` (the floor);
+then core.runtime.deterministic against torch.use_deterministic_algorithms, which it replaced (each after
+`import torch`).
 
 Run: python benchmarks/bench_startup.py [--stages evaluate_gan,stylize,report] [--repeats 7]
         [--out benchmarks/results/bench_startup.jsonl]
@@ -24,6 +26,9 @@ TIMED = "import apeart, resource, sys, time; t = time.perf_counter()\n{body}\n" 
         "print(time.perf_counter() - t, resource.getrusage(resource.RUSAGE_SELF).ru_utime + " \
         "resource.getrusage(resource.RUSAGE_SELF).ru_stime, 'torchvision' in sys.modules)"
 
+USE_DETERMINISTIC = "import torch; torch.manual_seed(0); torch.use_deterministic_algorithms(True, warn_only=True)"
+DETERMINISTIC = "import torch; from apeart.core.runtime import deterministic; deterministic(0)"
+
 
 def measure(body: str) -> tuple[float, float, bool]:
     """(wall s, CPU s, whether torchvision got imported) of `body` in a fresh interpreter."""
@@ -39,7 +44,9 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=RESULTS / "bench_startup.jsonl", help="where the row is appended")
     args = parser.parse_args()
 
-    methods = {"import torch (floor)": lambda: measure("import torch")}
+    methods = {"import torch (floor)": lambda: measure("import torch"),
+               "use_deterministic_algorithms": lambda: measure(USE_DETERMINISTIC),
+               "runtime.deterministic": lambda: measure(DETERMINISTIC)}
     for stage in args.stages.split(","):
         body = IMPORT_STAGE.format(path=f"stages/{stage}.py")
         methods[f"{stage}"] = lambda body=body: measure(body)
@@ -53,9 +60,11 @@ def main() -> None:
         print(f"{name:32} {wall[name]:7.2f} {cpu[name]:7.2f}")
     ratios = {stage: round(wall[f"{stage} + torchvision"] / wall[stage], 2) for stage in args.stages.split(",")}
     print("with torchvision / without (wall):", json.dumps(ratios))
+    seeding = round(wall["use_deterministic_algorithms"] / wall["runtime.deterministic"], 2)
+    print("use_deterministic_algorithms / runtime.deterministic (wall):", seeding)
     record(args.out, {k: v for k, v in vars(args).items() if k != "out"},
            {"wall_s": {k: round(v, 3) for k, v in wall.items()}, "cpu_s": {k: round(v, 3) for k, v in cpu.items()},
-            "with_torchvision_ratio": ratios})
+            "with_torchvision_ratio": ratios, "use_deterministic_algorithms_ratio": seeding})
 
 
 if __name__ == "__main__":

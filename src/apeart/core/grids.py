@@ -23,7 +23,7 @@ def grid(images: torch.Tensor, nrow: int = 8, padding: int = 2) -> torch.Tensor:
     if n == 1:
         return images[0]  # as torchvision's make_grid: one image is itself, unpadded
     columns = min(nrow, n)
-    canvas = torch.ones(channels, -(-n // columns) * (h + padding) + padding, columns * (w + padding) + padding)
+    canvas = images.new_ones(channels, -(-n // columns) * (h + padding) + padding, columns * (w + padding) + padding)
     for i, image in enumerate(images):
         row, column = divmod(i, columns)
         top, left = padding + row * (h + padding), padding + column * (w + padding)
@@ -41,7 +41,7 @@ def side_by_side(left: torch.Tensor, right: torch.Tensor, nrow: int = 8, gap: in
     """Two grids next to each other with a white gap (e.g. real | fake)."""
     a, b = grid(left, nrow), grid(right, nrow)
     height = max(a.shape[1], b.shape[1])
-    canvas = torch.ones(3, height, a.shape[2] + gap + b.shape[2])
+    canvas = a.new_ones(3, height, a.shape[2] + gap + b.shape[2])
     canvas[:, : a.shape[1], : a.shape[2]] = a
     canvas[:, : b.shape[1], a.shape[2] + gap :] = b
     return canvas

@@ -12,12 +12,14 @@ from apeart.core.cli import run_stage
 from apeart.core.config import load_section
 from apeart.vaegan.params import VaeganParams
 from apeart.core.datasets import load_pngs
-from apeart.core.distributed import join_training, leave, relaunch_under_torchrun
+from apeart.core.distributed import join_training, leave, relaunch_under_torchrun, under_torchrun
 from apeart.core.files import write_bytes
+from apeart.core.memory import require
 from apeart.core.metrics import last_epoch_mean, write_curves, write_metrics
 from apeart.core.runtime import deterministic, machine, peak_rss_mb, resolve_device
 from apeart.core.trainer import TrainingError
 from apeart.gan.sample import save_samples
+from apeart.vaegan.models import training_need
 from apeart.vaegan.sample import save_decoder, save_encoder
 from apeart.vaegan.train import Trainer, fingerprint
 
@@ -26,8 +28,12 @@ MODELS = Path("models/vaegan")
 
 def main() -> None:
     params = load_section(VaeganParams)
+    device = resolve_device(params.device)
+    if not under_torchrun():  # the launching process checks what all the processes will need
+        require("vaegan.latent, vaegan.width, vaegan.batch_size", training_need(params, device),
+                f"{params.latent}, {params.width:g}, {params.batch_size} on {params.processes} process(es)", device)
     relaunch_under_torchrun("stages/train_vaegan.py", params.processes)
-    rank, world, device = join_training(params.processes, resolve_device(params.device), TrainingError)
+    rank, world, device = join_training(params.processes, device, TrainingError)
     deterministic(params.seed)
     data = load_pngs(Path("data/prepared/gan"))[1]
     if len(data) < 2:  # its latent walks go between two real apes

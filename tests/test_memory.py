@@ -42,15 +42,25 @@ def test_an_oversize_style_batch_is_refused_before_it_is_drawn(tmp_path: Path) -
     assert peak < SMALL
 
 
+TOO_LARGE = {  # stage -> (params, the refusal's start); each a first layer alone of about 150 GiB
+    "train_gan": ({"gan": {"nz": 10**7}}, rf"gan.nz, gan.ngf, gan.ndf, gan.batch_size: 10000000, 32, 32, "
+                                          rf"{defaults.PARAMS.gan.batch_size} on 1 process\(es\)"),
+    "train_vaegan": ({"vaegan": {"latent": 10**7}}, rf"vaegan.latent, vaegan.width, vaegan.batch_size: 10000000, "
+                                                   rf"{defaults.PARAMS.vaegan.width:g}, "
+                                                   rf"{defaults.PARAMS.vaegan.batch_size} on 1 process\(es\)"),
+}
+
+
 @pytest.mark.slow  # a stage process that imports torch: end to end
-def test_a_generator_too_large_to_train_is_refused_before_it_is_built(tmp_path: Path) -> None:
-    defaults.write(tmp_path / "params.yaml", {"gan": {"nz": 10**7}})  # G's first layer alone: 153 GiB
+@pytest.mark.parametrize("stage", sorted(TOO_LARGE))
+def test_a_network_too_large_to_train_is_refused_before_it_is_built(stage: str, tmp_path: Path) -> None:
+    params, what = TOO_LARGE[stage]
+    defaults.write(tmp_path / "params.yaml", params)
     (tmp_path / "data/prepared/gan").mkdir(parents=True)
     for i in range(8):  # a training set, so only the refusal stands between the stage and training
         Image.new("RGB", (64, 64), (30 * i, 90, 160)).save(tmp_path / "data/prepared/gan" / f"{i}.png")
-    status, err, peak = run_stage("train_gan", tmp_path)
-    assert status == 1 and re.fullmatch(rf"train_gan: gan.nz, gan.ngf, gan.ndf, gan.batch_size: 10000000, 32, 32, "
-                                        rf"{defaults.PARAMS.gan.batch_size} on 1 process\(es\): {REFUSED}\n", err), err
+    status, err, peak = run_stage(stage, tmp_path)
+    assert status == 1 and re.fullmatch(rf"{stage}: {what}: {REFUSED}\n", err), err
     assert peak < SMALL
 
 

@@ -17,9 +17,12 @@ D's convolutions (1-4) and always takes the raw convolution output; the default 
 """
 from __future__ import annotations
 
+from itertools import chain
+
 import torch
 from torch import Tensor, nn
 
+from apeart.core.memory import Need, layer_outputs, module_bytes
 from apeart.vaegan.params import VaeganParams
 from apeart.gan.models import Generator, init_weights
 
@@ -138,3 +141,29 @@ def seeded_networks(params: VaeganParams) -> tuple[Encoder, nn.Module, Discrimin
     E = Encoder(params.latent, params.width)
     Dec = build_decoder(params.decoder, params.latent, params.width, params.ngf)
     return E, Dec, Discriminator(params.width, params.dis_layer)
+
+
+def training_need(params: VaeganParams, device: torch.device) -> Need:
+    """Bytes train_vaegan's processes allocate together, an upper-ish bound from shapes on the meta device (fp32),
+    counted as gan.models.training_need counts the DCGAN's. Each process, on its device: E, Dec and D, their
+    gradients and optimiser state, DDP's gradient buckets, and what autograd keeps for its share of a batch (E's
+    layer outputs once, Dec's three times: the reconstruction and the GAN decode of two latents; D's eight times:
+    real, reconstruction and two fakes through D and again through its frozen copy, and real and reconstruction
+    to Dis_l) with as much again for their gradients; on the host: the checkpoint payload and the largest weight
+    once more."""
+    with torch.device("meta"):
+        nets = (Encoder(params.latent, params.width), build_decoder(params.decoder, params.latent, params.width,
+                                                                    params.ngf), Discriminator(params.width, params.dis_layer))
+    E, Dec, D = nets
+    weights = sum(module_bytes(net) for net in nets)
+    batch = params.batch_size // params.processes
+    images = torch.empty(batch, 3, 64, 64, device="meta")
+    activations = sum(layer_outputs(E, images)) + 3 * sum(layer_outputs(Dec, torch.empty(batch, params.latent,
+                                                                                            device="meta")))
+    activations += 8 * sum(layer_outputs(D, images))
+    states = 2 if params.optimizer == "adam" else 1
+    buckets = weights * (params.processes > 1)
+    per_process = weights * (2 + states) + buckets + 2 * activations
+    checkpoint = weights * (1 + states) + max(t.nbytes for t in chain(*(net.parameters() for net in nets)))
+    on_device = per_process * (1 if device.type == "cuda" else params.processes)
+    return Need(device=on_device, host=checkpoint * params.processes)

@@ -22,11 +22,11 @@ def test_scores_improve_with_training(tmp_path: Path) -> None:
     generate(range(128), 0, tmp_path / "raw")
     prepare_images(sorted((tmp_path / "raw").glob("*.png")), tmp_path / "gan", 64)
     data = load_pngs(tmp_path / "gan")[1]
+    params = defaults.gan(epochs=16, batch_size=8, ngf=16, ndf=16, device="cpu")
+    trainer = Trainer(params, data, CPU, tmp_path / "checkpoint.pt")
     scores = {}
-    for epochs in (4, 16):  # 64 and 256 steps
-        params = defaults.gan(epochs=epochs, batch_size=8, ngf=16, ndf=16, device="cpu")
-        trainer = Trainer(params, data, CPU, tmp_path / f"checkpoint-{epochs}.pt")
-        trainer.run()
+    for epochs in (4, 16):  # after 64 and 256 steps of one run
+        trainer.run(until=epochs)
         scores[epochs], record = score_generator(trainer.sampler, params, defaults.PARAMS.evaluate, data, CPU)
     short, longer = scores[4], scores[16]
     print({e: {k: round(v, 3) for k, v in m.items() if isinstance(v, float)} for e, m in scores.items()})

@@ -35,8 +35,9 @@ def children_cpu() -> float:
 def dvc(argv: list[str], pure: bool) -> tuple[float, float]:
     """(wall s, CPU s) of `dvc <argv>` in the repo root."""
     cpu, start = children_cpu(), time.perf_counter()
+    env = {"DVC_NO_ANALYTICS": "1", "PATH": str(Path(sys.executable).parent)}
     subprocess.run([sys.executable, "-c", (PURE if pure else "") + DVC.format(argv=argv)], cwd=ROOT,
-                   capture_output=True, check=True, env={"DVC_NO_ANALYTICS": "1", "PATH": str(Path(sys.executable).parent)})
+                   capture_output=True, check=True, env=env)
     return time.perf_counter() - start, children_cpu() - cpu
 
 

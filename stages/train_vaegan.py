@@ -30,8 +30,9 @@ def main() -> None:
     params = load_section(VaeganParams)
     device = resolve_device(params.device)
     if not under_torchrun():  # the launching process checks what all the processes will need
-        require("vaegan.latent, vaegan.width, vaegan.batch_size", training_need(params, device),
-                f"{params.latent}, {params.width:g}, {params.batch_size} on {params.processes} process(es)", device)
+        require("vaegan.latent, vaegan.width, vaegan.ngf, vaegan.batch_size", training_need(params, device),
+                f"{params.latent}, {params.width:g}, {params.ngf}, {params.batch_size} on {params.processes} "
+                f"process(es)", device)
     relaunch_under_torchrun("stages/train_vaegan.py", params.processes)
     rank, world, device = join_training(params.processes, device, TrainingError)
     deterministic(params.seed)

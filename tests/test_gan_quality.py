@@ -31,7 +31,7 @@ def test_scores_improve_with_training(tmp_path: Path) -> None:
     short, longer = scores[4], scores[16]
     print({e: {k: round(v, 3) for k, v in m.items() if isinstance(v, float)} for e, m in scores.items()})
     assert record["samples_per_set"] == 64 and len(record["weights"][0]["sha256"]) == 64
-    # Same seed, same untrained G and real halves in both runs: only the trained score may differ.
+    # Same seed, same untrained G and real halves at both scorings: only the trained score may differ.
     assert short["untrained_ceiling"]["fd_vgg19"] == longer["untrained_ceiling"]["fd_vgg19"]
     assert short["real_floor"]["fd_vgg19"] == longer["real_floor"]["fd_vgg19"]
     assert longer["real_floor"]["fd_vgg19"] < longer["fd_vgg19"] < short["fd_vgg19"] < short["untrained_ceiling"]["fd_vgg19"]

@@ -107,9 +107,9 @@ CHECKS = {
 NETWORK = ("data.source", "ipfs")  # examples that set it fetch the real BAYC: not run here
 # An example raising one of these above params.yaml's default is larger than the default run (seeds 000 and
 # 002's presets are paper scale: 10,000 images, 256-356 px, 2000 steps; seed 001's reconstructs at 128 px for
-# 300 steps, a minute and more even in the tiny repo). It runs on the tiny params all the same: its sets of the keys the
-# tiny repo shrinks (SCALE_KEYS) are dropped, so the baseline's values stay, and the rest is checked.
-PAPER_SCALE = ("data.limit", "nst.size", "nst.reconstruct_size")
+# 300 steps, a minute and more even in the tiny repo). It runs on the tiny params all the same: its sets of the
+# keys the tiny repo shrinks (SCALE_KEYS) are dropped, so the baseline's values stay, and the rest is checked.
+SCALE_UP = ("data.limit", "nst.size", "nst.reconstruct_size")
 SCALE_KEYS = {f"{section}.{key}" for table in (TINY, TINY_IF_PRESENT, OVERRIDES)
               for section, values in table.items() for key in values}
 WORKERS = min(2, os.cpu_count() or 1)
@@ -218,7 +218,7 @@ class Example:
     """One experiment: (key, value as written) pairs, and the stages the README names (usually none)."""
     sets: tuple[tuple[str, str], ...]
     targets: tuple[str, ...] = ()
-    scaled_down: tuple[str, ...] = ()  # sets of a paper-scale example left at the baseline's values
+    scaled_down: tuple[str, ...] = ()  # sets of a larger example left at the baseline's values
     sources: tuple[str, ...] = field(default=(), compare=False)  # README spans giving it
     substituted: bool = field(default=False, compare=False)  # its sets came from a `$(python ...)` (a preset)
 
@@ -245,7 +245,7 @@ def lookup(params: dict, key: str) -> Any:
 
 def classify(markdown: str, defaults: dict) -> dict[str, list]:
     """{rule: [...]}: "mention", "template", "network" hold Commands; "default" and "run" Examples (a
-    paper-scale one with its SCALE_KEYS sets dropped, listed in `scaled_down`)."""
+    larger one with its SCALE_KEYS sets dropped, listed in `scaled_down`)."""
     out: dict[str, list] = {"mention": [], "template": [], "network": [], "refused": [], "default": [], "run": []}
     runs: dict[Example, Example] = {}
     for cmd in commands(markdown):
@@ -264,7 +264,7 @@ def classify(markdown: str, defaults: dict) -> dict[str, list]:
             out["refused"].append(cmd)
             continue
         scaled_down: tuple[str, ...] = ()
-        if any(key in PAPER_SCALE and yaml_value(raw) > lookup(defaults, key) for key, raw in pairs):
+        if any(key in SCALE_UP and yaml_value(raw) > lookup(defaults, key) for key, raw in pairs):
             scaled_down = tuple(f"{key}={raw}" for key, raw in pairs if key in SCALE_KEYS)
             pairs = [(key, raw) for key, raw in pairs if key not in SCALE_KEYS]
         choices = [[(key, raw) for raw in split_sweep(raw)] if cmd.queue else [(key, raw)] for key, raw in pairs]
@@ -340,10 +340,10 @@ def test_every_readme_example_is_run_or_excluded_by_an_asserted_rule() -> None:
         assert f"{NETWORK[0]}={NETWORK[1]}" in cmd.sets, cmd.span
     for cmd in RULES["refused"]:  # the documented refusal: its value fails the schema
         assert not valid({k: yaml_value(v) for k, v in (s.split("=", 1) for s in cmd.sets)}, ROOT_PARAMS), cmd.span
-    for example in RULES["run"]:  # paper scale: run with the tiny repo's sizes, the rest of its sets kept
+    for example in RULES["run"]:  # larger than the default: run with the tiny repo's sizes, the rest of its sets kept
         if example.scaled_down:
             dropped = dict(value.split("=", 1) for value in example.scaled_down)
-            raised = [key for key in PAPER_SCALE if yaml_value(dropped.get(key, "0")) > lookup(ROOT_PARAMS, key)]
+            raised = [key for key in SCALE_UP if yaml_value(dropped.get(key, "0")) > lookup(ROOT_PARAMS, key)]
             assert raised, example.id
             assert set(dropped) <= SCALE_KEYS and example.sets, example.id
     swept = {key for cmd in commands_found if cmd.queue for key, _ in (value.split("=", 1) for value in cmd.sets)}
@@ -359,7 +359,7 @@ def test_every_readme_example_is_run_or_excluded_by_an_asserted_rule() -> None:
 
 
 def test_every_example_sets_valid_params_including_the_ones_not_run() -> None:
-    """The params of each example, in full (network and paper-scale ones too), pass params.yaml's
+    """The params of each example, in full (network and larger ones too), pass params.yaml's
     validation on the real defaults."""
     whole = [Example(tuple(tuple(v.split("=", 1)) for v in cmd.sets)) for cmd in commands(MARKDOWN)
              if not cmd.queue and cmd not in RULES["mention"] + RULES["template"] + RULES["refused"]]

@@ -60,6 +60,6 @@ def deterministic(seed: int) -> None:
         torch.set_num_threads(THREADS)
     torch.manual_seed(seed)
     # torch.use_deterministic_algorithms(True, warn_only=True) sets this same kernel flag, then imports
-    # torch._inductor to set its compiler's flag: 1.1 s of CPU in every stage process that trains nothing
+    # torch._inductor to set its compiler's flag: about 1 s of CPU in every stage process that trains nothing
     # (benchmarks/bench_startup.py), for a compiler no stage uses.
     torch._C._set_deterministic_algorithms(True, warn_only=True)

@@ -36,7 +36,9 @@ def score_generator(G: Generator, params: GanParams, yardstick: EvaluateParams, 
         raise TooFewImagesError(f"only {len(real)} real images, {half} per set: scoring needs at least "
                                 f"{MIN_SAMPLES} per set ({2 * MIN_SAMPLES} images); prepare more (data.limit)")
     n = min(yardstick.samples, half)
+    training = G.training
     fake = torch.cat(sample_batches(G.eval(), params.nz, 1, n, params.seed + 1))  # BatchNorm: running stats
+    G.train(training)
     untrained = seeded_generator(params).to(device).eval()
     baseline = torch.cat(sample_batches(untrained, params.nz, 1, n, params.seed + 1))
     kid = (yardstick.kid_subsets, yardstick.kid_subset_size)

@@ -148,13 +148,14 @@ def training_need(params: VaeganParams, device: torch.device) -> Need:
     counted as gan.models.training_need counts the DCGAN's. Each process, on its device: E, Dec and D, their
     gradients and optimiser state, DDP's gradient buckets, and what autograd keeps for its share of a batch (E's
     layer outputs once, Dec's three times: the reconstruction and the GAN decode of two latents; D's eight times:
-    real, reconstruction and two fakes through D and again through its frozen copy, and real and reconstruction
-    to Dis_l) with as much again for their gradients; on the host: the checkpoint payload and the largest weight
+    real and the two GAN decodes through D and again through its frozen copy, and the reconstruction and real to
+    Dis_l) with as much again for their gradients; on the host: the checkpoint payload and the largest weight
     once more."""
     with torch.device("meta"):
-        nets = (Encoder(params.latent, params.width), build_decoder(params.decoder, params.latent, params.width,
-                                                                    params.ngf), Discriminator(params.width, params.dis_layer))
-    E, Dec, D = nets
+        E = Encoder(params.latent, params.width)
+        Dec = build_decoder(params.decoder, params.latent, params.width, params.ngf)
+        D = Discriminator(params.width, params.dis_layer)
+    nets = (E, Dec, D)
     weights = sum(module_bytes(net) for net in nets)
     batch = params.batch_size // params.processes
     images = torch.empty(batch, 3, 64, 64, device="meta")

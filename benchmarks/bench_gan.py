@@ -295,7 +295,7 @@ def bench_config(name: str, args: argparse.Namespace, work: Path, compile_: bool
     n = steps * params.batch_size
     folder = work / name
     generate(range(n), 0, folder / "raw")
-    prepare_images(sorted((folder / "raw").glob("*.png")), folder / "gan" / "all", 64)
+    prepare_images(sorted((folder / "raw").glob("*.png")), {folder / "gan" / "all": 64})
     data = load_pngs(folder / "gan" / "all")[1]
     floor_flops, strict_flops = step_flops(params)
     clock = Clock()

@@ -21,12 +21,10 @@ def main() -> None:
     prepare, nst, texnet = load_sections(PrepareParams, NstParams, TexnetParams)
     rows = read_manifest(RAW / "manifest.csv")
     sources = [RAW / "images" / f"{row['token_id']}.png" for row in rows]
-    skipped = prepare_images(sources, OUT / "gan", GAN_SIZE, prepare.workers)
+    skipped = prepare_images(sources, {OUT / "gan": GAN_SIZE, OUT / "texnet": texnet.size}, prepare.workers)
     bad = {s["file"] for s in skipped}
     content = [src for src in sources if src.name not in bad][: nst.content_count]
-    prepare_images(content, OUT / "content", nst.size, prepare.workers)
-    good = [src for src in sources if src.name not in bad]
-    prepare_images(good, OUT / "texnet", texnet.size, prepare.workers)
+    prepare_images(content, {OUT / "content": nst.size}, prepare.workers)
     write_json(OUT / "held_out.json", [src.stem for src in content])  # the texture network never trains on these
     for item in skipped:
         print(f"prepare: skipped {item['file']}: {item['reason']}")

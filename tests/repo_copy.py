@@ -17,17 +17,21 @@ from pathlib import Path
 from ruamel.yaml import YAML
 
 ROOT = Path(__file__).resolve().parents[1]
+# Small sizes, but enough steps that a changed param visibly moves what a stage draws (tests/
+# test_readme_experiments.py compares the README's experiments with this run): 60 GAN steps (10 epochs of the
+# 12 images in batches of 2), 30 L-BFGS steps, 20 reconstruction steps; after 2 GAN steps the style batch is
+# still flat grey.
 TINY = {
     "data": {"limit": 12},
     "prepare": {"workers": 1},
-    "gan": {"epochs": 1, "batch_size": 8, "ngf": 8, "ndf": 8},
+    "gan": {"epochs": 10, "batch_size": 2, "ngf": 8, "ndf": 8},
     "figures": {"gan_grid_size": 4, "vaegan_grid_size": 4, "vaegan_walk_rows": 1, "vaegan_walk_steps": 3},
     "sample": {"batches": 1, "batch_size": 2},
-    "nst": {"content_count": 2, "size": 32, "steps": 4},  # 2 L-BFGS steps: the 8-bit result hardly moves
+    "nst": {"content_count": 2, "size": 32, "steps": 30},
 }
 # Stages added to the pipeline later get tiny values here too, applied only where params.yaml has the key.
 TINY_IF_PRESENT = {
-    "nst": {"reconstruct_size": 32, "reconstruct_steps": 2, "reconstruct_content_layers": ["conv4_2"],
+    "nst": {"reconstruct_size": 32, "reconstruct_steps": 20, "reconstruct_content_layers": ["conv4_2"],
             "sweep_betas": [1e-6, 1e-4]},
     "texnet": {"size": 32, "levels": 5, "train_images": 4, "epochs": 1, "noise_scales": [0.0, 2.0]},
     "vaegan": {"epochs": 1, "batch_size": 4, "latent": 8, "width": 0.0625},

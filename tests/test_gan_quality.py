@@ -20,7 +20,7 @@ CPU = torch.device("cpu")
 
 def test_scores_improve_with_training(tmp_path: Path) -> None:
     generate(range(128), 0, tmp_path / "raw")
-    prepare_images(sorted((tmp_path / "raw").glob("*.png")), tmp_path / "gan", 64)
+    prepare_images(sorted((tmp_path / "raw").glob("*.png")), {tmp_path / "gan": 64})
     data = load_pngs(tmp_path / "gan")[1]
     params = defaults.gan(epochs=16, batch_size=8, ngf=16, ndf=16, device="cpu")
     trainer = Trainer(params, data, CPU, tmp_path / "checkpoint.pt")

@@ -13,12 +13,13 @@ def test_bad_images_are_reported_and_skipped(tmp_path: Path) -> None:
     good = (raw / "1.png").read_bytes()
     (raw / "2.png").write_bytes(good[: len(good) // 2])
     (raw / "3.png").write_bytes(b"<html>not an image</html>")
-    skipped = prepare_images(sorted(raw.iterdir()), tmp_path / "out", 16, workers=2)
+    skipped = prepare_images(sorted(raw.iterdir()), {tmp_path / "out": 16, tmp_path / "big": 24}, workers=2)
     assert sorted(s["file"] for s in skipped) == ["2.png", "3.png"]
     assert all(s["reason"] for s in skipped)
-    assert [p.name for p in (tmp_path / "out").iterdir()] == ["1.png"]
-    out = Image.open(tmp_path / "out" / "1.png")
-    assert out.size == (16, 16) and out.mode == "RGB" and out.getpixel((8, 8)) == (10, 200, 30)
+    for folder, size in (("out", 16), ("big", 24)):  # each size of one decode
+        assert [p.name for p in (tmp_path / folder).iterdir()] == ["1.png"]
+        out = Image.open(tmp_path / folder / "1.png")
+        assert out.size == (size, size) and out.mode == "RGB" and out.getpixel((8, 8)) == (10, 200, 30)
 
 
 def test_odd_files_are_skipped_and_the_rest_prepared(tmp_path: Path) -> None:
@@ -38,7 +39,7 @@ def test_odd_files_are_skipped_and_the_rest_prepared(tmp_path: Path) -> None:
     Image.new("F", (20, 20), 0.5).save(buf, format="TIFF")
     (raw / "61.png").write_bytes(buf.getvalue())
     Image.fromarray(np.full((20, 20), 32768, np.uint16)).save(raw / "62.png")
-    skipped = prepare_images(sorted(raw.iterdir()), tmp_path / "out", 8, workers=2)
+    skipped = prepare_images(sorted(raw.iterdir()), {tmp_path / "out": 8}, workers=2)
     assert {s["file"]: s["reason"].split(":")[0] for s in skipped} == {
         "60.png": "not an image of a known format (PNG, JPEG, GIF, WEBP, BMP, TIFF)", "61.png": "pixel mode F (TIFF)"}
     assert len(list((tmp_path / "out").iterdir())) == 61

@@ -14,14 +14,17 @@ rule, and each rule is asserted:
 - template: a `<placeholder>` value (`nst.beta=<b>`); its key must be swept by a `--queue` example;
 - `--queue` sweeps (`-S 'nst.beta=1e-7,1e-6,1e-5,1e-4'`) are expanded into one experiment per value, and
   DVC's own expansion of the README line is checked to be the same; a value equal to the default is the
-  default run itself (the sweep's reference column), asserted to be the default and not run;
+  default run itself (the sweep's reference column), asserted to be the default and not run; the other values
+  set the same keys as one run (one case per code path): "swept", validated and not run when a run example sets
+  exactly those keys (`dvc exp run -S nst.beta=1e-5`), else the first of them is run;
 - larger than the default run: raises `data.limit`, `nst.size` or `nst.reconstruct_size` above params.yaml's
   (the seed000, seed001 and seed002 presets): run on the tiny params all the same, with its sets of the keys
   the tiny repo shrinks (`SCALE_KEYS`) dropped;
 - everything else is run as written, once per distinct set of params (an example given twice runs once).
 
-Each run is `dvc exp run <its -S sets> <targets>` in the workspace of a copy of the built tiny repo
-(restored with `git checkout -- . && dvc checkout --force` after each run), and (a) must succeed, (b) must
+Each run is `dvc exp run <its -S sets> <targets>` in the workspace of a copy of the session's tiny run
+(conftest's `built_repo`, restored with `git checkout -- . && dvc checkout --force` after each run); the card's
+own `dvc exp run -S nst.beta=1e-5` is conftest's session run of it (`beta_experiment`). Each (a) must succeed, (b) must
 write the params it sets, each different from the baseline's (a preset, which restates some defaults, at
 least one), and (c) every checked stage it re-ran must have moved its PNGs by a mean absolute pixel
 difference above `MIN_DIFF`. The checked stages are those of `CHECKS` whose params (in dvc.yaml) the example
@@ -29,10 +32,8 @@ sets; the targets are the README's, else those stages: a GAN lever runs train_ga
 the NST stages after them, which only consume the style batch compared here (the whole downstream pipeline
 per lever would take minutes).
 
-The baseline is the tiny repo with a few params raised (`OVERRIDES`): at the TINY values nothing has been
-learned yet, so the examples moved the outputs by less than 1/255 (measured: the GAN's 2 steps leave the
-style batch flat grey, std 0.8/255, and the levers moved it 0.004-0.013/255; 4 L-BFGS steps moved the NST
-results 0.03-0.29/255; Larsen's VAE-GAN form moved the samples 0.18/255), which says nothing about them.
+The baseline is the tiny run itself: repo_copy.TINY gives its GAN, NST and reconstruction enough steps that a
+changed param can show.
 
 Examples run two at a time (one repo copy each): most of each run is single-threaded DVC and Python start-up.
 Runs use the copy's own `src/` (PYTHONPATH), the code its dvc.lock hashes, not the checkout's.
@@ -64,12 +65,12 @@ import numpy as np
 import pytest
 from PIL import Image
 from repo_copy import (
+    BETA_EXPERIMENT,
     ROOT,
     TINY,
     TINY_IF_PRESENT,
     attempt,
     clone_built,
-    commit,
     ran,
     run,
 )
@@ -83,15 +84,7 @@ pytestmark = pytest.mark.slow  # end to end: `pytest -m 'not slow'` is the fast 
 
 README = ROOT / "README.md"
 # Mean absolute difference (0-1 pixel range) an example must make to the outputs of a stage it re-ran.
-# Measured with OVERRIDES (2 cores), means over each folder: GAN levers 2.8/255 (ema_decay=0) .. 9.4/255
-# (no DiffAugment, no EMA) on the style batch; NST results 5.7/255 (style_layer_weights; 3.6 on its
-# second image) .. 10/255 (beta 1e-7); reconstruct 18/255.
 MIN_DIFF = 1 / 255
-# Raised from repo_copy.TINY for this module only (see the docstring): 60 GAN steps (10 epochs of the 12
-# images in batches of 2), 30 L-BFGS steps, and 20 reconstruction steps (at TINY's 2, from white noise, the
-# seed004 preset's gram_norm moved reconstruct's rows by 0.20/255; 2.0/255 at 20), 15 VAE-GAN steps (5 epochs of 3).
-OVERRIDES = {"gan": {"epochs": 10, "batch_size": 2}, "nst": {"steps": 30, "reconstruct_steps": 20},
-             "vaegan": {"epochs": 5}}
 # A stage listing a param an example sets -> (the stage to run, the PNG or folder of PNGs it writes that is
 # compared, the param sections that count). The texture network shares nst's loss keys: an nst example is
 # checked where the README shows it (stylize, reconstruct), not by also training a texture network.
@@ -110,7 +103,7 @@ NETWORK = ("data.source", "ipfs")  # examples that set it fetch the real BAYC: n
 # 300 steps, a minute and more even in the tiny repo). It runs on the tiny params all the same: its sets of the
 # keys the tiny repo shrinks (SCALE_KEYS) are dropped, so the baseline's values stay, and the rest is checked.
 SCALE_UP = ("data.limit", "nst.size", "nst.reconstruct_size")
-SCALE_KEYS = {f"{section}.{key}" for table in (TINY, TINY_IF_PRESENT, OVERRIDES)
+SCALE_KEYS = {f"{section}.{key}" for table in (TINY, TINY_IF_PRESENT)
               for section, values in table.items() for key in values}
 WORKERS = min(2, os.cpu_count() or 1)
 
@@ -244,11 +237,14 @@ def lookup(params: dict, key: str) -> Any:
 
 
 def classify(markdown: str, defaults: dict) -> dict[str, list]:
-    """{rule: [...]}: "mention", "template", "network" hold Commands; "default" and "run" Examples (a
+    """{rule: [...]}: "mention", "template", "network" hold Commands; "default", "swept" and "run" Examples (a
     larger one with its SCALE_KEYS sets dropped, listed in `scaled_down`)."""
-    out: dict[str, list] = {"mention": [], "template": [], "network": [], "refused": [], "default": [], "run": []}
+    out: dict[str, list] = {"mention": [], "template": [], "network": [], "refused": [], "default": [], "swept": [],
+                            "run": []}
     runs: dict[Example, Example] = {}
-    for cmd in commands(markdown):
+    sweeps: list[Example] = []
+    found = commands(markdown)
+    for cmd in sorted(found, key=lambda c: c.queue):  # single runs first: a sweep over their keys runs none
         if all("=" not in value for value in cmd.sets):  # `-S`, `-S ...`, `-S texnet...`
             out["mention"].append(cmd)
             continue
@@ -272,12 +268,20 @@ def classify(markdown: str, defaults: dict) -> dict[str, list]:
             example = Example(tuple(combo), cmd.targets, scaled_down, (cmd.span,), cmd.substituted)
             if cmd.queue and all(lookup(defaults, key) == value for key, value in example.values.items()):
                 out["default"].append(example)
+            elif cmd.queue and example not in runs:
+                sweeps.append(example)
             elif example in runs:
                 runs[example] = Example(example.sets, example.targets, example.scaled_down,
                                         tuple(dict.fromkeys(runs[example].sources + example.sources)),
                                         runs[example].substituted and example.substituted)
             else:
                 runs[example] = example
+    for example in sweeps:  # one case per code path: a sweep's values set the keys of one run
+        keys = {key for key, _ in example.sets}
+        if any({key for key, _ in run.sets} == keys and run.targets == example.targets for run in runs):
+            out["swept"].append(example)
+        else:
+            runs[example] = example
     out["run"] = list(runs.values())
     return out
 
@@ -352,10 +356,14 @@ def test_every_readme_example_is_run_or_excluded_by_an_asserted_rule() -> None:
     for example in RULES["default"]:  # the sweep's reference column: the default run itself
         assert all(c.queue for c in commands_found if c.span in example.sources), example
         assert all(lookup(ROOT_PARAMS, key) == value for key, value in example.values.items()), example
+    for example in RULES["swept"]:  # a sweep's other values: the keys of a run, which shows what they move
+        assert all(c.queue for c in commands_found if c.span in example.sources), example
+        keys = {key for key, _ in example.sets}
+        assert any({key for key, _ in run.sets} == keys for run in RULES["run"]), example
     for cmd in commands_found:  # none fell through: each span is in exactly one class (or gave runs)
         classes = [rule for rule in ("mention", "template", "network", "refused") if cmd in RULES[rule]]
-        classes += [rule for rule in ("default", "run") if any(cmd.span in e.sources for e in RULES[rule])]
-        assert classes and (len(classes) == 1 or set(classes) == {"default", "run"}), (cmd.span, classes)
+        classes += [rule for rule in ("default", "swept", "run") if any(cmd.span in e.sources for e in RULES[rule])]
+        assert classes and (len(classes) == 1 or set(classes) <= {"default", "swept", "run"}), (cmd.span, classes)
 
 
 def test_every_example_sets_valid_params_including_the_ones_not_run() -> None:
@@ -363,7 +371,7 @@ def test_every_example_sets_valid_params_including_the_ones_not_run() -> None:
     validation on the real defaults."""
     whole = [Example(tuple(tuple(v.split("=", 1)) for v in cmd.sets)) for cmd in commands(MARKDOWN)
              if not cmd.queue and cmd not in RULES["mention"] + RULES["template"] + RULES["refused"]]
-    for example in [*RULES["run"], *RULES["default"], *whole]:
+    for example in [*RULES["run"], *RULES["default"], *RULES["swept"], *whole]:
         assert all(key.split(".", 1)[1] in ROOT_PARAMS[key.split(".", 1)[0]] for key in example.values), example.id
         assert valid(example.values, ROOT_PARAMS), example.id
     for example in RULES["run"]:  # each run has outputs to compare
@@ -483,22 +491,6 @@ class Result:
     diffs: dict[str, dict[str, float]]  # folder -> file -> mean abs difference
 
 
-@pytest.fixture(scope="module")
-def baseline(built_repo: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The built tiny repo with OVERRIDES, its checked stages re-run and committed: the default run here."""
-    repo = clone_built(built_repo, tmp_path_factory.mktemp("readme_experiments") / "baseline" / "apeart")
-    yaml = YAML()
-    params = yaml.load(repo / "params.yaml")
-    for section, values in OVERRIDES.items():
-        params[section].update(values)
-    yaml.dump(params, repo / "params.yaml")
-    targets = {t for e in RULES["run"] for t in run_targets(e)}
-    targets |= {CHECKS[stage][0] for e in RULES["run"] for stage in checked_stages(e)}  # what a README target re-runs
-    run(["dvc", "repro", *sorted(targets)], repo, **code_env(repo))
-    commit(repo, "baseline of the README experiments")
-    return repo
-
-
 def restore(repo: Path) -> None:
     run(["git", "checkout", "--", "."], repo)
     run(["git", "clean", "-fdq"], repo)  # untracked files a stage may have added (ignored ones stay: outputs, caches)
@@ -519,19 +511,36 @@ def run_example(repo: Path, example: Example, base: dict[str, dict[str, np.ndarr
     return Result(code, output, seconds, params, diffs)
 
 
+def is_card_command(example: Example) -> bool:
+    """Whether `example` is conftest's session experiment (repo_copy.BETA_EXPERIMENT) exactly as typed."""
+    command = ["dvc", "exp", "run", *(arg for key, raw in example.sets for arg in ("-S", f"{key}={raw}"))]
+    return [*command, *example.targets] == BETA_EXPERIMENT
+
+
+def reused(example: Example, done: tuple[Path, str], base: dict[str, dict[str, np.ndarray]]) -> Result:
+    """The result of `example` from a repo where it already ran (`done`: the repo and the command's output)."""
+    repo, output = done
+    diffs = {folder: pixel_diffs(repo / folder, base[folder]) for stage, folder, _ in CHECKS.values()
+             if stage in ran(output)}
+    return Result(0, output, 0.0, load_yaml(repo / "params.yaml"), diffs)
+
+
 @pytest.fixture(scope="module")
-def results(request: pytest.FixtureRequest, baseline: Path,
+def results(request: pytest.FixtureRequest, built_repo: Path,
             tmp_path_factory: pytest.TempPathFactory) -> dict[Example, Result]:
-    """Runs the selected examples, WORKERS at a time (one repo copy each), slowest-looking first."""
+    """Runs the selected examples, WORKERS at a time (one repo copy each), slowest-looking first; the card's
+    command is the session's run of it."""
     def example_of(item: pytest.Item) -> Example | None:
         return getattr(getattr(item, "callspec", None), "params", {}).get("example")
 
     selected = [example_of(item) for item in request.session.items
                 if getattr(item, "module", None) is request.module and example_of(item) is not None]
-    base = {folder: pngs(baseline / folder) for _, folder, _ in CHECKS.values()}
+    base = {folder: pngs(built_repo / folder) for _, folder, _ in CHECKS.values()}
+    done = {e: reused(e, request.getfixturevalue("beta_experiment"), base) for e in selected if is_card_command(e)}
+    selected = [e for e in selected if e not in done]
 
     def fresh_copy() -> Path:
-        return clone_built(baseline, tmp_path_factory.mktemp("readme_experiments") / "apeart")
+        return clone_built(built_repo, tmp_path_factory.mktemp("readme_experiments") / "apeart")
 
     copies: queue.Queue[Path] = queue.Queue()
     for _ in range(min(WORKERS, len(selected))):
@@ -552,7 +561,7 @@ def results(request: pytest.FixtureRequest, baseline: Path,
 
     order = sorted(dict.fromkeys(selected), key=cost)
     with ThreadPoolExecutor(max_workers=WORKERS) as pool:
-        done = dict(zip(order, pool.map(task, order)))
+        done.update(zip(order, pool.map(task, order)))
     for example, result in done.items():
         print(f"{example.id}: {result.seconds:.0f} s, " + ", ".join(
             f"{folder} {np.mean(list(d.values())) * 255:.2f}/255" for folder, d in result.diffs.items()))
@@ -566,11 +575,11 @@ def param(example: Example) -> Any:
 
 @pytest.mark.parametrize("example", [param(e) for e in RULES["run"]])
 def test_readme_example_visibly_changes_the_default_run(example: Example, results: dict[Example, Result],
-                                                        baseline: Path) -> None:
+                                                        built_repo: Path) -> None:
     result = results[example]
     command = "dvc exp run " + " ".join(f"-S {k}={v}" for k, v in example.sets) + " " + " ".join(run_targets(example))
     assert result.code == 0, f"{command} failed:\n{result.output[-4000:]}"
-    base_params = load_yaml(baseline / "params.yaml")
+    base_params = load_yaml(built_repo / "params.yaml")
     for key, value in example.values.items():
         assert lookup(result.params, key) == value, f"{command}: params.yaml has {key}={lookup(result.params, key)!r}"
     same = [key for key, value in example.values.items() if lookup(base_params, key) == value]
@@ -604,7 +613,7 @@ def test_queue_examples_expand_as_dvc_does(built_repo: Path, tmp_path: Path) -> 
                   if (exp.get("executor") or {}).get("state") == "queued" for rev in exp["revs"]]
         keys = [value.split("=", 1)[0] for value in cmd.sets]
         got = sorted(json.dumps([lookup(params, key) for key in keys]) for params in queued)
-        ours = [e for rule in ("run", "default") for e in RULES[rule] if cmd.span in e.sources]
+        ours = [e for rule in ("run", "default", "swept") for e in RULES[rule] if cmd.span in e.sources]
         want = sorted(json.dumps([e.values[key] for key in keys]) for e in ours)
         assert got == want, f"{cmd.span}: DVC queued {got}, this test expands it to {want}"
         run(["dvc", "queue", "remove", "--queued"], repo)

@@ -19,7 +19,7 @@ from ruamel.yaml import YAML
 ROOT = Path(__file__).resolve().parents[1]
 # Small sizes, but enough steps that a changed param visibly moves what a stage draws (tests/
 # test_readme_experiments.py compares the README's experiments with this run): 60 GAN steps (10 epochs of the
-# 12 images in batches of 2), 30 L-BFGS steps, 20 reconstruction steps; after 2 GAN steps the style batch is
+# 12 images in batches of 2), 15 L-BFGS steps, 20 reconstruction steps; after 2 GAN steps the style batch is
 # still flat grey.
 TINY = {
     "data": {"limit": 12},
@@ -27,7 +27,7 @@ TINY = {
     "gan": {"epochs": 10, "batch_size": 2, "ngf": 8, "ndf": 8},
     "figures": {"gan_grid_size": 4, "vaegan_grid_size": 4, "vaegan_walk_rows": 1, "vaegan_walk_steps": 3},
     "sample": {"batches": 1, "batch_size": 2},
-    "nst": {"content_count": 2, "size": 32, "steps": 30},
+    "nst": {"content_count": 2, "size": 32, "steps": 15},
 }
 # Stages added to the pipeline later get tiny values here too, applied only where params.yaml has the key.
 TINY_IF_PRESENT = {

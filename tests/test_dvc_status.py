@@ -54,6 +54,12 @@ def set_params(repo: Path, keys: set[str]) -> None:
     yaml.dump(params, repo / "params.yaml")
 
 
+def changed_keys(deps: dict[str, object]) -> set[str]:
+    """The `section.key`s among a stage's changed deps (`status`), a whole-section param expanded to its keys."""
+    keys = {k.removeprefix("params.yaml:") for k in deps if k.startswith("params.yaml:")}
+    return {f"{k}.{f}" for k in keys if k in g.FIELDS for f in g.FIELDS[k]} | (keys - set(g.FIELDS))
+
+
 @pytest.fixture(scope="module")
 def repo(built_repo: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     return clone_built(built_repo, tmp_path_factory.mktemp("status") / "apeart")
@@ -72,9 +78,7 @@ def test_every_key_and_file_makes_exactly_its_readers_stale(repo: Path) -> None:
         path.write_text(path.read_text() + "\n# edited\n")
     seen = status(repo)
     for name, spec in g.stages().items():
-        keys = {k.removeprefix("params.yaml:") for k in seen.get(name, {}) if k.startswith("params.yaml:")}
-        keys = {f"{k}.{f}" for k in keys if k in g.FIELDS for f in g.FIELDS[k]} | (keys - set(g.FIELDS))
-        assert keys == g.param_reads(g.script(spec)) - g.speed_only(), name
+        assert changed_keys(seen.get(name, {})) == g.param_reads(g.script(spec)) - g.speed_only(), name
         code = {p for p in seen.get(name, {}) if p.startswith(("src/", "stages/"))}
         imported = {g.rel(p) for p in g.used_files(spec)}
         assert code and all(any(i == p or i.startswith(p + "/") for i in imported) for p in code), name
@@ -94,14 +98,19 @@ def test_a_fifo_or_dev_zero_link_among_the_paintings_does_not_hang_dvc(built_rep
 
 
 def test_a_figure_key_reruns_its_figure_stage_and_the_report_never_training(built_repo: Path, tmp_path: Path) -> None:
-    """Each `figures.*` key alone makes only check_params, its model's figure stage and the report stale; a
-    real `dvc repro` then runs those three and draws the changed figure."""
+    """Each `figures.*` key makes only check_params (a dep of all of params.yaml), its model's figure stage and
+    the report stale (one `dvc status` with every key changed: it lists each stale stage's changed keys); a real
+    `dvc repro` then runs those three and draws the changed figure."""
     repo = clone_built(built_repo, tmp_path / "apeart")
-    for key in g.FIELDS["figures"]:
-        set_params(repo, {f"figures.{key}"})
-        model = key.split("_")[0]  # gan_grid_size -> gan
-        assert set(status(repo)) == {"check_params", f"{model}_figures", "report"}, key
-        run(["git", "checkout", "--", "params.yaml"], repo)
+    keys = {f"figures.{key}" for key in g.FIELDS["figures"]}
+    set_params(repo, keys)
+    seen = status(repo)
+    assert set(seen) == {"check_params", "gan_figures", "vaegan_figures", "report"}  # check_params: params.yaml
+    for key in keys:
+        model = key.split(".")[1].split("_")[0]  # figures.gan_grid_size -> gan
+        readers = {stage for stage, deps in seen.items() if key in changed_keys(deps)}
+        assert readers == {f"{model}_figures", "report"}, key
+    run(["git", "checkout", "--", "params.yaml"], repo)
     epochs = YAML(typ="safe").load(repo / "params.yaml")["gan"]["epochs"]
     before = {p.name for p in (repo / "reports/gan/progress").iterdir()}
     set_params(repo, {"figures.gan_grid_size"})  # 4 -> 5 samples: the grids grow by a row

@@ -32,7 +32,7 @@ TINY = {
 # Stages added to the pipeline later get tiny values here too, applied only where params.yaml has the key.
 TINY_IF_PRESENT = {
     "nst": {"reconstruct_size": 32, "reconstruct_steps": 20, "reconstruct_content_layers": ["conv4_2"],
-            "sweep_betas": [1e-6, 1e-4]},
+            "sweep_betas": [1e-6, 1e-4], "collection_images": 4},
     "texnet": {"size": 32, "levels": 5, "train_images": 4, "epochs": 1, "noise_scales": [0.0, 2.0]},
     "vaegan": {"epochs": 1, "batch_size": 4, "latent": 8, "width": 0.0625},
 }

@@ -1,7 +1,8 @@
 """Data-parallel training under real torchrun (2 processes on gloo) against one process, for the texture
 network, the DCGAN and the VAE-GAN: the same first gradients on the same global batch (the GANs' with
-BatchNorm on running statistics), close loss curves, rank 0's checkpoint resuming both ranks after one of
-them is SIGKILLed, and the launch refusing a process count other than the params'."""
+BatchNorm on running statistics; the three trained in one launch per process count), close loss curves, rank
+0's checkpoint resuming both ranks after one of them is SIGKILLed, and the launch refusing a process count
+other than the params'."""
 from __future__ import annotations
 
 import subprocess
@@ -18,104 +19,71 @@ from apeart.texnet.models import TexnetError
 
 pytestmark = [pytest.mark.slow, pytest.mark.processes]  # trains models under torchrun, SIGKILLs a rank
 
-TRAIN = """
-import sys
+# A training script: HEAD, then one or more trainer parts, then TAIL (one process group for all the parts).
+HEAD = """
+import os, sys
 from pathlib import Path
 import apeart, torch
 import defaults
 from ddp_probe import probed
 from apeart.core.distributed import join_training, leave
-from apeart.texnet.models import TexnetError
-from apeart.texnet.train import Trainer
+from apeart.core.trainer import TrainingError
 
 out, processes = Path(sys.argv[1]), int(sys.argv[2])
+frozen = os.environ.get("FROZEN_BN") == "1"  # the GANs' BatchNorm on running statistics, no DiffAugment or EMA
+rank, world, device = join_training(processes, torch.device("cpu"), TrainingError)
+"""
+TAIL = "leave(world)\n"
+
+TEXNET = """
+from apeart.texnet.train import Trainer
 params = defaults.texnet(size=32, levels=5, train_images=0, epochs=3, batch_size=2, processes=processes, lr=1e-3)
 nst = defaults.nst(size=32, content_layers=["conv2_1"], style_layers=["conv1_1", "conv2_1"])
-rank, world, device = join_training(processes, torch.device("cpu"), TexnetError)
 images = torch.randint(0, 256, (8, 3, 32, 32), generator=torch.Generator().manual_seed(1), dtype=torch.uint8)
 styles = [torch.rand(3, 32, 32, generator=torch.Generator().manual_seed(2))]
-
-
 Recorded = probed(Trainer, lambda t: {"net": (t.net, t.opt)})
-
-
-trainer = Recorded(params, nst, images, styles, device, out / "ck.pt", rank, world)
+trainer = Recorded(params, nst, images, styles, device, out / "texnet-ck.pt", rank, world)
 state = trainer.run()
 if rank == 0:
     torch.save({"net": trainer.net.state_dict(), "history": state.history, "first": trainer.first["net"]},
-               out / "final.pt")
-leave(world)
+               out / "texnet.pt")
 """
 
-
 GAN = """
-import os, sys
-from pathlib import Path
-import apeart, torch
-import defaults
-from ddp_probe import probed
-from apeart.core.distributed import join_training, leave
-from apeart.core.trainer import TrainingError
 from apeart.gan.train import Trainer
-
-out, processes = Path(sys.argv[1]), int(sys.argv[2])
-frozen = os.environ.get("FROZEN_BN") == "1"  # BatchNorm on running statistics, no DiffAugment or EMA
 params = defaults.gan(epochs=3, batch_size=8, processes=processes, nz=16, ngf=8, ndf=8,
                       device="cpu", **({"diffaugment": "", "ema_decay": 0.0} if frozen else {}))
-rank, world, device = join_training(processes, torch.device("cpu"), TrainingError)
 data = torch.randint(0, 256, (64, 3, 64, 64), generator=torch.Generator().manual_seed(1), dtype=torch.uint8)
-
-
 Recorded = probed(Trainer, lambda t: {"D": (t.D, t.opt_d), "G": (t.G, t.opt_g)}, frozen)
-
-
-trainer = Recorded(params, data, device, out / "ck.pt", rank, world)
+trainer = Recorded(params, data, device, out / "gan-ck.pt", rank, world)
 state = trainer.run()
 if rank == 0:
     first = {f"{n}.{k}": v for n, grads in trainer.first.items() for k, v in grads.items()}
-    torch.save({"net": trainer.sampler.state_dict(), "history": state.history, "first": first}, out / "final.pt")
-leave(world)
+    torch.save({"net": trainer.sampler.state_dict(), "history": state.history, "first": first}, out / "gan.pt")
 """
 
-
 VAEGAN = """
-import os, sys
-from pathlib import Path
-import apeart, torch
-import defaults
-from ddp_probe import probed
-from apeart.core.distributed import join_training, leave
-from apeart.core.trainer import TrainingError
 from apeart.vaegan.train import Trainer
-
-out, processes = Path(sys.argv[1]), int(sys.argv[2])
-frozen = os.environ.get("FROZEN_BN") == "1"  # BatchNorm on running statistics
 # margin > 0: the equilibrium rule skips updates by the losses, which every rank must read alike
 params = defaults.vaegan(epochs=3, batch_size=8, processes=processes, latent=16,
                          margin=0.0 if frozen else 0.3, device="cpu")
-rank, world, device = join_training(processes, torch.device("cpu"), TrainingError)
 data = torch.randint(0, 256, (32, 3, 64, 64), generator=torch.Generator().manual_seed(1), dtype=torch.uint8)
-
-
 Recorded = probed(Trainer, lambda t: {"E": (t.E, t.opt_e), "Dec": (t.Dec, t.opt_dec), "D": (t.D, t.opt_d)}, frozen)
-
-
-trainer = Recorded(params, data, device, out / "ck.pt", rank, world)
+trainer = Recorded(params, data, device, out / "vaegan-ck.pt", rank, world)
 state = trainer.run()
 first = {f"{n}.{k}": v for n, grads in trainer.first.items() for k, v in grads.items()}
 weights = {f"{n}.{k}": v for n in ("E", "Dec", "D") for k, v in getattr(trainer, n).named_parameters()}
-torch.save({"net": weights, "history": state.history, "first": first}, out / f"final-{rank}.pt")
-leave(world)
+torch.save({"net": weights, "history": state.history, "first": first}, out / f"vaegan-{rank}.pt")
 """
 
 
-def _train(folder: Path, processes: int, kill_rank: int | None = None, script: str = TRAIN,
+def _train(folder: Path, processes: int, *parts: str, kill_rank: int | None = None,
            **env_vars: str) -> subprocess.CompletedProcess:
-    """`script` (TRAIN, GAN or VAEGAN) in one plain process, or under torchrun with `processes`; `folder` holds its
-    checkpoint and result."""
+    """HEAD, `parts` (TEXNET, GAN, VAEGAN) and TAIL in one plain process, or under torchrun with `processes`;
+    `folder` holds their checkpoints and results."""
     folder.mkdir(exist_ok=True)
     path = folder / "train.py"
-    path.write_text(script)
+    path.write_text(HEAD + "".join(parts) + TAIL)
     launcher = ["-m", "torch.distributed.run", "--standalone", f"--nproc-per-node={processes}"] if processes > 1 else []
     env = defaults.child_env(**env_vars)
     if kill_rank is not None:
@@ -124,15 +92,21 @@ def _train(folder: Path, processes: int, kill_rank: int | None = None, script: s
                           capture_output=True, text=True, timeout=600, env=env)
 
 
+def load(path: Path) -> dict:
+    return torch.load(path, weights_only=True)
+
+
 @pytest.fixture(scope="module")
-def runs(tmp_path_factory: pytest.TempPathFactory) -> dict[int, dict]:
-    """The final result of one process and of two, each trained straight through."""
+def runs(tmp_path_factory: pytest.TempPathFactory) -> dict[int, dict[str, dict]]:
+    """{processes: {part: final result}} of one process and of two, each trained straight through: the texture
+    network, then the DCGAN and the VAE-GAN with BatchNorm on running statistics (one launch each)."""
     results = {}
     for processes in (1, 2):
         folder = tmp_path_factory.mktemp(f"p{processes}")
-        done = _train(folder, processes)
+        done = _train(folder, processes, TEXNET, GAN, VAEGAN, FROZEN_BN="1")
         assert done.returncode == 0, done.stderr[-3000:]
-        results[processes] = torch.load(folder / "final.pt", weights_only=True)
+        results[processes] = {name: load(folder / file) for name, file in
+                              (("texnet", "texnet.pt"), ("gan", "gan.pt"), ("vaegan", "vaegan-0.pt"))}
     return results
 
 
@@ -146,30 +120,26 @@ def _assert_same_gradients(one: dict[str, torch.Tensor], two: dict[str, torch.Te
 
 def test_two_ranks_average_to_the_one_process_gradient_on_the_same_batch(runs: dict[int, dict]) -> None:
     """Instance norm, no BatchNorm: each rank's half of the batch, averaged by DDP, is the whole batch's gradient."""
-    _assert_same_gradients(runs[1]["first"], runs[2]["first"])
+    _assert_same_gradients(runs[1]["texnet"]["first"], runs[2]["texnet"]["first"])
 
 
-def test_two_gan_ranks_average_to_the_one_process_gradients(tmp_path: Path) -> None:
+def test_two_gan_ranks_average_to_the_one_process_gradients(runs: dict[int, dict]) -> None:
     """D's and G's first-step gradients, BatchNorm on running statistics: the split cannot matter."""
-    results = []
-    for processes in (1, 2):
-        done = _train(tmp_path / f"p{processes}", processes, script=GAN, FROZEN_BN="1")
-        assert done.returncode == 0, done.stderr[-3000:]
-        results.append(torch.load(tmp_path / f"p{processes}" / "final.pt", weights_only=True)["first"])
-    assert any(k.startswith("D.") for k in results[0]) and any(k.startswith("G.") for k in results[0])
-    _assert_same_gradients(*results)
+    one, two = runs[1]["gan"]["first"], runs[2]["gan"]["first"]
+    assert any(k.startswith("D.") for k in one) and any(k.startswith("G.") for k in one)
+    _assert_same_gradients(one, two)
 
 
 def test_a_killed_gan_rank_then_a_relaunch_ends_where_the_straight_run_ends(tmp_path: Path) -> None:
     """DiffAugment and EMA on: each rank's augmentation generator is in rank 0's checkpoint."""
-    straight = _train(tmp_path / "straight", 2, script=GAN)
+    straight = _train(tmp_path / "straight", 2, GAN)
     assert straight.returncode == 0, straight.stderr[-3000:]
-    killed = _train(tmp_path / "killed", 2, kill_rank=1, script=GAN)
-    assert killed.returncode != 0 and not (tmp_path / "killed" / "final.pt").exists()
-    assert torch.load(tmp_path / "killed" / "ck.pt", weights_only=True)["epoch"] == 1
-    resumed = _train(tmp_path / "killed", 2, script=GAN)
+    killed = _train(tmp_path / "killed", 2, GAN, kill_rank=1)
+    assert killed.returncode != 0 and not (tmp_path / "killed" / "gan.pt").exists()
+    assert load(tmp_path / "killed" / "gan-ck.pt")["epoch"] == 1
+    resumed = _train(tmp_path / "killed", 2, GAN)
     assert resumed.returncode == 0, resumed.stderr[-3000:]
-    a, b = (torch.load(tmp_path / name / "final.pt", weights_only=True) for name in ("straight", "killed"))
+    a, b = (load(tmp_path / name / "gan.pt") for name in ("straight", "killed"))
     assert a["history"] == b["history"] and all(torch.equal(a["net"][k], v) for k, v in b["net"].items())
 
 
@@ -177,7 +147,7 @@ def test_two_ranks_follow_the_one_process_loss_curve(runs: dict[int, dict]) -> N
     """Equal at step 1, within 1e-3 for the next two; later Adam's normalised steps amplify last-bit differences
     (one process on 1 vs 2 threads drifts 0.8% by step 12 here), so the rest is held to 10% of a loss that
     falls by over half."""
-    one, two = [[r["total"] for r in runs[p]["history"]] for p in (1, 2)]
+    one, two = [[r["total"] for r in runs[p]["texnet"]["history"]] for p in (1, 2)]
     assert len(one) == len(two) == 12
     assert two[0] == pytest.approx(one[0], rel=1e-6)
     assert two[1:3] == pytest.approx(one[1:3], rel=1e-3)
@@ -186,14 +156,14 @@ def test_two_ranks_follow_the_one_process_loss_curve(runs: dict[int, dict]) -> N
 
 
 def test_a_killed_rank_then_a_relaunch_ends_where_the_straight_run_ends(runs: dict[int, dict], tmp_path: Path) -> None:
-    killed = _train(tmp_path, 2, kill_rank=1)
-    assert killed.returncode != 0 and not (tmp_path / "final.pt").exists()
-    assert torch.load(tmp_path / "ck.pt", weights_only=True)["epoch"] == 1  # rank 0 wrote epoch 1, then rank 1 died
-    resumed = _train(tmp_path, 2)
+    killed = _train(tmp_path, 2, TEXNET, kill_rank=1)
+    assert killed.returncode != 0 and not (tmp_path / "texnet.pt").exists()
+    assert load(tmp_path / "texnet-ck.pt")["epoch"] == 1  # rank 0 wrote epoch 1, then rank 1 died
+    resumed = _train(tmp_path, 2, TEXNET)
     assert resumed.returncode == 0, resumed.stderr[-3000:]
-    final = torch.load(tmp_path / "final.pt", weights_only=True)
-    assert final["history"] == runs[2]["history"]
-    assert all(torch.equal(final["net"][k], v) for k, v in runs[2]["net"].items())
+    final, straight = load(tmp_path / "texnet.pt"), runs[2]["texnet"]
+    assert final["history"] == straight["history"]
+    assert all(torch.equal(final["net"][k], v) for k, v in straight["net"].items())
 
 
 def test_the_process_count_is_checked_against_the_params() -> None:
@@ -205,31 +175,27 @@ def test_the_process_count_is_checked_against_the_params() -> None:
         defaults.parse({"vaegan": {"batch_size": 4, "processes": 4}})
 
 
-def test_two_vaegan_ranks_average_to_the_one_process_gradients(tmp_path: Path) -> None:
+def test_two_vaegan_ranks_average_to_the_one_process_gradients(runs: dict[int, dict]) -> None:
     """E's, Dec's and D's first-step gradients (Dec runs twice, D also through functional_call in the one
     backward), BatchNorm on running statistics."""
-    results = []
-    for processes in (1, 2):
-        done = _train(tmp_path / f"p{processes}", processes, script=VAEGAN, FROZEN_BN="1")
-        assert done.returncode == 0, done.stderr[-3000:]
-        results.append(torch.load(tmp_path / f"p{processes}" / "final-0.pt", weights_only=True)["first"])
-    assert {k.split(".")[0] for k in results[0]} == {"E", "Dec", "D"}
-    _assert_same_gradients(*results)
+    one, two = runs[1]["vaegan"]["first"], runs[2]["vaegan"]["first"]
+    assert {k.split(".")[0] for k in one} == {"E", "Dec", "D"}
+    _assert_same_gradients(one, two)
 
 
 def test_a_killed_vaegan_rank_then_a_relaunch_ends_where_the_straight_run_ends(tmp_path: Path) -> None:
     """With the equilibrium rule on, both ranks end with the same weights (they took the same decisions), and a
     relaunch after a SIGKILLed rank ends bit-identical to the straight run."""
-    straight = _train(tmp_path / "straight", 2, script=VAEGAN)
+    straight = _train(tmp_path / "straight", 2, VAEGAN)
     assert straight.returncode == 0, straight.stderr[-3000:]
-    ranks = [torch.load(tmp_path / "straight" / f"final-{r}.pt", weights_only=True) for r in (0, 1)]
+    ranks = [load(tmp_path / "straight" / f"vaegan-{r}.pt") for r in (0, 1)]
     assert all(torch.equal(ranks[0]["net"][k], v) for k, v in ranks[1]["net"].items())
     skipped = [h for h in ranks[0]["history"] if not (h["d_update"] and h["dec_update"])]
     assert skipped, "the equilibrium rule never skipped an update: the test does not exercise it"
-    killed = _train(tmp_path / "killed", 2, kill_rank=1, script=VAEGAN)
-    assert killed.returncode != 0 and not (tmp_path / "killed" / "final-0.pt").exists()
-    assert torch.load(tmp_path / "killed" / "ck.pt", weights_only=True)["epoch"] == 1
-    resumed = _train(tmp_path / "killed", 2, script=VAEGAN)
+    killed = _train(tmp_path / "killed", 2, VAEGAN, kill_rank=1)
+    assert killed.returncode != 0 and not (tmp_path / "killed" / "vaegan-0.pt").exists()
+    assert load(tmp_path / "killed" / "vaegan-ck.pt")["epoch"] == 1
+    resumed = _train(tmp_path / "killed", 2, VAEGAN)
     assert resumed.returncode == 0, resumed.stderr[-3000:]
-    a, b = (torch.load(tmp_path / name / "final-0.pt", weights_only=True) for name in ("straight", "killed"))
+    a, b = (load(tmp_path / name / "vaegan-0.pt") for name in ("straight", "killed"))
     assert a["history"] == b["history"] and all(torch.equal(a["net"][k], v) for k, v in b["net"].items())

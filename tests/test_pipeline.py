@@ -98,7 +98,7 @@ def test_the_gatys_collection_is_traced_and_its_bytes_do_not_depend_on_the_proce
     assert len({r["model_md5"] for r in rows}) == 1 and all(r["source_cid"] == cids[r["token_id"]] for r in rows)
     before = {p.name: p.read_bytes() for p in out.glob("*.png")}
     assert all(r["output_sha256"] == hashlib.sha256(before[f"{r['token_id']}.png"]).hexdigest() for r in rows)
-    output = run(["dvc", "repro", "-f", "experiments/dvc.yaml:stylize_collection_gatys"], repo, APEART_NPROC="1")
+    output = run(["dvc", "repro", "-f", "-s", "experiments/dvc.yaml:stylize_collection_gatys"], repo, APEART_NPROC="1")
     assert "4 images (4 this run) on 1 processes" in output, output
     assert {p.name: p.read_bytes() for p in out.glob("*.png")} == before
 

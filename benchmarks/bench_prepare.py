@@ -66,7 +66,7 @@ def main() -> None:
             return run
 
         runs = interleaved({"one decode per source": fresh(one_pass), "one pass per size": fresh(pass_per_size)},
-                           args.repeats, warmup=True)
+                           args.repeats, warmup=False)
     wall = medians({name: [r[0] for r in rows] for name, rows in runs.items()})
     cpu = medians({name: [r[1] for r in rows] for name, rows in runs.items()})
     print(f"{args.images} images, {GAN_SIZE} + {texnet_size} px, {args.workers} workers")

@@ -19,8 +19,7 @@ from ruamel.yaml import YAML
 ROOT = Path(__file__).resolve().parents[1]
 # Small sizes, but enough steps that a changed param visibly moves what a stage draws (tests/
 # test_readme_experiments.py compares the README's experiments with this run): 60 GAN steps (10 epochs of the
-# 12 images in batches of 2), 15 L-BFGS steps, 20 reconstruction steps; after 2 GAN steps the style batch is
-# still flat grey.
+# 12 images in batches of 2), 15 L-BFGS steps, 20 reconstruction steps.
 TINY = {
     "data": {"limit": 12},
     "prepare": {"workers": 1},
@@ -98,6 +97,16 @@ def tiny_repo(dst: Path) -> Path:
     run(["git", "init", "-q", "-b", "main"], dst)
     commit(dst, "tiny")
     return dst
+
+
+def write_params(repo: Path, values: dict[str, object]) -> None:
+    """Set each `section.key` of `values` in `repo`'s params.yaml, keeping its comments and layout."""
+    yaml = YAML()
+    params = yaml.load(repo / "params.yaml")
+    for key, value in values.items():
+        section, name = key.split(".")
+        params[section][name] = value
+    yaml.dump(params, repo / "params.yaml")
 
 
 def trace_file(repo: Path) -> Path:

@@ -30,7 +30,9 @@ from apeart.core.distributed import join_training, leave
 from apeart.core.trainer import TrainingError
 
 out, processes = Path(sys.argv[1]), int(sys.argv[2])
-frozen = os.environ.get("FROZEN_BN") == "1"  # the GANs' BatchNorm on running statistics, no DiffAugment or EMA
+# FROZEN_BN=1, for the GAN parts: BatchNorm on running statistics; the DCGAN without DiffAugment and EMA, the
+# VAE-GAN without its equilibrium rule (margin 0)
+frozen = os.environ.get("FROZEN_BN") == "1"
 rank, world, device = join_training(processes, torch.device("cpu"), TrainingError)
 """
 TAIL = "leave(world)\n"

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 import stage_graph as g
 from PIL import Image
-from repo_copy import clone_built, ran, run
+from repo_copy import clone_built, ran, run, write_params
 from ruamel.yaml import YAML
 
 pytestmark = pytest.mark.slow  # `pytest -m 'not slow'` is the fast inner loop
@@ -46,12 +46,9 @@ def status(repo: Path) -> dict[str, dict[str, object]]:
 
 
 def set_params(repo: Path, keys: set[str]) -> None:
-    yaml = YAML()
-    params = yaml.load(repo / "params.yaml")
-    for key in keys:
-        section, name = key.split(".")
-        params[section][name] = changed(params[section][name])
-    yaml.dump(params, repo / "params.yaml")
+    """Each of `keys` in `repo`'s params.yaml set to a `changed` value."""
+    params = YAML(typ="safe").load(repo / "params.yaml")
+    write_params(repo, {key: changed(params[key.split(".")[0]][key.split(".")[1]]) for key in keys})
 
 
 def changed_keys(deps: dict[str, object]) -> set[str]:

@@ -5,7 +5,7 @@ import json
 from pathlib import Path
 
 import pytest
-from repo_copy import clone_built, ran, run
+from repo_copy import clone_built, ran, run, write_params
 from ruamel.yaml import YAML
 
 from apeart.params import load_params
@@ -89,7 +89,7 @@ def test_the_gatys_collection_is_traced_and_its_bytes_do_not_depend_on_the_proce
         built_repo: Path, tmp_path: Path) -> None:
     """experiments' stylize_collection_gatys ran with one process per core (2 in CI); one process rewrites the
     same files, and lineage.csv traces each to the manifest's CID and the run's key."""
-    repo = clone_built(built_repo, tmp_path / "apeart")  # the built params: other tests here run experiments
+    repo = clone_built(built_repo, tmp_path / "apeart")
     out = repo / "experiments/gatys_collection"
     rows = list(csv.DictReader((out / "lineage.csv").open()))
     cids = {r["token_id"]: r["cid"] for r in csv.DictReader((repo / "data/raw/manifest.csv").open())}
@@ -104,14 +104,11 @@ def test_the_gatys_collection_is_traced_and_its_bytes_do_not_depend_on_the_proce
 
 
 def rerun_by(repo: Path, key: str, value: object) -> set[str]:
-    """The default pipeline's stages `dvc exp run -S key=value` re-runs, from DVC's own `dvc status`: those whose
-    deps changed, then, each of those outs given new bytes as a run at other params writes them, the stages
-    downstream, until no stage is added (nothing runs). check_params writes the same bytes for any valid params."""
-    yaml = YAML()
-    params = yaml.load(repo / "params.yaml")
-    section, name = key.split(".")
-    params[section][name] = value
-    yaml.dump(params, repo / "params.yaml")
+    """The default pipeline's stages `dvc exp run -S key=value` can re-run, from DVC's own `dvc status`: those
+    whose deps changed, then, each of those outs given new bytes, the stages downstream, until no stage is added
+    (an upper bound: a stage whose outs come out the same stops DVC there). check_params writes the same bytes
+    for any valid params."""
+    write_params(repo, {key: value})
     stages = YAML(typ="safe").load(repo / "dvc.yaml")["stages"]
     stale: set[str] = set()
     while new := set(json.loads(run(["dvc", "status", "--json", "dvc.yaml"], repo, stdout_only=True))) - stale:
@@ -119,7 +116,9 @@ def rerun_by(repo: Path, key: str, value: object) -> set[str]:
         for stage in new - {"check_params"}:
             for entry in (e for kind in ("outs", "metrics", "plots") for e in stages[stage].get(kind, [])):
                 path = repo / (entry if isinstance(entry, str) else next(iter(entry)))
-                for file in [path] if path.is_file() else [p for p in path.rglob("*") if p.is_file()]:
+                files = [path] if path.is_file() else [p for p in path.rglob("*") if p.is_file()]
+                assert files, f"{stage}: no file at its out {path}"
+                for file in files:
                     file.write_bytes(file.read_bytes() + b"\n")
     return stale
 

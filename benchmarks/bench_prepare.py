@@ -30,7 +30,7 @@ def cpu_seconds() -> float:
     return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
 
 
-def timed(work: Callable[[], None]) -> tuple[float, float]:
+def timed(work: Callable[[], object]) -> tuple[float, float]:
     """(wall s, CPU s) of `work()`."""
     wall, cpu = time.perf_counter(), cpu_seconds()
     work()
@@ -51,21 +51,16 @@ def main() -> None:
         sources = [folder / "raw" / f"{row['token_id']}.png" for row in generate(range(args.images), 0, folder / "raw")]
         outs = {folder / "gan": GAN_SIZE, folder / "texnet": texnet_size}
 
-        def one_pass() -> None:
-            prepare_images(sources, outs, args.workers)
-
-        def pass_per_size() -> None:
-            for out, size in outs.items():
-                prepare_images(sources, {out: size}, args.workers)
-
-        def fresh(work: Callable[[], None]) -> Callable[[], tuple[float, float]]:
+        def calls(passes: list[dict[Path, int]]) -> Callable[[], tuple[float, float]]:
+            """A prepare_images call per item of `passes`, timed from empty output folders."""
             def run() -> tuple[float, float]:
                 for out in outs:
                     shutil.rmtree(out, ignore_errors=True)
-                return timed(work)
+                return timed(lambda: [prepare_images(sources, sizes, args.workers) for sizes in passes])
             return run
 
-        runs = interleaved({"one decode per source": fresh(one_pass), "one pass per size": fresh(pass_per_size)},
+        runs = interleaved({"one decode per source": calls([outs]),
+                            "one pass per size": calls([{out: size} for out, size in outs.items()])},
                            args.repeats, warmup=False)
     wall = medians({name: [r[0] for r in rows] for name, rows in runs.items()})
     cpu = medians({name: [r[1] for r in rows] for name, rows in runs.items()})

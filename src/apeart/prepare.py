@@ -38,7 +38,8 @@ def prepare_images(sources: list[Path], outs: Mapping[Path, int], workers: int =
     the source once; return the skipped ones."""
     for folder in outs:
         folder.mkdir(parents=True, exist_ok=True)
-    jobs = [(src, tuple(outs.items())) for src in sources]
+    targets = tuple(outs.items())
+    jobs = [(src, targets) for src in sources]
     sizes = "/".join(f"{size}px" for size in outs.values())
     with Pool(workers) as pool:
         results = list(progress(pool.imap(_prepare_one, jobs, chunksize=16), total=len(jobs),

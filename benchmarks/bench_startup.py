@@ -1,7 +1,9 @@
 """Stage start-up: a fresh process importing what a stage imports, against the same plus torchvision (what the
 stages imported before core/grids.py replaced make_grid and pil_to_tensor), and bare `import torch` (the floor);
 then core.runtime.deterministic against torch.use_deterministic_algorithms, which it replaced (each after
-`import torch`).
+`import torch`); then a stage's first L-BFGS optimiser and first meta-device forward (core.memory.layer_outputs)
+after runtime.deterministic against the same after torch's flag alone, where their first call imports torch's
+compiler.
 
 Run: python benchmarks/bench_startup.py [--stages evaluate_gan,stylize,report] [--repeats 7]
         [--out benchmarks/results/bench_startup.jsonl]
@@ -28,6 +30,11 @@ TIMED = "import apeart, resource, sys, time; t = time.perf_counter()\n{body}\n" 
 
 USE_DETERMINISTIC = "import torch; torch.manual_seed(0); torch.use_deterministic_algorithms(True, warn_only=True)"
 DETERMINISTIC = "import torch; from apeart.core.runtime import deterministic; deterministic(0)"
+TORCH_FLAG = "import torch; torch.manual_seed(0); torch._C._set_deterministic_algorithms(True, warn_only=True)"
+FIRST_USE = ("from apeart.core.memory import layer_outputs\n"
+             "torch.optim.LBFGS([torch.zeros(1, requires_grad=True)])\n"
+             "net = torch.nn.Sequential(torch.nn.Conv2d(3, 8, 3), torch.nn.BatchNorm2d(8), torch.nn.ReLU())\n"
+             "layer_outputs(net, torch.empty(1, 3, 64, 64, device='meta'))")
 
 
 def measure(body: str) -> tuple[float, float, bool]:
@@ -46,7 +53,9 @@ def main() -> None:
 
     methods = {"import torch (floor)": lambda: measure("import torch"),
                "use_deterministic_algorithms": lambda: measure(USE_DETERMINISTIC),
-               "runtime.deterministic": lambda: measure(DETERMINISTIC)}
+               "runtime.deterministic": lambda: measure(DETERMINISTIC),
+               "L-BFGS + meta forward after torch's flag": lambda: measure(f"{TORCH_FLAG}\n{FIRST_USE}"),
+               "L-BFGS + meta forward after runtime.deterministic": lambda: measure(f"{DETERMINISTIC}\n{FIRST_USE}")}
     for stage in args.stages.split(","):
         body = IMPORT_STAGE.format(path=f"stages/{stage}.py")
         methods[f"{stage}"] = lambda body=body: measure(body)
@@ -62,9 +71,14 @@ def main() -> None:
     print("with torchvision / without (wall):", json.dumps(ratios))
     seeding = round(wall["use_deterministic_algorithms"] / wall["runtime.deterministic"], 2)
     print("use_deterministic_algorithms / runtime.deterministic (wall):", seeding)
+    first_use = {kind: round(numbers["L-BFGS + meta forward after torch's flag"]
+                             / numbers["L-BFGS + meta forward after runtime.deterministic"], 2)
+                 for kind, numbers in (("wall", wall), ("cpu", cpu))}
+    print("first L-BFGS + meta forward, torch's flag / runtime.deterministic:", json.dumps(first_use))
     record(args.out, {k: v for k, v in vars(args).items() if k != "out"},
            {"wall_s": {k: round(v, 3) for k, v in wall.items()}, "cpu_s": {k: round(v, 3) for k, v in cpu.items()},
-            "with_torchvision_ratio": ratios, "use_deterministic_algorithms_ratio": seeding})
+            "with_torchvision_ratio": ratios, "use_deterministic_algorithms_ratio": seeding,
+            "first_use_ratio": first_use})
 
 
 if __name__ == "__main__":

@@ -68,6 +68,10 @@ LONGEST = ("test_readme_experiments.py", "test_distributed_training.py", "test_g
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Files in the order xdist hands them out (`--no-loadscope-reorder`): LONGEST, then the others as collected."""
+    """A `processes` test is `slow` too (the unit tier, `-m "not slow"`, starts none); files in the order xdist
+    hands them out (`--no-loadscope-reorder`): LONGEST, then the others as collected."""
+    for item in items:
+        if item.get_closest_marker("processes"):
+            item.add_marker(pytest.mark.slow)
     rank = {name: n for n, name in enumerate(LONGEST)}
     items.sort(key=lambda item: rank.get(item.path.name, len(LONGEST)))  # stable: a file's tests keep their order

@@ -1,8 +1,11 @@
 """Process-level helpers for stages: device choice, peak memory, deterministic algorithms."""
 from __future__ import annotations
 
+import functools
+import gc
 import os
 import resource
+import types
 from pathlib import Path
 
 import torch
@@ -63,3 +66,23 @@ def deterministic(seed: int) -> None:
     # torch._inductor to set its compiler's flag: about 1 s of CPU in every stage process that trains nothing
     # (benchmarks/bench_startup.py), for a compiler no stage uses.
     torch._C._set_deterministic_algorithms(True, warn_only=True)
+    _without_compiler()
+
+
+@functools.cache
+def _without_compiler() -> None:
+    """Spare the stage process torch's compiler import (about 1.2 s of CPU, as long as `import torch`:
+    benchmarks/bench_startup.py) where it only marks functions that no stage compiles.
+
+    torch wraps functions that its compiler must not trace (the optimizers' add_param_group, zero_grad and
+    state_dict; the Python kernels that meta tensors run, core.memory.layer_outputs) in
+    torch._compile._disable_dynamo: the first call imports torch._dynamo to build the marked function and keeps it
+    on the function as `__dynamo_disable`. Outside a compiled region the marked function is the function itself,
+    so each one existing now is given itself. No torch API skips this import; Adam's step still imports it."""
+    wrapper = torch._compile._disable_dynamo(_without_compiler).__code__
+    fn = wrapper.co_freevars.index("fn")
+    for obj in gc.get_objects():
+        if isinstance(obj, types.FunctionType) and obj.__code__ is wrapper:
+            target = obj.__closure__[fn].cell_contents  # type: ignore[index]
+            if getattr(target, "__dynamo_disable", None) is None:
+                target.__dynamo_disable = target

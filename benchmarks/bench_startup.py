@@ -64,9 +64,9 @@ def main() -> None:
     assert not any(tv for name, rows in runs.items() if "torchvision" not in name for *_, tv in rows)
     wall = medians({name: [r[0] for r in rows] for name, rows in runs.items()})
     cpu = medians({name: [r[1] for r in rows] for name, rows in runs.items()})
-    print(f"{'imports':32} {'wall s':>7} {'CPU s':>7}")
+    print(f"{'imports':50} {'wall s':>7} {'CPU s':>7}")
     for name in methods:
-        print(f"{name:32} {wall[name]:7.2f} {cpu[name]:7.2f}")
+        print(f"{name:50} {wall[name]:7.2f} {cpu[name]:7.2f}")
     ratios = {stage: round(wall[f"{stage} + torchvision"] / wall[stage], 2) for stage in args.stages.split(",")}
     print("with torchvision / without (wall):", json.dumps(ratios))
     seeding = round(wall["use_deterministic_algorithms"] / wall["runtime.deterministic"], 2)

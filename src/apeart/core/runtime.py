@@ -71,8 +71,8 @@ def deterministic(seed: int) -> None:
 
 @functools.cache
 def _without_compiler() -> None:
-    """Spare the stage process torch's compiler import (about 1.2 s of CPU, as long as `import torch`:
-    benchmarks/bench_startup.py) where it only marks functions that no stage compiles.
+    """Spare a stage process importing torch's compiler (benchmarks/bench_startup.py) where the import only marks
+    functions that no stage compiles.
 
     torch wraps functions that its compiler must not trace (the optimizers' add_param_group, zero_grad and
     state_dict; the Python kernels that meta tensors run, core.memory.layer_outputs) in
@@ -82,7 +82,8 @@ def _without_compiler() -> None:
     wrapper = torch._compile._disable_dynamo(_without_compiler).__code__
     fn = wrapper.co_freevars.index("fn")
     for obj in gc.get_objects():
-        if isinstance(obj, types.FunctionType) and obj.__code__ is wrapper:
+        # type(), not isinstance: that reads __class__, which warns on torch's deprecated torch.distributed.reduce_op
+        if type(obj) is types.FunctionType and obj.__code__ is wrapper:
             target = obj.__closure__[fn].cell_contents  # type: ignore[index]
             if getattr(target, "__dynamo_disable", None) is None:
                 target.__dynamo_disable = target

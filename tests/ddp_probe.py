@@ -21,9 +21,10 @@ def record_first_gradients(first: dict, nets: dict[str, tuple[nn.Module, Optimiz
         opt.step = recording
 
 
-def die_at_second_epoch(epoch: int, rank: int) -> None:
-    """SIGKILL this process as epoch 2 starts if it is rank $KILL_RANK (after epoch 1's checkpoint)."""
-    if epoch == 1 and os.environ.get("KILL_RANK") == str(rank):
+def die_at_second_epoch(epoch: int, rank: int, stage: str) -> None:
+    """SIGKILL this process as epoch 2 of `stage` starts if it is rank $KILL_RANK and `stage` is $KILL_STAGE
+    (after epoch 1's checkpoint)."""
+    if epoch == 1 and os.environ.get("KILL_RANK") == str(rank) and os.environ.get("KILL_STAGE") == stage:
         os.kill(os.getpid(), signal.SIGKILL)
 
 
@@ -37,7 +38,8 @@ def freeze_batchnorm(*nets: nn.Module) -> None:
 
 def probed(trainer: type, nets: Callable[[Any], dict[str, tuple[nn.Module, Optimizer]]], frozen: bool = False) -> type:
     """`trainer` that keeps the first gradients of `nets(self)` in `self.first`, dies as epoch 2 starts on rank
-    $KILL_RANK, and with `frozen` runs those networks' BatchNorm on running statistics."""
+    $KILL_RANK when its stage is $KILL_STAGE, and with `frozen` runs those networks' BatchNorm on running
+    statistics."""
     class Probed(trainer):
         def __init__(self, *args: Any) -> None:
             super().__init__(*args)
@@ -45,7 +47,7 @@ def probed(trainer: type, nets: Callable[[Any], dict[str, tuple[nn.Module, Optim
             record_first_gradients(self.first, nets(self))
 
         def _epoch(self, epoch: int, bar: Any) -> None:
-            die_at_second_epoch(epoch, self.rank)
+            die_at_second_epoch(epoch, self.rank, self.stage)
             if frozen:
                 freeze_batchnorm(*(net for net, _ in nets(self).values()))
             super()._epoch(epoch, bar)

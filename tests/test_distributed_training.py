@@ -79,17 +79,18 @@ torch.save({"net": weights, "history": state.history, "first": first}, out / f"v
 """
 
 
-def _train(folder: Path, processes: int, *parts: str, kill_rank: int | None = None,
+def _train(folder: Path, processes: int, *parts: str, kill: tuple[int, str] | None = None,
            **env_vars: str) -> subprocess.CompletedProcess:
     """HEAD, `parts` (TEXNET, GAN, VAEGAN) and TAIL in one plain process, or under torchrun with `processes`;
-    `folder` holds their checkpoints and results."""
+    `folder` holds their checkpoints and results. `kill` (rank, stage): that rank dies as that stage's epoch 2
+    starts."""
     folder.mkdir(exist_ok=True)
     path = folder / "train.py"
     path.write_text(HEAD + "".join(parts) + TAIL)
     launcher = ["-m", "torch.distributed.run", "--standalone", f"--nproc-per-node={processes}"] if processes > 1 else []
     env = defaults.child_env(**env_vars)
-    if kill_rank is not None:
-        env["KILL_RANK"] = str(kill_rank)
+    if kill is not None:
+        env["KILL_RANK"], env["KILL_STAGE"] = str(kill[0]), kill[1]
     return subprocess.run([sys.executable, *launcher, "-m", "apeart", str(path), str(folder), str(processes)],
                           capture_output=True, text=True, timeout=600, env=env)
 
@@ -132,16 +133,27 @@ def test_two_gan_ranks_average_to_the_one_process_gradients(runs: dict[int, dict
     _assert_same_gradients(one, two)
 
 
-def test_a_killed_gan_rank_then_a_relaunch_ends_where_the_straight_run_ends(tmp_path: Path) -> None:
-    """DiffAugment and EMA on: each rank's augmentation generator is in rank 0's checkpoint."""
-    straight = _train(tmp_path / "straight", 2, GAN)
-    assert straight.returncode == 0, straight.stderr[-3000:]
-    killed = _train(tmp_path / "killed", 2, GAN, kill_rank=1)
-    assert killed.returncode != 0 and not (tmp_path / "killed" / "gan.pt").exists()
-    assert load(tmp_path / "killed" / "gan-ck.pt")["epoch"] == 1
-    resumed = _train(tmp_path / "killed", 2, GAN)
+@pytest.fixture(scope="module")
+def killed_gans(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    """The DCGAN (DiffAugment and EMA on), then the VAE-GAN (its equilibrium rule on), on two ranks: straight
+    through in one folder; in another, rank 1 SIGKILLed as the DCGAN's epoch 2 starts, relaunched (the DCGAN
+    resumes and ends) and SIGKILLed as the VAE-GAN's epoch 2 starts, then relaunched to the end."""
+    straight, killed = tmp_path_factory.mktemp("straight"), tmp_path_factory.mktemp("killed")
+    done = _train(straight, 2, GAN, VAEGAN)
+    assert done.returncode == 0, done.stderr[-3000:]
+    for stage, result, checkpoint in (("train_gan", "gan.pt", "gan-ck.pt"),
+                                      ("train_vaegan", "vaegan-0.pt", "vaegan-ck.pt")):
+        out = _train(killed, 2, GAN, VAEGAN, kill=(1, stage))
+        assert out.returncode != 0 and not (killed / result).exists()
+        assert load(killed / checkpoint)["epoch"] == 1  # rank 0 wrote epoch 1, then rank 1 died
+    resumed = _train(killed, 2, GAN, VAEGAN)
     assert resumed.returncode == 0, resumed.stderr[-3000:]
-    a, b = (load(tmp_path / name / "gan.pt") for name in ("straight", "killed"))
+    return straight, killed
+
+
+def test_a_killed_gan_rank_then_a_relaunch_ends_where_the_straight_run_ends(killed_gans: tuple[Path, Path]) -> None:
+    """DiffAugment and EMA on: each rank's augmentation generator is in rank 0's checkpoint."""
+    a, b = (load(folder / "gan.pt") for folder in killed_gans)
     assert a["history"] == b["history"] and all(torch.equal(a["net"][k], v) for k, v in b["net"].items())
 
 
@@ -158,7 +170,7 @@ def test_two_ranks_follow_the_one_process_loss_curve(runs: dict[int, dict]) -> N
 
 
 def test_a_killed_rank_then_a_relaunch_ends_where_the_straight_run_ends(runs: dict[int, dict], tmp_path: Path) -> None:
-    killed = _train(tmp_path, 2, TEXNET, kill_rank=1)
+    killed = _train(tmp_path, 2, TEXNET, kill=(1, "train_texnet"))
     assert killed.returncode != 0 and not (tmp_path / "texnet.pt").exists()
     assert load(tmp_path / "texnet-ck.pt")["epoch"] == 1  # rank 0 wrote epoch 1, then rank 1 died
     resumed = _train(tmp_path, 2, TEXNET)
@@ -185,19 +197,13 @@ def test_two_vaegan_ranks_average_to_the_one_process_gradients(runs: dict[int, d
     _assert_same_gradients(one, two)
 
 
-def test_a_killed_vaegan_rank_then_a_relaunch_ends_where_the_straight_run_ends(tmp_path: Path) -> None:
+def test_a_killed_vaegan_rank_then_a_relaunch_ends_where_the_straight_run_ends(killed_gans: tuple[Path, Path]) -> None:
     """With the equilibrium rule on, both ranks end with the same weights (they took the same decisions), and a
     relaunch after a SIGKILLed rank ends bit-identical to the straight run."""
-    straight = _train(tmp_path / "straight", 2, VAEGAN)
-    assert straight.returncode == 0, straight.stderr[-3000:]
-    ranks = [load(tmp_path / "straight" / f"vaegan-{r}.pt") for r in (0, 1)]
+    straight, killed = killed_gans
+    ranks = [load(straight / f"vaegan-{r}.pt") for r in (0, 1)]
     assert all(torch.equal(ranks[0]["net"][k], v) for k, v in ranks[1]["net"].items())
     skipped = [h for h in ranks[0]["history"] if not (h["d_update"] and h["dec_update"])]
     assert skipped, "the equilibrium rule never skipped an update: the test does not exercise it"
-    killed = _train(tmp_path / "killed", 2, VAEGAN, kill_rank=1)
-    assert killed.returncode != 0 and not (tmp_path / "killed" / "vaegan-0.pt").exists()
-    assert load(tmp_path / "killed" / "vaegan-ck.pt")["epoch"] == 1
-    resumed = _train(tmp_path / "killed", 2, VAEGAN)
-    assert resumed.returncode == 0, resumed.stderr[-3000:]
-    a, b = (load(tmp_path / name / "vaegan-0.pt") for name in ("straight", "killed"))
+    a, b = (load(folder / "vaegan-0.pt") for folder in killed_gans)
     assert a["history"] == b["history"] and all(torch.equal(a["net"][k], v) for k, v in b["net"].items())

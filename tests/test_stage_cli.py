@@ -17,11 +17,14 @@ import pytest
 from ipfs_server import LoopbackGateway
 from PIL import Image
 
+from apeart.core.config import ParamsError
+from apeart.core.distributed import relaunch_under_torchrun
+
 ROOT = Path(__file__).resolve().parents[1]
 # A stage validates the sections it loads (check_params, first under DVC, validates them all): a float key of one.
+# The torch stages: one for each way a stage reads params.yaml (load_section, load_sections, load_params).
 STAGES = {"fetch": ("data", "timeout_s"), "prepare": ("nst", "beta"), "train_gan": ("gan", "lr"),
-          "evaluate_gan": ("gan", "lr"), "gan_figures": ("gan", "lr"), "sample_styles": ("gan", "lr"),
-          "reconstruct": ("nst", "beta"), "report": ("texnet", "lr")}
+          "sample_styles": ("gan", "lr"), "report": ("texnet", "lr")}
 LIGHT = ("fetch", "prepare")  # no torch import: their process takes well under a second; the others are end to end
 
 
@@ -153,12 +156,18 @@ def test_a_full_or_read_only_disk_is_one_line_naming_the_path(tmp_path: Path, op
                         line), line
 
 
+@pytest.mark.parametrize("nproc", ["abc", "2.5", "0", ""])
+def test_a_bad_process_count_is_refused(nproc: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("APEART_NPROC", nproc)
+    with pytest.raises(ParamsError, match=re.escape(f"APEART_NPROC: {nproc!r} is not a whole number of processes >= 1")):
+        relaunch_under_torchrun("stages/stylize_collection.py")
+
+
 @pytest.mark.slow  # a torch stage's process
-@pytest.mark.parametrize("nproc", ["abc", "2.5", "0"])
-def test_a_bad_process_count_is_one_line(nproc: str, tmp_path: Path) -> None:
+def test_a_bad_process_count_is_one_line(tmp_path: Path) -> None:
     defaults.write(tmp_path / "params.yaml", {})
-    assert one_line(run_stage("stylize_collection", tmp_path, APEART_NPROC=nproc)) == (
-        f"stylize_collection: APEART_NPROC: {nproc!r} is not a whole number of processes >= 1")
+    assert one_line(run_stage("stylize_collection", tmp_path, APEART_NPROC="2.5")) == (
+        "stylize_collection: APEART_NPROC: '2.5' is not a whole number of processes >= 1")
 
 
 @pytest.mark.slow  # a torch stage's process

@@ -13,6 +13,12 @@ from pathlib import Path
 
 import apeart  # noqa: F401  (first: the OpenMP spin count before torch loads)
 
+# One xdist worker per core (pyproject.toml): torch in a worker, and in any child process that sets no thread count
+# of its own, runs one thread, so two workers never run four on two cores. A stage sets its own
+# (core.runtime.THREADS), so no stage output changes.
+if "PYTEST_XDIST_WORKER" in os.environ:
+    os.environ.setdefault("OMP_NUM_THREADS", "1")
+
 import pytest
 from filelock import FileLock
 from repo_copy import BETA_EXPERIMENT, clone_built, repro, run, tiny_repo

@@ -69,10 +69,14 @@ def test_yardstick_is_pinned(name: str) -> None:
 def test_the_yardstick_scores_a_fixed_generator_as_pinned() -> None:
     gan = dataclasses.replace(defaults.PARAMS.gan, nz=16, ngf=8, seed=0)
     yardstick = dataclasses.replace(defaults.PARAMS.evaluate, samples=6, kid_subsets=5, kid_subset_size=5)
-    deterministic(0)
-    real = torch.randint(0, 256, (12, 3, 64, 64), dtype=torch.uint8, generator=torch.Generator().manual_seed(7))
-    metrics, _ = score_generator(seeded_generator(dataclasses.replace(gan, seed=1)), gan, yardstick, real,
-                                 torch.device("cpu"))
+    threads = torch.get_num_threads()
+    deterministic(0)  # the stage's seed and thread count
+    try:
+        real = torch.randint(0, 256, (12, 3, 64, 64), dtype=torch.uint8, generator=torch.Generator().manual_seed(7))
+        metrics, _ = score_generator(seeded_generator(dataclasses.replace(gan, seed=1)), gan, yardstick, real,
+                                     torch.device("cpu"))
+    finally:
+        torch.set_num_threads(threads)  # this worker's, for the tests after this one
     flat = lambda tree: {f"{b}.{k}": v for b, sub in tree.items() if isinstance(sub, dict) for k, v in sub.items()} | {  # noqa: E731
         k: v for k, v in tree.items() if not isinstance(v, dict)}
     scores = {k: v for k, v in flat(metrics).items() if k in flat(GOLDEN)}

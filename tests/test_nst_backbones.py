@@ -10,15 +10,6 @@ from apeart.vgg.backbones import BackboneError, VGGFeatures, relu_indices
 WEIGHTS = "vgg19_weights_tf_dim_ordering_tf_kernels_notop_q.bin"
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    """See tests/test_nst_transfer.py: one OpenMP thread for tiny tensors on a shared CPU."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
 def test_relu_indices_match_torchvision_layout() -> None:
     idx = relu_indices("vgg19")
     assert idx["conv1_1"] == 1 and idx["conv2_1"] == 6 and idx["conv4_2"] == 22 and idx["conv5_1"] == 29

@@ -14,8 +14,8 @@ from pathlib import Path
 import apeart  # noqa: F401  (first: the OpenMP spin count before torch loads)
 
 # One xdist worker per core (pyproject.toml): torch in a worker, and in any child process that sets no thread count
-# of its own, runs one thread, so two workers never run four on two cores. A stage sets its own
-# (core.runtime.THREADS), so no stage output changes.
+# of its own, runs one thread, so two workers never run four on two cores. A stage that computes with torch sets
+# its own (core.runtime.THREADS; torchrun's ranks theirs), so no stage output changes.
 if "PYTEST_XDIST_WORKER" in os.environ:
     os.environ.setdefault("OMP_NUM_THREADS", "1")
 

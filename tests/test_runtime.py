@@ -34,7 +34,8 @@ print("torch._dynamo" in sys.modules)
 
 @pytest.fixture(scope="module")
 def probes() -> dict[str, list[str]]:
-    """PROBE's output lines as a stage runs it, and after importing torch's compiler first (torch's own path)."""
+    """PROBE's output lines as a stage runs it, and after importing torch's compiler first (torch's own path:
+    deterministic leaves torch's wrappers alone once the compiler is imported)."""
     return {name: subprocess.run([sys.executable, "-W", "error", "-c", PROBE.format(first=first)], cwd=ROOT,
                                  env=env(), capture_output=True, text=True, check=True).stdout.splitlines()
             for name, first in (("stage", ""), ("compiler", "import torch._dynamo"))}

@@ -5,6 +5,7 @@ import functools
 import gc
 import os
 import resource
+import sys
 import types
 from pathlib import Path
 
@@ -58,13 +59,13 @@ def peak_rss_mb() -> float:
 
 def deterministic(seed: int) -> None:
     """Seed torch, ask for deterministic kernels and (one process) fix the thread count: bit-identical reruns on
-    CPU, whatever the core count. Under torchrun, distributed.join_training sets each rank's threads."""
+    CPU, whatever the core count. Under torchrun, distributed.join_training sets each rank's threads. Meant for
+    stage processes, which compile nothing (see `_without_compiler`)."""
     if int(os.environ.get("WORLD_SIZE", "1")) == 1:
         torch.set_num_threads(THREADS)
     torch.manual_seed(seed)
     # torch.use_deterministic_algorithms(True, warn_only=True) sets this same kernel flag, then imports
-    # torch._inductor to set its compiler's flag: about 1 s of CPU in every stage process that trains nothing
-    # (benchmarks/bench_startup.py), for a compiler no stage uses.
+    # torch._inductor to set its compiler's flag (benchmarks/bench_startup.py), for a compiler no stage uses.
     torch._C._set_deterministic_algorithms(True, warn_only=True)
     _without_compiler()
 
@@ -72,18 +73,22 @@ def deterministic(seed: int) -> None:
 @functools.cache
 def _without_compiler() -> None:
     """Spare a stage process importing torch's compiler (benchmarks/bench_startup.py) where the import only marks
-    functions that no stage compiles.
+    functions not to be compiled.
 
-    torch wraps functions that its compiler must not trace (the optimizers' add_param_group, zero_grad and
-    state_dict; the Python kernels that meta tensors run, core.memory.layer_outputs) in
-    torch._compile._disable_dynamo: the first call imports torch._dynamo to build the marked function and keeps it
-    on the function as `__dynamo_disable`. Outside a compiled region the marked function is the function itself,
-    so each one existing now is given itself. No torch API skips this import; Adam's step still imports it."""
-    wrapper = torch._compile._disable_dynamo(_without_compiler).__code__
-    fn = wrapper.co_freevars.index("fn")
+    torch wraps such functions (the optimizers' add_param_group, zero_grad, state_dict and load_state_dict; the
+    Python kernels that meta tensors run, used by core.memory.layer_outputs) in torch._compile._disable_dynamo:
+    the first call imports torch._dynamo to build the marked function and keeps it on the function as
+    `__dynamo_disable`. Outside a compiled region the marked function is the function itself, so each one existing
+    now is given itself; torch.compile in this process afterwards would trace into them. Nothing is done where
+    the compiler is already imported (nothing to spare) or where torch's wrapper has another shape. No torch API
+    skips this import; Adam's step still imports it."""
+    code = torch._compile._disable_dynamo(_without_compiler).__code__
+    if "torch._dynamo" in sys.modules or "fn" not in code.co_freevars:
+        return
+    fn_cell = code.co_freevars.index("fn")
     for obj in gc.get_objects():
         # type(), not isinstance: that reads __class__, which warns on torch's deprecated torch.distributed.reduce_op
-        if type(obj) is types.FunctionType and obj.__code__ is wrapper:
-            target = obj.__closure__[fn].cell_contents  # type: ignore[index]
+        if type(obj) is types.FunctionType and obj.__code__ is code:
+            target = obj.__closure__[fn_cell].cell_contents  # type: ignore[index]
             if getattr(target, "__dynamo_disable", None) is None:
                 target.__dynamo_disable = target

@@ -70,3 +70,10 @@ def child_env(**changes: str) -> dict[str, str]:
     caller's PYTHONPATH (a checkout's src/) kept after it."""
     path = os.pathsep.join(p for p in (str(Path(__file__).parent), os.environ.get("PYTHONPATH")) if p)
     return {**os.environ, "PYTHONPATH": path, **changes}
+
+
+def torchrun(processes: int, logs: Path) -> list[str]:
+    """Python's arguments that start torchrun with `processes` on this machine, its logs in `logs` (none for one
+    process)."""
+    return ["-m", "torch.distributed.run", "--standalone", f"--nproc-per-node={processes}", f"--log-dir={logs}"] \
+        if processes > 1 else []

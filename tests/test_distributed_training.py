@@ -88,7 +88,7 @@ def _train(folder: Path, processes: int, *parts: str, kill: tuple[int, str] | No
     folder.mkdir(exist_ok=True)
     path = folder / "train.py"
     path.write_text(HEAD + "".join(parts) + TAIL)
-    launcher = ["-m", "torch.distributed.run", "--standalone", f"--nproc-per-node={processes}"] if processes > 1 else []
+    launcher = defaults.torchrun(processes, folder / "torchrun")
     env = defaults.child_env(**env_vars)
     if kill is not None:
         env["KILL_RANK"], env["KILL_STAGE"] = str(kill[0]), kill[1]

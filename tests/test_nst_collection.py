@@ -52,7 +52,7 @@ CHUNKS = ["0 1", "2 3", "4 5", "6"]
 def _shard(root: Path, work: str, processes: int, **env_vars: str) -> subprocess.CompletedProcess:
     script = root / "shard.py"
     script.write_text(SHARD)
-    launcher = ["-m", "torch.distributed.run", "--standalone", f"--nproc-per-node={processes}"] if processes > 1 else []
+    launcher = defaults.torchrun(processes, root / "torchrun")
     env = defaults.child_env(**env_vars)
     return subprocess.run([sys.executable, *launcher, "-m", "apeart", str(script), str(root), str(root / work)],
                           capture_output=True, text=True, timeout=600, env=env)

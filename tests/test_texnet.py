@@ -445,7 +445,7 @@ def test_two_torchrun_ranks_write_the_files_one_process_writes(tmp_path: Path, w
     folder, model, names = _collection(tmp_path)
     script = tmp_path / "shard.py"
     script.write_text(SHARD)
-    run = subprocess.run([sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc-per-node=2",
+    run = subprocess.run([sys.executable, *defaults.torchrun(2, tmp_path / "torchrun"),
                           "-m", "apeart", str(script), str(tmp_path)], capture_output=True, text=True, timeout=300,
                          env=defaults.child_env())
     assert run.returncode == 0, run.stderr[-3000:]

@@ -117,8 +117,8 @@ def torchrun(argv: list[str]) -> int:
     logging.disable(logging.ERROR)  # torchrun's banner and its failure log, in this launcher process only
     with tempfile.TemporaryDirectory(prefix="apeart-faults-") as faults:
         os.environ[FAULTS] = faults  # the ranks inherit it
-        try:
-            main(argv)
+        try:  # torchrun's own log folder goes with it (by default one more torchelastic_* folder in $TMPDIR per run)
+            main([f"--log-dir={Path(faults) / 'torchrun'}", *argv])
         except ChildFailedError as error:
             lines: list[str] = []
             for rank, failure in sorted(error.failures.items()):

@@ -32,7 +32,8 @@ TINY = {
 TINY_IF_PRESENT = {
     "nst": {"reconstruct_size": 32, "reconstruct_steps": 20, "reconstruct_content_layers": ["conv4_2"],
             "sweep_betas": [1e-6, 1e-4], "collection_images": 4},
-    "texnet": {"size": 32, "levels": 5, "train_images": 4, "epochs": 1, "noise_scales": [0.0, 2.0]},
+    "texnet": {"size": 32, "levels": 5, "train_images": 4, "epochs": 1, "noise_scales": [0.0, 2.0],
+               "workers": 1},  # a handful of images: in the stage's process (tests/test_texnet.py runs the pool)
     "vaegan": {"epochs": 1, "batch_size": 4, "latent": 8, "width": 0.0625},
 }
 STAGES = sorted(YAML(typ="safe").load(ROOT / "dvc.yaml")["stages"])  # the default pipeline

@@ -92,15 +92,3 @@ def test_a_sigkilled_stage_takes_its_torchrun_workers_down(tmp_path: Path) -> No
         time.sleep(0.2)
     assert not any(_alive(pid) for pid in workers)
 
-
-@pytest.mark.processes
-def test_a_torchrun_stage_leaves_nothing_in_the_temporary_folder(tmp_path: Path) -> None:
-    """torchrun keeps its logs in a new $TMPDIR/torchelastic_* folder per run unless told where; apeart's launcher
-    puts them, with the ranks' fault files, in one folder it removes."""
-    (tmp_path / "worker.py").write_text(WORKER.replace("time.sleep(120)", ""))
-    temporary = tmp_path / "tmp"
-    temporary.mkdir()
-    subprocess.run([sys.executable, "-m", "apeart", "worker.py"], cwd=tmp_path, check=True, timeout=300,
-                   env={**os.environ, "TMPDIR": str(temporary)})
-    assert sorted(p.name for p in tmp_path.glob("pid-*")) == ["pid-0", "pid-1"]
-    assert list(temporary.iterdir()) == []

@@ -191,10 +191,14 @@ def test_a_figure_stage_before_its_training_is_one_line(name: str, model: str, t
 
 @pytest.mark.processes
 def test_failing_ranks_under_torchrun_print_their_line_not_torchruns_tracebacks(tmp_path: Path) -> None:
-    """Both ranks fail alike: their line once; torchrun's log line and two ChildFailedError tracebacks are gone."""
+    """Both ranks fail alike: their line once; torchrun's log line and two ChildFailedError tracebacks are gone, and
+    torchrun's logs and the ranks' lines leave nothing in $TMPDIR (torch's default: a torchelastic_* folder per run)."""
     defaults.write(tmp_path / "params.yaml", {})
     (tmp_path / "stages").symlink_to(ROOT / "stages")  # torchrun starts the script by its path from the root
-    out = run_stage("stylize_collection", tmp_path, APEART_NPROC="2")
+    temporary = tmp_path / "tmp"
+    temporary.mkdir()
+    out = run_stage("stylize_collection", tmp_path, APEART_NPROC="2", TMPDIR=str(temporary))
     lines = [line for line in out.stderr.splitlines() if line.strip()]
     assert out.returncode == 1 and "Traceback" not in out.stderr and "ChildFailedError" not in out.stderr, out.stderr
     assert len(lines) == 1 and lines[0].startswith("stylize_collection: "), out.stderr
+    assert list(temporary.iterdir()) == []

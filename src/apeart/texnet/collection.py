@@ -154,9 +154,10 @@ def stylise_collection(model: Path, params: TexnetParams, folder: Path, names: l
     """This rank's share (`names[rank::world]`) of the images of `folder` -> `work/<name>.png`, skipping those
     this code recorded as finished there (`work` is resume state: core.resume).
 
-    One process (world 1) on the CPU runs texnet.workers one-thread processes; a torchrun rank or a GPU
-    stylises in-process (a rank with one thread). `on_image(name)` is called as each file is finished. A worker
-    that dies (the OOM killer) is TexnetError: the finished files stay for a rerun.
+    One process (world 1) on the CPU runs texnet.workers one-thread processes; a torchrun rank, a GPU, or a pool
+    that would have one process stylises in-process (on the CPU with one thread: the same bytes). `on_image(name)`
+    is called as each file is finished. A worker that dies (the OOM killer) is TexnetError: the finished files
+    stay for a rerun.
     """
     if world == 1:  # with several ranks writing, no one may sweep the folder
         remove_temps(work)
@@ -164,7 +165,8 @@ def stylise_collection(model: Path, params: TexnetParams, folder: Path, names: l
     net = read_model(model, device)  # checked here, so a damaged file is one error, not a failing worker pool
     if not todo:
         return
-    if device.type != "cpu" or world > 1:
+    workers = min(params.workers, len(todo))
+    if device.type != "cpu" or world > 1 or workers == 1:  # a one-process pool would only add its start-up
         if device.type == "cpu":
             torch.set_num_threads(1)
         net = inference_net(net, device)
@@ -172,7 +174,6 @@ def stylise_collection(model: Path, params: TexnetParams, folder: Path, names: l
             image = to_tensor(Image.open(folder / f"{name}.png"))
             on_image(_render(net, image, name, params, work, device))
         return
-    workers = min(params.workers, len(todo))
     with Image.open(folder / f"{todo[0]}.png") as first:  # prepare made every image of `folder` this square size
         side = first.width
     require("texnet.workers", Need(workers * worker_need(net, side)), f"{workers} processes at {side} px")

@@ -6,6 +6,7 @@ run (timings are printed, not saved).
 """
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -53,12 +54,22 @@ def test_outputs_hold_no_absolute_path(built_repo: Path) -> None:
 
 
 def test_the_committed_lock_holds_what_the_machine_independent_stages_give_here(tmp_path: Path) -> None:
-    """check_params, fetch and prepare at the committed params (no torch kernel: their bytes depend on no CPU)
-    give the committed dvc.lock's outs on the machine running the test; a lock from a broken run or another
-    code fails here instead of surprising a user. The other stages are machine-bound (docs/reproducibility.md)."""
+    """In a fresh clone of the checkout, DVC finds every stage's code and params as the committed locks record them
+    (only outputs missing), and check_params and fetch at the committed params (no torch kernel: their bytes
+    depend on no CPU) give the committed dvc.lock's outs here: a lock from another code or a broken run fails
+    here instead of surprising a user. prepare's outs are fetch's images through the same Pillow calls; the other
+    stages are machine-bound (docs/reproducibility.md)."""
     clone = tmp_path / "apeart"
     run(["git", "clone", "-q", str(ROOT), str(clone)], tmp_path)
-    run(["dvc", "repro", "prepare"], clone, timeout=900)
-    independent = ("check_params:", "fetch:", "prepare:")
+    outs = [key.split(":", 1)[1] for lock in (ROOT, ROOT / "experiments") for key in lock_outs(lock)]
+    missing = {("changed outs", "not in cache"), ("changed deps", "deleted")}  # what a fresh clone lacks
+    for stage, changes in json.loads(run(["dvc", "status", "--json"], clone, stdout_only=True)).items():
+        for change in changes:
+            for kind, paths in change.items():
+                for path, state in paths.items() if isinstance(paths, dict) else [(kind, paths)]:
+                    produced = any(path == out or path.startswith(f"{out}/") for out in outs)
+                    assert (kind, state) in missing and (kind == "changed outs" or produced), (stage, kind, path, state)
+    run(["dvc", "repro", "fetch"], clone, timeout=900)
+    independent = ("check_params:", "fetch:")
     committed = {k: v for k, v in lock_outs(ROOT).items() if k.startswith(independent)}
     assert committed and {k: v for k, v in lock_outs(clone).items() if k.startswith(independent)} == committed

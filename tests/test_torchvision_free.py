@@ -9,25 +9,26 @@ import pytest
 import torch
 from PIL import Image
 from repo_copy import ROOT, env
-from torchvision import models
-from torchvision.models.vgg import cfgs, make_layers
-from torchvision.transforms.functional import pil_to_tensor
-from torchvision.utils import make_grid
 
 from apeart.core.datasets import to_tensor
 from apeart.core.grids import grid
 from apeart.gan.quality import INCEPTION_WEIGHTS, InceptionEmbedding
 from apeart.vgg.backbones import TORCHVISION_WEIGHTS, vgg_features
 
+# torchvision (which imports torch's compiler, seconds) is imported by the tests that use it, not when every
+# worker collects this file.
+
 
 @pytest.mark.parametrize("n, nrow, padding", [(1, 8, 2), (5, 2, 2), (6, 3, 0), (7, 8, 4)])
 def test_grid_is_torchvisions_make_grid_on_white(n: int, nrow: int, padding: int) -> None:
+    from torchvision.utils import make_grid
     images = torch.rand(n, 3, 5, 7, generator=torch.Generator().manual_seed(n))
     assert torch.equal(grid(images, nrow, padding), make_grid(images, nrow=nrow, padding=padding, pad_value=1.0))
 
 
 @pytest.mark.parametrize("mode", ["RGB", "L", "RGBA", "P"])
 def test_to_tensor_is_pil_to_tensor_of_the_rgb_image(mode: str) -> None:
+    from torchvision.transforms.functional import pil_to_tensor
     image = Image.effect_noise((6, 4), 64).convert(mode)
     ours, theirs = to_tensor(image), pil_to_tensor(image.convert("RGB"))
     assert torch.equal(ours, theirs) and ours.stride() == theirs.stride()  # the layout a convolution sees too
@@ -35,12 +36,14 @@ def test_to_tensor_is_pil_to_tensor_of_the_rgb_image(mode: str) -> None:
 
 @pytest.mark.parametrize("arch, cfg", [("vgg19", "E"), ("vgg16", "D")])
 def test_vgg_features_have_torchvisions_layout(arch: str, cfg: str) -> None:
+    from torchvision.models.vgg import cfgs, make_layers
     with torch.device("meta"):
         ours, theirs = vgg_features(arch), make_layers(cfgs[cfg])
     assert [repr(m) for m in ours] == [repr(m) for m in theirs]
 
 
 def test_weights_files_are_torchvisions() -> None:
+    from torchvision import models
     files = {arch: getattr(models, f"{arch.upper()}_Weights").IMAGENET1K_V1.url.rsplit("/", 1)[1]
              for arch in TORCHVISION_WEIGHTS}
     assert TORCHVISION_WEIGHTS == files
@@ -48,6 +51,7 @@ def test_weights_files_are_torchvisions() -> None:
 
 
 def test_the_inception_yardstick_loads_cached_weights(tmp_path, monkeypatch) -> None:
+    from torchvision import models
     monkeypatch.setenv("TORCH_HOME", str(tmp_path))
     torch.manual_seed(0)
     reference = models.inception_v3(weights=None, aux_logits=True, init_weights=False).eval()

@@ -140,22 +140,22 @@ def killed(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     ranks: straight through in one folder; in another, rank 1 SIGKILLed as each one's epoch 2 starts, relaunched
     each time (the killed one resumes and ends, the next starts), then to the end. `resumed-<result>` is what a
     killed one's resumed launch ended with."""
-    straight, killed = tmp_path_factory.mktemp("straight"), tmp_path_factory.mktemp("killed")
+    straight, relaunched = tmp_path_factory.mktemp("straight"), tmp_path_factory.mktemp("killed")
     done = _train(straight, 2, TEXNET, GAN, VAEGAN)
     assert done.returncode == 0, done.stderr[-3000:]
     previous = None
     for stage, result, checkpoint in (("train_texnet", "texnet.pt", "texnet-ck.pt"),
                                       ("train_gan", "gan.pt", "gan-ck.pt"),
                                       ("train_vaegan", "vaegan-0.pt", "vaegan-ck.pt")):
-        out = _train(killed, 2, TEXNET, GAN, VAEGAN, kill=(1, stage))
-        assert out.returncode != 0 and not (killed / result).exists(), out.stderr[-3000:]
-        assert load(killed / checkpoint)["epoch"] == 1  # rank 0 wrote epoch 1, then rank 1 died
+        out = _train(relaunched, 2, TEXNET, GAN, VAEGAN, kill=(1, stage))
+        assert out.returncode != 0 and not (relaunched / result).exists(), out.stderr[-3000:]
+        assert load(relaunched / checkpoint)["epoch"] == 1  # rank 0 wrote epoch 1, then rank 1 died
         if previous:
-            shutil.copy(killed / previous, killed / f"resumed-{previous}")
+            shutil.copy(relaunched / previous, relaunched / f"resumed-{previous}")
         previous = result
-    resumed = _train(killed, 2, TEXNET, GAN, VAEGAN)
+    resumed = _train(relaunched, 2, TEXNET, GAN, VAEGAN)
     assert resumed.returncode == 0, resumed.stderr[-3000:]
-    return straight, killed
+    return straight, relaunched
 
 
 def _assert_resumed_ends_straight(killed: tuple[Path, Path], result: str) -> None:

@@ -91,4 +91,3 @@ def test_a_sigkilled_stage_takes_its_torchrun_workers_down(tmp_path: Path) -> No
     while any(_alive(pid) for pid in workers) and time.monotonic() < deadline:
         time.sleep(0.2)
     assert not any(_alive(pid) for pid in workers)
-

@@ -178,13 +178,14 @@ def flipped(data: bytes) -> bytes:
     return data[:100] + bytes([data[100] ^ 1]) + data[101:]
 
 
-def assert_corrupted_pull_is_refused(clone: Path, *pull: str, **env: str | None) -> None:
-    """`dvc pull` (`pull`: its remote and targets) fails naming the outs whose objects do not hash to their md5,
-    checks none of them out, and `dvc status` says they are not in the cache."""
-    code, out = attempt(["dvc", "pull", *pull], clone, **env)
+def assert_corrupted_pull_is_refused(clone: Path, remote: tuple[str, ...] = (), targets: tuple[str, ...] = (),
+                                     **env: str | None) -> None:
+    """`dvc pull` (from `remote`, of `targets`) fails naming the outs whose objects do not hash to their md5, checks
+    none of them out, and `dvc status` says they are not in the cache."""
+    code, out = attempt(["dvc", "pull", *remote, *targets], clone, **env)
     assert code != 0 and "Checkout failed" in out and all(Path(p).parent.as_posix() in out for p in CORRUPTED), out
     assert not any((clone / p).exists() for p in CORRUPTED)
-    assert "not in cache" in run(["dvc", "status", *(t for t in pull if t in TARGETS)], clone)
+    assert "not in cache" in run(["dvc", "status", *targets], clone)
     assert (clone / "models/dcgan/generator.pt").is_file()  # what verified is checked out
 
 
@@ -220,4 +221,4 @@ def test_a_corrupted_object_in_s3_is_refused(pushed: Path, s3_endpoint: str, aws
     clone = pushed.parent / "s3-corrupt-clone"
     run(["git", "clone", "-q", str(repo), str(clone)], pushed.parent)
     configure_s3(clone, "s3c", s3_endpoint)
-    assert_corrupted_pull_is_refused(clone, "-r", "s3c", *TARGETS, **aws_env)
+    assert_corrupted_pull_is_refused(clone, ("-r", "s3c"), TARGETS, **aws_env)

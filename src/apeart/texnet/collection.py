@@ -167,7 +167,7 @@ def stylise_collection(model: Path, params: TexnetParams, folder: Path, names: l
         return
     workers = min(params.workers, len(todo))
     if device.type != "cpu" or world > 1 or workers == 1:  # a one-process pool would only add its start-up
-        if device.type == "cpu":
+        if device.type == "cpu" and world > 1:  # a rank: one thread beside the others (stylise runs one anyway)
             torch.set_num_threads(1)
         net = inference_net(net, device)
         for name in todo:

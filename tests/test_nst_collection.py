@@ -1,6 +1,7 @@
-"""Gatys over a collection, sharded (nst/collection.py): under real torchrun (2 processes on gloo, one thread
-each) every rank does only its own chunks and the files are byte-identical to one process's; a SIGKILLed
-rank and a relaunch finish the job without redoing a finished chunk, with the same bytes."""
+"""Gatys over a collection, sharded (nst/collection.py): each rank does only its own chunks and the files are
+byte-identical to one process's; under real torchrun (2 processes on gloo, one thread each) a SIGKILLed rank and a
+relaunch finish the job without redoing a finished chunk, with the same bytes. (The stage itself under torchrun
+against one process: tests/test_pipeline.py.)"""
 from __future__ import annotations
 
 import hashlib
@@ -15,47 +16,17 @@ import defaults
 from apeart.core.files import save_png
 from apeart.core.grids import to_pil
 from apeart.nst.collection import chunks, run_key
+from nst_shard import CHUNKS, shard
 
 pytestmark = [pytest.mark.slow, pytest.mark.processes]  # optimises images under torchrun, SIGKILLs a rank
 
-SHARD = """
-import os, signal, sys
-from pathlib import Path
-import apeart, torch
-import defaults
-from apeart.core.distributed import barrier, join, leave
-from apeart.nst.collection import stylise_shard
 
-torch.set_num_threads(1)
-rank, world = join()
-root, work = Path(sys.argv[1]), Path(sys.argv[2])
-params = defaults.nst(size=32, steps=6, content_count=2, content_layers=["conv2_1"], style_layers=["conv1_1", "conv2_1"])
-images = torch.rand(7, 3, 32, 32, generator=torch.Generator().manual_seed(1))
-styles = [torch.rand(3, 32, 32, generator=torch.Generator().manual_seed(2))]
-names = [str(i) for i in range(7)]
-done = []
-
-def finished(chunk):
-    done.append(" ".join(chunk))
-    if os.environ.get("KILL_RANK") == str(rank):
-        os.kill(os.getpid(), signal.SIGKILL)  # after its first chunk's files are written
-
-stylise_shard(names, lambda chunk: images[[int(n) for n in chunk]], styles, params, work, torch.device("cpu"),
-              finished, rank, world)
-(root / f"{work.name}-rank{rank}.txt").write_text(",".join(done))
-barrier(world)
-leave(world)
-"""
-CHUNKS = ["0 1", "2 3", "4 5", "6"]
-
-
-def _shard(root: Path, work: str, processes: int, **env_vars: str) -> subprocess.CompletedProcess:
-    script = root / "shard.py"
-    script.write_text(SHARD)
-    launcher = defaults.torchrun(processes, root / "torchrun")
-    env = defaults.child_env(**env_vars)
-    return subprocess.run([sys.executable, *launcher, "-m", "apeart", str(script), str(root), str(root / work)],
-                          capture_output=True, text=True, timeout=600, env=env)
+def _torchrun(root: Path, work: str, **env_vars: str) -> subprocess.CompletedProcess:
+    """tests/nst_shard.py on two ranks under torchrun, into `root/work`."""
+    script = Path(__file__).with_name("nst_shard.py")
+    return subprocess.run([sys.executable, *defaults.torchrun(2, root / "torchrun"), "-m", "apeart", str(script),
+                           str(root), str(root / work)],
+                          capture_output=True, text=True, timeout=600, env=defaults.child_env(**env_vars))
 
 
 def _digests(folder: Path) -> dict[str, str]:
@@ -64,28 +35,25 @@ def _digests(folder: Path) -> dict[str, str]:
 
 @pytest.fixture(scope="module")
 def single(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
-    root = tmp_path_factory.mktemp("single")
-    done = _shard(root, "work", 1)
-    assert done.returncode == 0, done.stderr[-3000:]
-    assert (root / "work-rank0.txt").read_text().split(",") == CHUNKS
-    return _digests(root / "work")
+    """The files of the whole job in one process (this one)."""
+    work = tmp_path_factory.mktemp("single") / "work"
+    assert shard(work) == CHUNKS
+    return _digests(work)
 
 
-def test_two_ranks_write_the_files_one_process_writes(single: dict[str, str], tmp_path: Path) -> None:
-    done = _shard(tmp_path, "work", 2)
-    assert done.returncode == 0, done.stderr[-3000:]
-    shares = [(tmp_path / f"work-rank{r}.txt").read_text().split(",") for r in (0, 1)]
+def test_each_rank_writes_only_its_chunks_and_the_files_of_one_process(single: dict[str, str], tmp_path: Path) -> None:
+    shares = [shard(tmp_path / "work", rank, 2) for rank in (0, 1)]
     assert shares == [CHUNKS[0::2], CHUNKS[1::2]]  # chunk i on rank i % 2, nothing twice
     assert _digests(tmp_path / "work") == single and len(single) == 7
 
 
 def test_a_killed_rank_then_a_relaunch_redoes_no_finished_chunk(single: dict[str, str], tmp_path: Path) -> None:
-    killed = _shard(tmp_path, "work", 2, KILL_RANK="1")
+    killed = _torchrun(tmp_path, "work", KILL_RANK="1")
     assert killed.returncode != 0
     files = {p.stem for p in (tmp_path / "work").glob("*.png")}
     assert {"2", "3"} <= files and not {"6"} & files  # rank 1 wrote its first chunk, then died
     finished = {c for c in CHUNKS if set(c.split()) <= files}  # rank 0, stopped by torchrun, may be mid-chunk
-    resumed = _shard(tmp_path, "work", 2)
+    resumed = _torchrun(tmp_path, "work")
     assert resumed.returncode == 0, resumed.stderr[-3000:]
     redone = {c for r in (0, 1) for c in (tmp_path / f"work-rank{r}.txt").read_text().split(",") if c}
     assert redone and not redone & finished
@@ -118,7 +86,5 @@ def test_files_planted_in_the_resume_folder_are_redone(single: dict[str, str], t
     work.mkdir()
     save_png(to_pil(torch.zeros(3, 1, 1)), work / "4.png")
     save_png(to_pil(torch.rand(3, 32, 32)), work / "5.png")
-    done = _shard(tmp_path, "work", 1)
-    assert done.returncode == 0, done.stderr[-3000:]
-    assert (tmp_path / "work-rank0.txt").read_text().split(",") == CHUNKS
+    assert shard(work) == CHUNKS
     assert _digests(work) == single

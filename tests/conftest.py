@@ -67,10 +67,11 @@ def beta_experiment(built_repo: Path, tmp_path_factory: pytest.TempPathFactory) 
 
 # The longest files first (their tests run dvc, torchrun or training), so a run ends on short files on both
 # workers; the first needs the session's tiny run, so one worker starts building it at once while the other
-# runs the next two, which do not, instead of waiting for it.
-LONGEST = ("test_readme_experiments.py", "test_distributed_training.py", "test_gan_quality.py", "test_reproducible.py",
-           "test_remote.py", "test_pipeline.py", "test_texnet.py", "test_stage_cli.py", "test_gan.py",
-           "test_dvc_status.py", "test_nst_collection.py", "test_card_workflow.py", "test_nst_transfer.py")
+# runs the next three, which do not, instead of waiting for it.
+LONGEST = ("test_readme_experiments.py", "test_distributed_training.py", "test_gan_quality.py",
+           "test_committed_lock.py", "test_reproducible.py", "test_remote.py", "test_pipeline.py", "test_texnet.py",
+           "test_stage_cli.py", "test_gan.py", "test_dvc_status.py", "test_nst_collection.py", "test_card_workflow.py",
+           "test_nst_transfer.py")
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

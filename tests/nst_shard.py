@@ -1,6 +1,7 @@
 """The sharded Gatys job of tests/test_nst_collection.py (7 images in chunks of 2): `shard` in the test's process,
-or this file run as a script under torchrun, a rank each: `nst_shard.py ROOT WORK` leaves ROOT/WORK-rank<r>.txt
-(the chunks that rank wrote); $KILL_RANK SIGKILLs that rank after its first chunk's files are written."""
+or this file run as a script under torchrun, a rank each: `nst_shard.py ROOT WORK` writes WORK's files and
+ROOT/<WORK's name>-rank<r>.txt (the chunks rank r wrote); $KILL_RANK SIGKILLs that rank after its first chunk's
+files are written."""
 from __future__ import annotations
 
 import os
@@ -9,13 +10,14 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
-import apeart  # noqa: F401  (first: the OpenMP spin count before torch loads)
 import torch
 
 import defaults
+from apeart.core.distributed import barrier, join, leave
 from apeart.nst.collection import stylise_shard
 
-PARAMS = defaults.nst(size=32, steps=6, content_count=2, content_layers=["conv2_1"], style_layers=["conv1_1", "conv2_1"])
+PARAMS = defaults.nst(size=32, steps=6, content_count=2, content_layers=["conv2_1"],
+                      style_layers=["conv1_1", "conv2_1"])
 IMAGES = torch.rand(7, 3, 32, 32, generator=torch.Generator().manual_seed(1))
 STYLES = [torch.rand(3, 32, 32, generator=torch.Generator().manual_seed(2))]
 NAMES = [str(i) for i in range(7)]
@@ -42,8 +44,6 @@ def shard(work: Path, rank: int = 0, world: int = 1, finished: Callable[[str], N
 
 
 def main() -> None:
-    from apeart.core.distributed import barrier, join, leave
-
     rank, world = join()
     root, work = Path(sys.argv[1]), Path(sys.argv[2])
 

@@ -18,7 +18,7 @@ from apeart.core.grids import to_pil
 from apeart.nst.collection import chunks, run_key
 from nst_shard import CHUNKS, shard
 
-pytestmark = [pytest.mark.slow, pytest.mark.processes]  # optimises images under torchrun, SIGKILLs a rank
+pytestmark = pytest.mark.slow  # optimises images (the killed-rank test under torchrun)
 
 
 def _torchrun(root: Path, work: str, **env_vars: str) -> subprocess.CompletedProcess:
@@ -35,7 +35,7 @@ def _digests(folder: Path) -> dict[str, str]:
 
 @pytest.fixture(scope="module")
 def single(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
-    """The files of the whole job in one process (this one)."""
+    """The files of the whole job in one process (this one: `transfer` seeds itself, `shard` sets one thread)."""
     work = tmp_path_factory.mktemp("single") / "work"
     assert shard(work) == CHUNKS
     return _digests(work)
@@ -47,6 +47,7 @@ def test_each_rank_writes_only_its_chunks_and_the_files_of_one_process(single: d
     assert _digests(tmp_path / "work") == single and len(single) == 7
 
 
+@pytest.mark.processes
 def test_a_killed_rank_then_a_relaunch_redoes_no_finished_chunk(single: dict[str, str], tmp_path: Path) -> None:
     killed = _torchrun(tmp_path, "work", KILL_RANK="1")
     assert killed.returncode != 0
@@ -55,7 +56,9 @@ def test_a_killed_rank_then_a_relaunch_redoes_no_finished_chunk(single: dict[str
     finished = {c for c in CHUNKS if set(c.split()) <= files}  # rank 0, stopped by torchrun, may be mid-chunk
     resumed = _torchrun(tmp_path, "work")
     assert resumed.returncode == 0, resumed.stderr[-3000:]
-    redone = {c for r in (0, 1) for c in (tmp_path / f"work-rank{r}.txt").read_text().split(",") if c}
+    shares = [[c for c in (tmp_path / f"work-rank{r}.txt").read_text().split(",") if c] for r in (0, 1)]
+    assert all(set(share) <= set(CHUNKS[r::2]) for r, share in enumerate(shares))  # each torchrun rank its own
+    redone = {c for share in shares for c in share}
     assert redone and not redone & finished
     assert _digests(tmp_path / "work") == single
 

@@ -15,6 +15,7 @@ import torch
 import defaults
 from apeart.core.distributed import barrier, join, leave
 from apeart.nst.collection import stylise_shard
+from apeart.texnet.collection import intra_op_threads  # the caller's count restored after
 
 PARAMS = defaults.nst(size=32, steps=6, content_count=2, content_layers=["conv2_1"],
                       style_layers=["conv1_1", "conv2_1"])
@@ -33,13 +34,9 @@ def shard(work: Path, rank: int = 0, world: int = 1, finished: Callable[[str], N
         done.append(" ".join(chunk))
         finished(done[-1])
 
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
+    with intra_op_threads(1):
         stylise_shard(NAMES, lambda chunk: IMAGES[[int(n) for n in chunk]], STYLES, PARAMS, work, torch.device("cpu"),
                       on_chunk, rank, world)
-    finally:
-        torch.set_num_threads(threads)
     return done
 
 
